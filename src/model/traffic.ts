@@ -1,0 +1,122 @@
+/**
+ * The traffic model: one RRPair per request/response exchange, and the manifest of a
+ * snapshot (an immutable recording). These schemas are the single definition of the
+ * format on disk (`traffic.ndjson.gz`, `manifest.json`) and on the wire (sidecar ->
+ * forwarder batches). Bump FORMAT_VERSION on any incompatible change.
+ */
+import { z } from 'zod';
+
+export const FORMAT_VERSION = 1;
+
+/** Default cap on a recorded body; past it the body is cut and marked `truncated`. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export const HeaderList = z.array(z.tuple([z.string(), z.string()]));
+export type HeaderList = z.infer<typeof HeaderList>;
+
+export const Body = z.object({
+  /** `utf8` when the bytes are valid UTF-8 text, else `base64`. */
+  encoding: z.enum(['utf8', 'base64']),
+  /** The recorded bytes (possibly cut at the body limit), in `encoding`. */
+  data: z.string(),
+  /** Size in bytes of the body as it was sent on the wire (before any cut). */
+  size: z.number().int().nonnegative(),
+  /** True when `data` holds fewer bytes than `size` because of the body limit. */
+  truncated: z.boolean(),
+  /** Set when `data` was decoded from this content-encoding (gzip, deflate, br). */
+  decodedFrom: z.enum(['gzip', 'deflate', 'br']).optional(),
+});
+export type Body = z.infer<typeof Body>;
+
+export const HttpRequest = z.object({
+  method: z.string().min(1),
+  scheme: z.enum(['http', 'https']),
+  host: z.string(),
+  port: z.number().int().min(0).max(65535),
+  /** Path without the query string, as sent (percent-encoding preserved). */
+  path: z.string(),
+  /** Decoded query parameters in their original order. */
+  query: z.array(z.tuple([z.string(), z.string()])),
+  headers: HeaderList,
+  body: Body.optional(),
+});
+export type HttpRequest = z.infer<typeof HttpRequest>;
+
+export const HttpResponse = z.object({
+  status: z.number().int().min(100).max(999),
+  statusText: z.string().optional(),
+  headers: HeaderList,
+  body: Body.optional(),
+});
+export type HttpResponse = z.infer<typeof HttpResponse>;
+
+export const Direction = z.enum(['inbound', 'outbound']);
+export type Direction = z.infer<typeof Direction>;
+
+export const RRPair = z.object({
+  id: z.string().min(1),
+  direction: Direction,
+  service: z.string(),
+  protocol: z.enum(['http/1.1', 'h2']),
+  /** ISO-8601 time the first byte of the request was seen. */
+  startedAt: z.string(),
+  /** From the first request byte to the last response byte. */
+  durationMs: z.number().nonnegative(),
+  request: HttpRequest,
+  /** Absent when no response came (upstream refused, reset, timed out). */
+  response: HttpResponse.optional(),
+  /** Why there is no (complete) response. */
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  tags: z.record(z.string(), z.string()).default({}),
+});
+export type RRPair = z.infer<typeof RRPair>;
+
+export const EndpointCount = z.object({
+  direction: Direction,
+  method: z.string(),
+  host: z.string(),
+  path: z.string(),
+  count: z.number().int().nonnegative(),
+});
+export type EndpointCount = z.infer<typeof EndpointCount>;
+
+export const DropCounts = z.object({
+  /** Pairs the sidecar dropped because its bounded buffer was full (capture fails open). */
+  sidecar: z.number().int().nonnegative().default(0),
+  /** Pairs the forwarder could not take (queue full, malformed). */
+  forwarder: z.number().int().nonnegative().default(0),
+  /** Pairs excluded on purpose by filters (health checks, telemetry, user rules). */
+  filtered: z.number().int().nonnegative().default(0),
+});
+export type DropCounts = z.infer<typeof DropCounts>;
+
+export const SnapshotManifest = z.object({
+  formatVersion: z.literal(FORMAT_VERSION),
+  id: z.string(),
+  service: z.string(),
+  source: z.enum(['capture', 'har-import']),
+  createdAt: z.string(),
+  sealedAt: z.string(),
+  /** Time of the first and last recorded request (empty snapshot: both equal createdAt). */
+  window: z.object({ start: z.string(), end: z.string() }),
+  counts: z.object({
+    pairs: z.number().int().nonnegative(),
+    inbound: z.number().int().nonnegative(),
+    outbound: z.number().int().nonnegative(),
+    /** Uncompressed NDJSON bytes written. */
+    bytes: z.number().int().nonnegative(),
+    truncatedBodies: z.number().int().nonnegative(),
+    dropped: DropCounts,
+  }),
+  /** Pairs per endpoint, most frequent first; at most MAX_ENDPOINTS rows, the rest in `otherEndpoints`. */
+  endpoints: z.array(EndpointCount),
+  otherEndpoints: z.number().int().nonnegative(),
+  /** The filter and DLP rules that were applied before storing, as data. */
+  filters: z.unknown().optional(),
+  dlp: z.unknown().optional(),
+  /** Free-form provenance: capture workflow id, HAR creator, ... */
+  meta: z.record(z.string(), z.string()).default({}),
+});
+export type SnapshotManifest = z.infer<typeof SnapshotManifest>;
+
+export const MAX_ENDPOINTS = 1000;

@@ -1,0 +1,13 @@
+/** Where Reprise keeps its state on this machine. */
+import path from 'node:path';
+
+/** REPRISE_HOME, default `./.reprise` relative to the working directory. */
+export function repriseHome(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.REPRISE_HOME || '.reprise');
+}
+
+export const snapshotsDir = (home: string) => path.join(home, 'snapshots');
+/** Pid files and ports of processes Reprise started, one folder per capture/replay. */
+export const runDir = (home: string) => path.join(home, 'run');
+/** The CA used for TLS interception: generated once, kept. */
+export const caDir = (home: string) => path.join(home, 'ca');

@@ -1,0 +1,52 @@
+/** The snapshot store interface; the filesystem implementation is the local default. */
+import type { DropCounts, RRPair, SnapshotManifest } from '../model/traffic.js';
+
+export interface NewSnapshot {
+  /** Snapshot id; generated with newSnapshotId() when absent. */
+  id?: string;
+  service: string;
+  source: SnapshotManifest['source'];
+  filters?: unknown;
+  dlp?: unknown;
+  meta?: Record<string, string>;
+}
+
+export interface WriterStats {
+  pairs: number;
+  inbound: number;
+  outbound: number;
+  bytes: number;
+  truncatedBodies: number;
+}
+
+/** Appends pairs as a stream; nothing is visible in the store until seal() succeeds. */
+export interface SnapshotWriter {
+  readonly id: string;
+  /** Resolves when the pair is accepted (respects backpressure of the underlying stream). */
+  append(pair: RRPair): Promise<void>;
+  stats(): WriterStats;
+  /** Finishes the stream, writes the manifest and publishes the snapshot atomically. */
+  seal(dropped?: Partial<DropCounts>): Promise<SnapshotManifest>;
+  /** Discards everything written; the snapshot never appears. Idempotent. */
+  abort(): Promise<void>;
+}
+
+export interface SnapshotStore {
+  readonly root: string;
+  createWriter(spec: NewSnapshot): Promise<SnapshotWriter>;
+  /** Sealed snapshots, newest first. */
+  list(): Promise<SnapshotManifest[]>;
+  /** Throws SnapshotNotFoundError when the id does not name a sealed snapshot. */
+  getManifest(id: string): Promise<SnapshotManifest>;
+  /** Streams the pairs in capture order without loading the snapshot into memory. */
+  readPairs(id: string): AsyncIterable<RRPair>;
+  exists(id: string): Promise<boolean>;
+  remove(id: string): Promise<void>;
+}
+
+export class SnapshotNotFoundError extends Error {
+  constructor(readonly snapshotId: string) {
+    super(`snapshot "${snapshotId}" not found`);
+    this.name = 'SnapshotNotFoundError';
+  }
+}
