@@ -1,5 +1,6 @@
 /** Human-typable ids: a kind prefix, the UTC time, and random hex. */
 import { randomBytes } from 'node:crypto';
+import { SAFE_ID_PATTERN } from './config/ids.js';
 
 export function newId(prefix: string, now = new Date()): string {
   const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -8,8 +9,7 @@ export function newId(prefix: string, now = new Date()): string {
 
 export const newSnapshotId = () => newId('snap');
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Ids become folder names: refuse anything that could escape the store. */
 export function isSafeId(id: string): boolean {
-  return ID_PATTERN.test(id) && !id.includes('..');
+  return SAFE_ID_PATTERN.test(id) && !id.includes('..');
 }

@@ -11,3 +11,6 @@ export const snapshotsDir = (home: string) => path.join(home, 'snapshots');
 export const runDir = (home: string) => path.join(home, 'run');
 /** The CA used for TLS interception: generated once, kept. */
 export const caDir = (home: string) => path.join(home, 'ca');
+/** One folder per replay: observed.ndjson.gz, report.json, report.html, logs/. */
+export const replaysDir = (home: string) => path.join(home, 'replays');
+export const replayDir = (home: string, replayId: string) => path.join(home, 'replays', replayId);

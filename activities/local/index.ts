@@ -1,0 +1,2 @@
+/** The local runtime: captures as processes on this machine. */
+export { LocalRuntime, type LocalRuntimeOptions } from './runtime.js';

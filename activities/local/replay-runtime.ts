@@ -1,0 +1,219 @@
+/**
+ * The local runtime of a replay: the responder, the generator and (with `--app`) the service
+ * under test are processes on this machine, described by pid files in
+ * `$REPRISE_HOME/run/<replayId>/` so a retried activity or a new worker finds them again.
+ * The collector is the app's own log file: its stdout and stderr go there.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type {
+  AppConfig,
+  LoadConfig,
+  ReplayInput,
+  ResponderConfig,
+  Transform,
+} from '../../src/config/replay.js';
+import type { ResponderStats } from '../../src/model/replay.js';
+import type { GeneratorSummary } from '../../src/generator/index.js';
+import { caDir, replayDir } from '../../src/paths.js';
+import { projectRoot } from '../../src/project-root.js';
+import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from '../replay.js';
+import { CaptureRuntimeError as RuntimeError, type RuntimeContext } from '../runtime.js';
+import { Supervisor } from './supervisor.js';
+import { logTail } from './processes.js';
+
+const STOP_GRACE_MS = 5_000;
+const LOG_LINES_KEPT = 200;
+
+export class LocalReplayRuntime implements ReplayRuntime {
+  private readonly supervisor: Supervisor;
+
+  constructor(private readonly home: string) {
+    this.supervisor = new Supervisor({ home });
+  }
+
+  private script(name: string): string {
+    const file = path.join(projectRoot, 'dist/workers', `${name}.js`);
+    if (!existsSync(file)) throw new RuntimeError(`${file} is missing: run \`npm run build\``, 'NotBuilt');
+    return file;
+  }
+
+  observedPath(replayId: string): string {
+    return path.join(replayDir(this.home, replayId), 'observed.ndjson.gz');
+  }
+
+  async startResponder(
+    req: ReplayRef & { snapshotId: string; config: ResponderConfig },
+    ctx: RuntimeContext,
+  ): Promise<{ url: string }> {
+    const dir = this.supervisor.runFolder(req.replayId);
+    await mkdir(dir, { recursive: true });
+    const configFile = path.join(dir, 'responder-config.json');
+    await writeFile(configFile, JSON.stringify(req.config));
+    const record = await this.supervisor.ensure(
+      req.replayId,
+      {
+        name: 'responder',
+        script: this.script('responder'),
+        args: ['--snapshot', req.snapshotId, '--home', this.home, '--port', '0', '--config', configFile],
+        health: (r) =>
+          typeof r.ready.port === 'number' ? `http://127.0.0.1:${r.ready.port}/__reprise/healthz` : undefined,
+      },
+      ctx,
+    );
+    return { url: `http://127.0.0.1:${record.ready.port}` };
+  }
+
+  async responderStats(req: ReplayRef, _ctx: RuntimeContext): Promise<ResponderStats | undefined> {
+    const record = await this.supervisor.live(req.replayId, 'responder');
+    if (!record) return undefined;
+    const res = await fetch(`http://127.0.0.1:${record.ready.port}/__reprise/stats`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!res.ok) throw new RuntimeError(`responder stats: HTTP ${res.status}`, 'ResponderStats', true);
+    return (await res.json()) as ResponderStats;
+  }
+
+  stopResponder(req: ReplayRef, ctx: RuntimeContext): Promise<void> {
+    return this.supervisor.stop(req.replayId, 'responder', STOP_GRACE_MS, ctx);
+  }
+
+  /** Locally the app's log file is the collection; nothing to start. */
+  async startCollector(): Promise<void> {}
+  async stopCollector(): Promise<void> {}
+
+  async collectLogs(req: ReplayRef): Promise<ComponentLogs[]> {
+    const logs: ComponentLogs[] = [];
+    for (const name of ['app', 'responder', 'generator']) {
+      const text = await logTail(this.supervisor.logFile(req.replayId, name), LOG_LINES_KEPT);
+      if (text) logs.push({ name, lines: text.split('\n') });
+    }
+    return logs;
+  }
+
+  async startApp(
+    req: ReplayRef & { app: AppConfig; targetUrl?: string; responderUrl?: string },
+    ctx: RuntimeContext,
+  ): Promise<void> {
+    const proxy = req.responderUrl ? proxyEnv(req.responderUrl, path.join(caDir(this.home), 'ca.pem')) : {};
+    const port = req.targetUrl ? new URL(req.targetUrl).port : '';
+    await this.supervisor.ensure(
+      req.replayId,
+      {
+        name: 'app',
+        shell: req.app.command,
+        cwd: req.app.cwd,
+        env: { ...(port ? { PORT: port } : {}), ...req.app.env, ...proxy },
+        // Readiness is the target answering (waitForTarget), not a ready line.
+        awaitReadyLine: false,
+      },
+      ctx,
+    );
+  }
+
+  stopApp(req: ReplayRef, ctx: RuntimeContext): Promise<void> {
+    return this.supervisor.stop(req.replayId, 'app', STOP_GRACE_MS, ctx);
+  }
+
+  /**
+   * Starts the generator process (or re-attaches to the one a lost worker started) and waits
+   * for its `done` line, heartbeating. On cancel it stops the generator, which still writes
+   * its summary; the activity then reports the cancellation.
+   */
+  async runGenerator(
+    req: ReplayRef & { snapshotId: string; targetUrl: string; load: LoadConfig; transforms: Transform[] },
+    ctx: RuntimeContext,
+  ): Promise<GeneratorSummary> {
+    const dir = this.supervisor.runFolder(req.replayId);
+    await mkdir(dir, { recursive: true });
+    await mkdir(replayDir(this.home, req.replayId), { recursive: true });
+    const configFile = path.join(dir, 'generator-config.json');
+    await writeFile(configFile, JSON.stringify({ load: req.load, transforms: req.transforms }));
+    const record = await this.supervisor.ensure(
+      req.replayId,
+      {
+        name: 'generator',
+        script: this.script('generator'),
+        args: [
+          '--snapshot',
+          req.snapshotId,
+          '--home',
+          this.home,
+          '--target',
+          req.targetUrl,
+          '--out',
+          this.observedPath(req.replayId),
+          '--config',
+          configFile,
+        ],
+        awaitReadyLine: false,
+        // A finished generator is not restarted by a retry: its done line is the result.
+        reuseFinished: true,
+      },
+      ctx,
+    );
+    for (;;) {
+      const done = await this.lastEvent(req.replayId, 'done');
+      if (done) return (done as { summary: GeneratorSummary }).summary;
+      if (ctx.signal.aborted) {
+        await this.supervisor.stop(req.replayId, 'generator', STOP_GRACE_MS, ctx);
+        throw new RuntimeError('generator cancelled', 'Cancelled', true);
+      }
+      if (!(await this.supervisor.isRunning(record))) {
+        const tail = await logTail(this.supervisor.logFile(req.replayId, 'generator'));
+        throw new RuntimeError(`the generator exited without a summary:\n${tail}`, 'GeneratorFailed', true);
+      }
+      ctx.heartbeat();
+      await delay(250);
+    }
+  }
+
+  async generatorProgress(req: ReplayRef): Promise<GeneratorProgress | undefined> {
+    const p = (await this.lastEvent(req.replayId, 'progress')) as Partial<GeneratorProgress> | undefined;
+    return p ? { sent: p.sent ?? 0, done: p.done ?? 0, errors: p.errors ?? 0 } : undefined;
+  }
+
+  /** The newest NDJSON line of `event` in the generator's output. */
+  private async lastEvent(replayId: string, event: string): Promise<Record<string, unknown> | undefined> {
+    const text = await readFile(this.supervisor.logFile(replayId, 'generator'), 'utf8').catch(() => '');
+    const lines = text.trimEnd().split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) {
+      if (!lines[i].includes(`"event":"${event}"`)) continue;
+      try {
+        return JSON.parse(lines[i]) as Record<string, unknown>;
+      } catch {
+        // a line still being written
+      }
+    }
+    return undefined;
+  }
+
+  async cleanup(req: ReplayRef & { cleanup: ReplayInput['cleanup'] }, ctx: RuntimeContext): Promise<void> {
+    if (req.cleanup === 'none') return;
+    await this.supervisor.stopAllOf(req.replayId, STOP_GRACE_MS, ctx);
+    await rm(this.supervisor.runFolder(req.replayId), { recursive: true, force: true });
+    // `all` also removes the replay's bulky data; the report, its result, stays.
+    if (req.cleanup === 'all') await rm(this.observedPath(req.replayId), { force: true });
+  }
+
+  /** For an embedded worker that dies with its command. */
+  stopAll(): Promise<void> {
+    return this.supervisor.stopEverything();
+  }
+}
+
+/** The env that points an app's outbound HTTP(S) at the responder and makes it trust the Reprise CA. */
+function proxyEnv(responderUrl: string, caFile: string): Record<string, string> {
+  const env: Record<string, string> = {
+    HTTP_PROXY: responderUrl,
+    HTTPS_PROXY: responderUrl,
+    http_proxy: responderUrl,
+    https_proxy: responderUrl,
+    NO_PROXY: '',
+    no_proxy: '',
+  };
+  if (existsSync(caFile)) env.NODE_EXTRA_CA_CERTS = caFile;
+  return env;
+}

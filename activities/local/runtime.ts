@@ -1,0 +1,194 @@
+/**
+ * The local runtime: a capture is a forwarder process and a sidecar process on this machine,
+ * described by pid files in `$REPRISE_HOME/run/<captureId>/` so any worker (a retry, or a new
+ * worker after a crash) finds and reuses them instead of starting a second pair.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { childLog } from '../../src/log.js';
+import { projectRoot } from '../../src/project-root.js';
+import {
+  CaptureRuntimeError,
+  type CaptureCounts,
+  type CaptureEndpoints,
+  type CaptureRef,
+  type CaptureRuntime,
+  type CaptureStatus,
+  type EnableCaptureRequest,
+  type OpenRecordingRequest,
+  type RecordingHandle,
+  type RuntimeContext,
+} from '../runtime.js';
+import { ForwarderApi } from './forwarder-api.js';
+import { ownedAndAlive, readRecord, type ProcessRecord } from './processes.js';
+import { Supervisor } from './supervisor.js';
+
+export interface LocalRuntimeOptions {
+  /** REPRISE_HOME: the store, the CA, and the run folders. */
+  home: string;
+  /** Where `dist/workers/*.js` are; default the project root. */
+  root?: string;
+  readyTimeoutMs?: number;
+  /** The sidecar's --drain-timeout; stopping waits this plus a margin before SIGKILL. */
+  drainTimeoutMs?: number;
+}
+
+type Component = 'forwarder' | 'sidecar';
+
+const FORWARDER_GRACE_MS = 10_000;
+const DRAIN_MARGIN_MS = 5_000;
+
+export class LocalRuntime implements CaptureRuntime {
+  private readonly root: string;
+  private readonly readyTimeoutMs: number;
+  private readonly drainTimeoutMs: number;
+  private readonly log = childLog('local-runtime');
+  private readonly supervisor: Supervisor;
+
+  constructor(readonly options: LocalRuntimeOptions) {
+    this.root = options.root ?? projectRoot;
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 5_000;
+    this.supervisor = new Supervisor({ home: options.home, readyTimeoutMs: this.readyTimeoutMs });
+  }
+
+  /** `$REPRISE_HOME/run/<captureId>/`. */
+  captureDir(captureId: string): string {
+    return this.supervisor.runFolder(captureId);
+  }
+
+  private recordFile(captureId: string, component: Component): string {
+    return this.supervisor.recordFile(captureId, component);
+  }
+
+  private script(component: Component): string {
+    const file = path.join(this.root, 'dist/workers', `${component}.js`);
+    if (!existsSync(file)) {
+      throw new CaptureRuntimeError(`${file} is missing: run \`npm run build\``, 'NotBuilt');
+    }
+    return file;
+  }
+
+  /** Reuses a live, healthy process started for the same arguments; otherwise starts one. */
+  private async ensureProcess(
+    captureId: string,
+    component: Component,
+    args: string[],
+    health: (record: ProcessRecord) => string | undefined,
+    ctx: RuntimeContext,
+  ): Promise<ProcessRecord> {
+    const record = await this.supervisor.ensure(
+      captureId,
+      { name: component, script: this.script(component), args, health },
+      ctx,
+    );
+    this.log.debug({ captureId, component, pid: record.pid, ready: record.ready }, 'process ready');
+    return record;
+  }
+
+  private async forwarder(captureId: string): Promise<ForwarderApi | undefined> {
+    const record = await readRecord(this.recordFile(captureId, 'forwarder'));
+    if (!record || typeof record.ready.port !== 'number' || !(await ownedAndAlive(record))) return undefined;
+    return new ForwarderApi(`http://127.0.0.1:${record.ready.port}`);
+  }
+
+  private async requireForwarder(ref: CaptureRef): Promise<ForwarderApi> {
+    const api = await this.forwarder(ref.captureId);
+    if (!api) {
+      throw new CaptureRuntimeError(
+        `the forwarder of capture "${ref.captureId}" is gone; recording "${ref.snapshotId}" is lost`,
+        'RecordingLost',
+      );
+    }
+    return api;
+  }
+
+  async openRecording(req: OpenRecordingRequest, ctx: RuntimeContext): Promise<RecordingHandle> {
+    const record = await this.ensureProcess(
+      req.captureId,
+      'forwarder',
+      ['--port', '0', '--host', '127.0.0.1', '--home', this.options.home],
+      (r) => (typeof r.ready.port === 'number' ? `http://127.0.0.1:${r.ready.port}/healthz` : undefined),
+      ctx,
+    );
+    const api = new ForwarderApi(`http://127.0.0.1:${record.ready.port}`);
+    await api.openRecording(req, ctx.signal);
+    return { forwarderUrl: api.url };
+  }
+
+  async enableCapture(req: EnableCaptureRequest, ctx: RuntimeContext): Promise<CaptureEndpoints> {
+    const { target } = req;
+    const args = [
+      `--app-port=${target.appPort}`,
+      `--app-host=${target.appHost}`,
+      `--in-port=${target.inPort}`,
+      `--out-port=${target.outPort}`,
+      '--admin-port=0',
+      `--forwarder=${req.recording.forwarderUrl}`,
+      `--service=${req.service}`,
+      `--drain-timeout=${this.drainTimeoutMs}`,
+      ...(target.tlsIntercept ? ['--tls-intercept'] : []),
+      ...(req.maxBodyBytes ? [`--max-body=${req.maxBodyBytes}`] : []),
+    ];
+    const record = await this.ensureProcess(
+      req.captureId,
+      'sidecar',
+      args,
+      (r) =>
+        typeof r.ready.adminPort === 'number' ? `http://127.0.0.1:${r.ready.adminPort}/healthz` : undefined,
+      ctx,
+    );
+    return { inPort: Number(record.ready.inPort), outPort: Number(record.ready.outPort ?? -1) };
+  }
+
+  async captureProgress(ref: CaptureRef, ctx: RuntimeContext): Promise<CaptureStatus> {
+    const counts = await (await this.requireForwarder(ref)).status(ref.snapshotId, ctx.signal);
+    const sidecar = await readRecord(this.recordFile(ref.captureId, 'sidecar'));
+    return { ...counts, capturing: !!sidecar && (await ownedAndAlive(sidecar)) };
+  }
+
+  private stop(captureId: string, component: Component, graceMs: number, ctx: RuntimeContext) {
+    return this.supervisor.stop(captureId, component, graceMs, ctx);
+  }
+
+  /** SIGTERM makes the sidecar finish in-flight exchanges and flush its buffer to the forwarder. */
+  async disableCapture(ref: CaptureRef, ctx: RuntimeContext): Promise<void> {
+    await this.stop(ref.captureId, 'sidecar', this.drainTimeoutMs + DRAIN_MARGIN_MS, ctx);
+  }
+
+  async sealSnapshot(ref: CaptureRef, ctx: RuntimeContext): Promise<CaptureCounts> {
+    const api = await this.requireForwarder(ref);
+    return whileWaiting(ctx, api.seal(ref.snapshotId, ctx.signal));
+  }
+
+  /** A forwarder that is gone took its unsealed recordings with it: nothing left to abort. */
+  async abortRecording(ref: CaptureRef, ctx: RuntimeContext): Promise<void> {
+    const api = await this.forwarder(ref.captureId);
+    if (api) await whileWaiting(ctx, api.abort(ref.snapshotId, ctx.signal));
+  }
+
+  async teardown(ref: CaptureRef, ctx: RuntimeContext): Promise<void> {
+    await this.stop(ref.captureId, 'sidecar', this.drainTimeoutMs + DRAIN_MARGIN_MS, ctx);
+    await this.stop(ref.captureId, 'forwarder', FORWARDER_GRACE_MS, ctx);
+    await this.supervisor.forget(ref.captureId);
+  }
+
+  /**
+   * Kills what this runtime started and never tore down. For an embedded server that dies with
+   * the command: no worker could ever resume those captures.
+   */
+  async stopAll(): Promise<void> {
+    // Alphabetical order stops the sidecar (draining) before the forwarder it drains into.
+    await this.supervisor.stopEverything(this.drainTimeoutMs + DRAIN_MARGIN_MS);
+  }
+}
+
+/** Heartbeats every second until `work` settles, for calls that take long on their own. */
+async function whileWaiting<T>(ctx: RuntimeContext, work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => ctx.heartbeat(), 1_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The replay's activities. What differs between running locally and in a cluster (processes
+ * vs pods) sits behind ReplayRuntime; reading the store, analysing and reporting are the same
+ * everywhere and live here.
+ */
+import { existsSync } from 'node:fs';
+import { ApplicationFailure } from '@temporalio/activity';
+import { CaptureRuntimeError, type RuntimeContext } from './runtime.js';
+import { inActivity } from './in-activity.js';
+import type {
+  AppConfig,
+  LoadConfig,
+  ReplayInput,
+  ReplayVerdict,
+  ResponderConfig,
+  Transform,
+} from '../src/config/replay.js';
+import type { ResponderStats } from '../src/model/replay.js';
+import type { SnapshotStore } from '../src/store/types.js';
+import { SnapshotNotFoundError } from '../src/store/types.js';
+import type { GeneratorSummary } from '../src/generator/index.js';
+import { analyzeReplay } from '../src/analyzer/index.js';
+import { writeReport } from '../src/report/write.js';
+import { readObserved } from '../src/generator/observed-reader.js';
+import { replayDir } from '../src/paths.js';
+
+export interface ReplayRef {
+  replayId: string;
+}
+
+export interface GeneratorProgress {
+  sent: number;
+  done: number;
+  errors: number;
+}
+
+export interface ComponentLogs {
+  name: string;
+  lines: string[];
+}
+
+/** What a runtime (local processes, Kubernetes objects) must provide for a replay. */
+export interface ReplayRuntime {
+  startResponder(
+    req: ReplayRef & { snapshotId: string; config: ResponderConfig },
+    ctx: RuntimeContext,
+  ): Promise<{ url: string }>;
+  responderStats(req: ReplayRef, ctx: RuntimeContext): Promise<ResponderStats | undefined>;
+  stopResponder(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
+  startCollector(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
+  /** Logs gathered for the report (bounded). */
+  collectLogs(req: ReplayRef, ctx: RuntimeContext): Promise<ComponentLogs[]>;
+  stopCollector(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
+  startApp(
+    req: ReplayRef & { app: AppConfig; targetUrl?: string; responderUrl?: string },
+    ctx: RuntimeContext,
+  ): Promise<void>;
+  stopApp(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
+  /** Runs the load to completion (heartbeating), or until the activity is cancelled. */
+  runGenerator(
+    req: ReplayRef & { snapshotId: string; targetUrl: string; load: LoadConfig; transforms: Transform[] },
+    ctx: RuntimeContext,
+  ): Promise<GeneratorSummary>;
+  generatorProgress(req: ReplayRef, ctx: RuntimeContext): Promise<GeneratorProgress | undefined>;
+  /** Removes what this replay created, per the cleanup policy. */
+  cleanup(req: ReplayRef & { cleanup: ReplayInput['cleanup'] }, ctx: RuntimeContext): Promise<void>;
+  /** Where the generator streams what it observed (read by the analyzer). */
+  observedPath(replayId: string): string;
+}
+
+export interface AnalyzeRequest extends ReplayRef {
+  workflowId: string;
+  input: ReplayInput;
+  generator?: GeneratorSummary;
+  responder?: ResponderStats;
+  logs: ComponentLogs[];
+  startedAt: string;
+  endedAt: string;
+  error?: string;
+  canceled: boolean;
+}
+
+export interface AnalyzeResult {
+  verdict: ReplayVerdict;
+  reportPath: string;
+  requests: number;
+  errors: number;
+}
+
+export function createReplayActivities(runtime: ReplayRuntime, store: SnapshotStore, home: string) {
+  return {
+    async describeSnapshot({ snapshotId }: { snapshotId: string }) {
+      try {
+        const m = await store.getManifest(snapshotId);
+        return { service: m.service, inbound: m.counts.inbound, outbound: m.counts.outbound };
+      } catch (err) {
+        if (err instanceof SnapshotNotFoundError) {
+          throw ApplicationFailure.nonRetryable(
+            `snapshotId: snapshot "${snapshotId}" not found`,
+            'InvalidInput',
+          );
+        }
+        throw err;
+      }
+    },
+    startResponder: (req: Parameters<ReplayRuntime['startResponder']>[0]) =>
+      inActivity((ctx) => runtime.startResponder(req, ctx)),
+    responderStats: (req: ReplayRef) => inActivity((ctx) => runtime.responderStats(req, ctx)),
+    stopResponder: (req: ReplayRef) => inActivity((ctx) => runtime.stopResponder(req, ctx)),
+    startCollector: (req: ReplayRef) => inActivity((ctx) => runtime.startCollector(req, ctx)),
+    collectLogs: (req: ReplayRef) => inActivity((ctx) => runtime.collectLogs(req, ctx)),
+    stopCollector: (req: ReplayRef) => inActivity((ctx) => runtime.stopCollector(req, ctx)),
+    startApp: (req: Parameters<ReplayRuntime['startApp']>[0]) =>
+      inActivity((ctx) => runtime.startApp(req, ctx)),
+    stopApp: (req: ReplayRef) => inActivity((ctx) => runtime.stopApp(req, ctx)),
+    waitForTarget: (req: ReplayRef & { url: string; readyPath: string; timeoutMs: number }) =>
+      inActivity((ctx) => waitForTarget(req, ctx)),
+    runGenerator: (req: Parameters<ReplayRuntime['runGenerator']>[0]) =>
+      inActivity((ctx) => runtime.runGenerator(req, ctx)),
+    async replayProgress(req: ReplayRef): Promise<GeneratorProgress> {
+      return (
+        (await inActivity((ctx) => runtime.generatorProgress(req, ctx))) ?? { sent: 0, done: 0, errors: 0 }
+      );
+    },
+    async analyzeReplay(req: AnalyzeRequest): Promise<AnalyzeResult> {
+      const dir = replayDir(home, req.replayId);
+      const { input } = req;
+      const report = await analyzeReplay({
+        recorded: store.readPairs(input.snapshotId),
+        observed: existsSync(runtime.observedPath(req.replayId))
+          ? readObserved(runtime.observedPath(req.replayId))
+          : emptyStream(),
+        assertions: input.assertions,
+        goals: input.goals,
+        generator: req.generator,
+        responder: req.responder,
+        meta: {
+          replayId: req.replayId,
+          snapshotId: input.snapshotId,
+          target: input.target.url ?? '',
+          mode: input.mode,
+          startedAt: req.startedAt,
+          endedAt: req.endedAt,
+          workflowId: req.workflowId,
+        },
+        logs: req.logs,
+        error: req.error,
+        canceled: req.canceled,
+      });
+      const paths = await writeReport(dir, report);
+      return {
+        verdict: report.verdict,
+        reportPath: paths.html,
+        requests: report.summary.requests,
+        errors: report.summary.errors,
+      };
+    },
+    cleanupReplay: (req: ReplayRef & { cleanup: ReplayInput['cleanup'] }) =>
+      inActivity((ctx) => runtime.cleanup(req, ctx)),
+  };
+}
+
+export type ReplayActivities = ReturnType<typeof createReplayActivities>;
+
+async function* emptyStream<T>(): AsyncIterable<T> {}
+
+/** Polls the target until it answers any HTTP status, within the timeout. */
+async function waitForTarget(
+  { url, readyPath, timeoutMs }: { url: string; readyPath: string; timeoutMs: number },
+  ctx: RuntimeContext,
+) {
+  const deadline = Date.now() + timeoutMs;
+  const probe = new URL(readyPath, url);
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(probe, { signal: AbortSignal.timeout(2000) });
+      await res.body?.cancel();
+      return;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (ctx.signal.aborted)
+      throw new CaptureRuntimeError('cancelled while waiting for the app', 'Cancelled', true);
+    ctx.heartbeat();
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw ApplicationFailure.nonRetryable(
+    `target.app: the service did not answer on ${probe.href} within ${timeoutMs} ms (last error: ${last})`,
+    'AppNotReady',
+  );
+}

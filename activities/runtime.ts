@@ -1,0 +1,97 @@
+/**
+ * What a capture needs from the place it runs. The local runtime starts processes; a
+ * Kubernetes runtime will patch workloads. Workflows only see the activities built on this
+ * interface (activities/capture.ts), never which runtime runs them.
+ *
+ * Every method must be idempotent: Temporal retries activities, and a worker may die between
+ * doing something and reporting it. Objects are named from the capture id (the workflow id).
+ */
+import type { CaptureTarget } from '../src/config/capture.js';
+import type { DlpRules } from '../src/dlp/rules.js';
+import type { FilterRules } from '../src/filters/rules.js';
+
+/** Names one capture's resources. */
+export interface CaptureRef {
+  /** The workflow id: deterministic names for processes, pid files, workloads. */
+  captureId: string;
+  snapshotId: string;
+}
+
+export interface OpenRecordingRequest extends CaptureRef {
+  service: string;
+  filters?: FilterRules;
+  dlp?: DlpRules | false;
+  meta?: Record<string, string>;
+}
+
+/** Where sidecars ship pairs for this recording. */
+export interface RecordingHandle {
+  forwarderUrl: string;
+}
+
+export interface EnableCaptureRequest extends CaptureRef {
+  service: string;
+  target: CaptureTarget;
+  recording: RecordingHandle;
+  maxBodyBytes?: number;
+}
+
+/** The ports actually listening (an ephemeral 0 in the request is resolved here). */
+export interface CaptureEndpoints {
+  inPort: number;
+  outPort: number;
+}
+
+export interface CaptureCounts {
+  pairs: number;
+  inbound: number;
+  outbound: number;
+  /** Uncompressed NDJSON bytes stored. */
+  bytes: number;
+  /** Pairs lost (sidecar buffer full, forwarder refused); not the ones filtered on purpose. */
+  dropped: number;
+  /** Pairs excluded on purpose by filters. */
+  filtered: number;
+}
+
+export interface CaptureStatus extends CaptureCounts {
+  /** False when the capture proxy went away (local: the sidecar exited); enabling again restores it. */
+  capturing: boolean;
+}
+
+/** What a runtime method may use from its caller (the activity context, or a plain test). */
+export interface RuntimeContext {
+  /** Call while waiting, so a dead worker is noticed and a live one is not timed out. */
+  heartbeat(): void;
+  /** Aborted when the activity is cancelled. */
+  signal: AbortSignal;
+}
+
+/** A failure that retrying cannot fix (bad port, snapshot id taken); `type` names the kind. */
+export class CaptureRuntimeError extends Error {
+  constructor(
+    message: string,
+    readonly type: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = 'CaptureRuntimeError';
+  }
+}
+
+export interface CaptureRuntime {
+  /** Starts (or finds) the forwarder for this capture and opens the recording in it. */
+  openRecording(req: OpenRecordingRequest, ctx: RuntimeContext): Promise<RecordingHandle>;
+  /** Puts the capture proxy in front of the app (local: starts the sidecar). */
+  enableCapture(req: EnableCaptureRequest, ctx: RuntimeContext): Promise<CaptureEndpoints>;
+  /** Live counts of the open recording, and whether the capture proxy is still in place; quick. */
+  captureProgress(ref: CaptureRef, ctx: RuntimeContext): Promise<CaptureStatus>;
+  /** Takes the capture proxy away; what it buffered is drained to the forwarder first. */
+  disableCapture(ref: CaptureRef, ctx: RuntimeContext): Promise<void>;
+  /** Publishes the snapshot; sealing twice returns the same counts. */
+  sealSnapshot(ref: CaptureRef, ctx: RuntimeContext): Promise<CaptureCounts>;
+  /** Discards an unsealed recording; nothing appears in the store. A missing one is success. */
+  abortRecording(ref: CaptureRef, ctx: RuntimeContext): Promise<void>;
+  /** Removes everything the capture started (local: the forwarder and any process left). */
+  teardown(ref: CaptureRef, ctx: RuntimeContext): Promise<void>;
+}

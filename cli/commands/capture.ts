@@ -1,0 +1,152 @@
+/** `reprise capture`: record an app's traffic into a snapshot through a captureWorkflow. */
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { newId } from '../../src/ids.js';
+import { parseDuration } from '../../src/config/duration.js';
+import type { CaptureInput } from '../../src/config/capture.js';
+import type { CaptureProgress, CaptureResult } from '../../workflows/capture.js';
+import { CliError } from '../errors.js';
+import { durationFlag, portFlag, positiveIntFlag, serviceFlag } from '../flags.js';
+import { formatBytes, notice, printJson, printLine, style } from '../output.js';
+import { LiveLine } from '../progress.js';
+import { onStopSignals } from '../signals.js';
+
+interface CaptureOptions {
+  appPort: number;
+  appHost: string;
+  inPort: number;
+  outPort: number;
+  service: string;
+  duration?: string;
+  tlsIntercept?: boolean;
+  maxBody?: number;
+  filters?: string;
+  dlp?: string | false;
+  json?: boolean;
+}
+
+async function readRulesFile(flag: string, file: string): Promise<unknown> {
+  try {
+    const text = await readFile(file, 'utf8');
+    return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new CliError(`${flag} ${file}: ${(err as Error).message}`, 2);
+  }
+}
+
+/** The innermost cause's message: a workflow failure wraps the activity's or validation's. */
+export function failureMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e?.cause && (e.cause as { message?: string }).message) e = e.cause as typeof e;
+  return e?.message ?? String(err);
+}
+
+export function captureCommand(): Command {
+  return new Command('capture')
+    .description('record the traffic of an app on this machine into a snapshot (until --duration or Ctrl-C)')
+    .requiredOption('--app-port <port>', "the app's own port (the sidecar forwards to it)", portFlag)
+    .option('--app-host <host>', "the app's host", '127.0.0.1')
+    .option('--in-port <port>', 'where clients send traffic instead of the app port', portFlag, 4143)
+    .option('--out-port <port>', "the app's HTTP_PROXY / HTTPS_PROXY port", portFlag, 4140)
+    .option('--service <name>', 'service name recorded with the traffic', serviceFlag, 'app')
+    .option(
+      '--duration <duration>',
+      'stop after this long (30s, 5m, 1h); default: until Ctrl-C',
+      durationFlag,
+    )
+    .option(
+      '--tls-intercept',
+      'decrypt outbound HTTPS (CONNECT) with the Reprise CA ($REPRISE_HOME/ca/ca.pem)',
+    )
+    .option('--max-body <bytes>', 'record bodies up to this size, then mark them truncated', positiveIntFlag)
+    .option('--filters <file>', 'filter rules (JSON or YAML) instead of the defaults')
+    .addOption(new Option('--dlp <file>', 'DLP rules (JSON or YAML) instead of the defaults'))
+    .option('--no-dlp', 'store secrets unmasked (not recommended)')
+    .option('--json', 'print {"snapshotId","pairs","dropped","bytes","workflowId"} at the end')
+    .action(async (opts: CaptureOptions) => {
+      const input: CaptureInput = {
+        service: opts.service,
+        target: {
+          appPort: opts.appPort,
+          appHost: opts.appHost,
+          inPort: opts.inPort,
+          outPort: opts.outPort,
+          tlsIntercept: Boolean(opts.tlsIntercept),
+        },
+        ...(opts.duration ? { duration: opts.duration } : {}),
+        ...(opts.maxBody ? { maxBodyBytes: opts.maxBody } : {}),
+        ...(opts.filters
+          ? { filters: (await readRulesFile('--filters', opts.filters)) as CaptureInput['filters'] }
+          : {}),
+        ...(opts.dlp === false
+          ? { dlp: false }
+          : typeof opts.dlp === 'string'
+            ? { dlp: (await readRulesFile('--dlp', opts.dlp)) as CaptureInput['dlp'] }
+            : {}),
+      };
+      // Loaded here, not at start-up: the Temporal SDK is heavy and other commands don't need it.
+      const { resolveTemporal, TASK_QUEUE } = await import('../../src/temporal/index.js');
+      const temporal = await resolveTemporal();
+      try {
+        const workflowId = newId(`capture-${opts.service}`);
+        const handle = await temporal.client.workflow.start('captureWorkflow', {
+          taskQueue: TASK_QUEUE,
+          workflowId,
+          args: [input],
+        });
+        const live = new LiveLine(opts.duration ? parseDuration(opts.duration) : undefined);
+        const stopWatching = onStopSignals(() => {
+          notice('stopping capture; sealing the snapshot (Ctrl-C again to quit without waiting)');
+          handle.signal('stop').catch((err: Error) => notice(`could not signal stop: ${err.message}`));
+        });
+        let announced = false;
+        const timer = setInterval(async () => {
+          const p = await handle.query<CaptureProgress>('progress').catch(() => undefined);
+          if (!p) return;
+          if (!announced && p.inPort) {
+            announced = true;
+            notice(
+              `capturing ${opts.service}: send traffic to http://${opts.appHost}:${p.inPort}` +
+                (p.outPort && p.outPort > 0 ? `; app HTTP_PROXY=http://127.0.0.1:${p.outPort}` : '') +
+                ` (workflow ${workflowId})`,
+            );
+          }
+          live.update(`${p.phase}: ${p.pairs} pairs, ${p.dropped} dropped, ${formatBytes(p.bytes)}`);
+        }, 500);
+        let result: CaptureResult;
+        try {
+          result = await handle.result();
+        } catch (err) {
+          throw new CliError(`capture failed: ${failureMessage(err)}`);
+        } finally {
+          clearInterval(timer);
+          stopWatching();
+          live.done();
+        }
+        if (opts.json) {
+          printJson({
+            snapshotId: result.snapshotId,
+            pairs: result.pairs,
+            dropped: result.dropped,
+            bytes: result.bytes,
+            workflowId: result.workflowId,
+          });
+        } else {
+          printLine(
+            `snapshot ${style.bold(result.snapshotId)}: ${result.pairs} pairs (${result.inbound} inbound, ` +
+              `${result.outbound} outbound), ${result.dropped} dropped, ${formatBytes(result.bytes)}`,
+          );
+          if (result.dropped > 0)
+            notice(
+              style.yellow(
+                `${result.dropped} pairs were dropped (see docs: capture fails open)`,
+                process.stderr,
+              ),
+            );
+        }
+      } finally {
+        await temporal.close();
+      }
+    });
+}

@@ -1,0 +1,165 @@
+/** `reprise replay SNAPSHOT --target URL ...` and `reprise replay ls`. */
+import { readdir } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { newId } from '../../src/ids.js';
+import { repriseHome, replayDir, replaysDir } from '../../src/paths.js';
+import type { ReplayProgress, ReplayResult } from '../../src/config/replay.js';
+import { readReport } from '../../src/report/write.js';
+import { CliError } from '../errors.js';
+import { durationFlag, positiveIntFlag, positiveNumberFlag } from '../flags.js';
+import { notice, printJson, printLine, printTable, style } from '../output.js';
+import { LiveLine } from '../progress.js';
+import { onStopSignals } from '../signals.js';
+import { buildReplayInput, type ReplayFlags } from '../replay-input.js';
+import { failureMessage } from './capture.js';
+
+/** 0 only when the verdict is Passed; 3 when goals are missed; 1 for an error or a cancel. */
+export function exitCodeFor(verdict: string): number {
+  if (verdict === 'Passed') return 0;
+  if (verdict === 'Missed Goals') return 3;
+  return 1;
+}
+
+export function paintVerdict(verdict: string): string {
+  if (verdict === 'Passed') return style.green(style.bold(verdict));
+  if (verdict === 'Missed Goals') return style.yellow(style.bold(verdict));
+  return style.red(style.bold(verdict));
+}
+
+async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolean }): Promise<void> {
+  const input = await buildReplayInput(snapshotId, opts);
+  const { resolveTemporal, TASK_QUEUE } = await import('../../src/temporal/index.js');
+  const temporal = await resolveTemporal();
+  try {
+    const workflowId = input.replayId ?? newId('replay');
+    const handle = await temporal.client.workflow.start('replayWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [input],
+    });
+    if (!opts.json)
+      notice(`replay ${workflowId} of ${snapshotId} against ${input.target.url ?? '(responder only)'}`);
+    const live = new LiveLine();
+    const stopWatching = onStopSignals(() => {
+      notice('cancelling the replay; tearing down (Ctrl-C again to quit without waiting)');
+      handle.signal('cancel').catch((err: Error) => notice(`could not signal cancel: ${err.message}`));
+    });
+    const timer = setInterval(async () => {
+      const p = await handle.query<ReplayProgress>('progress').catch(() => undefined);
+      if (!p) return;
+      const of = p.total ? `/${p.total}` : '';
+      live.update(`${p.phase}: ${p.done}${of} done, ${p.sent} sent, ${p.errors} errors`);
+    }, 500);
+    let result: ReplayResult;
+    try {
+      result = (await handle.result()) as ReplayResult;
+    } catch (err) {
+      throw new CliError(`replay failed: ${failureMessage(err)}`);
+    } finally {
+      clearInterval(timer);
+      stopWatching();
+      live.done();
+    }
+    if (opts.json) {
+      printJson({
+        replayId: result.replayId,
+        workflowId: result.workflowId,
+        verdict: result.verdict,
+        reportPath: result.reportPath,
+        requests: result.requests,
+        errors: result.errors,
+        responder: result.responder,
+      });
+    } else {
+      const r = result.responder;
+      printLine(`verdict   ${paintVerdict(result.verdict)}`);
+      printLine(`requests  ${result.requests} sent, ${result.errors} errors`);
+      printLine(`responder ${r.match} matched, ${r.noMatch} not matched, ${r.passthrough} passed through`);
+      printLine(`report    ${result.reportPath}`);
+      printLine(`workflow  ${result.workflowId}${temporal.uiUrl ? `  (${temporal.uiUrl})` : ''}`);
+    }
+    process.exitCode = exitCodeFor(result.verdict);
+  } finally {
+    await temporal.close();
+  }
+}
+
+interface ReplayRow {
+  replayId: string;
+  snapshotId: string;
+  verdict: string;
+  requests: number;
+  startedAt: string;
+  reportPath: string;
+}
+
+async function listReplays(home: string): Promise<ReplayRow[]> {
+  const names = await readdir(replaysDir(home)).catch(() => [] as string[]);
+  const rows: ReplayRow[] = [];
+  for (const name of names) {
+    const report = await readReport(replayDir(home, name)).catch(() => undefined);
+    if (!report) continue; // running, or torn down before a report was written
+    rows.push({
+      replayId: report.meta.replayId,
+      snapshotId: report.meta.snapshotId,
+      verdict: report.verdict,
+      requests: report.summary.requests,
+      startedAt: report.meta.startedAt,
+      reportPath: `${replayDir(home, name)}/report.html`,
+    });
+  }
+  return rows.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+
+export function replayCommand(): Command {
+  const cmd = new Command('replay')
+    .description(
+      "replay a snapshot's inbound traffic against a service, with its dependencies mocked, and report",
+    )
+    .argument('[snapshot]', 'snapshot id (see `reprise snapshot ls`)')
+    .option('--target <url>', 'base URL of the service under test, e.g. http://127.0.0.1:8080')
+    .option(
+      '--app <command>',
+      'start the service with this command (HTTP_PROXY aimed at the responder; PORT set)',
+    )
+    .addOption(
+      new Option('--mode <mode>', 'what runs').choices(['full-replay', 'generator-only', 'responder-only']),
+    )
+    .addOption(
+      new Option('--rate <n>', 'requests per second').argParser(positiveNumberFlag).conflicts('speed'),
+    )
+    .option('--speed <multiplier>', 'recorded timing times this (2x = twice as fast, 0.5x = half)')
+    .option('--connections <n>', 'concurrent connections (virtual users)', positiveIntFlag)
+    .option('--duration <duration>', 'replay as many passes as fit in this time', durationFlag)
+    .option(
+      '--config <file>',
+      'test config (JSON or YAML, the replayWorkflow input shape); flags override it',
+    )
+    .option(
+      '--json',
+      'print {"replayId","workflowId","verdict","reportPath","requests","errors","responder"} at the end',
+    )
+    .action(async (snapshot: string | undefined, opts: ReplayFlags & { json?: boolean }) => {
+      if (!snapshot) throw new CliError('missing the SNAPSHOT argument (see `reprise snapshot ls`)', 2);
+      await runReplay(snapshot, opts);
+    });
+
+  cmd
+    .command('ls')
+    .description('list finished replays, newest first')
+    .option(
+      '--json',
+      'print a JSON array of {replayId, snapshotId, verdict, requests, startedAt, reportPath}',
+    )
+    .action(async (opts: { json?: boolean }) => {
+      const rows = await listReplays(repriseHome());
+      if (opts.json) return printJson(rows);
+      if (!rows.length)
+        return printLine('no replays yet; run one with `reprise replay SNAPSHOT --target URL`');
+      printTable(
+        ['REPLAY', 'SNAPSHOT', 'VERDICT', 'REQUESTS', 'STARTED'],
+        rows.map((r) => [r.replayId, r.snapshotId, r.verdict, r.requests, r.startedAt]),
+      );
+    });
+  return cmd;
+}

@@ -1,0 +1,47 @@
+/** The forwarder's counters, and their Prometheus text exposition. */
+
+export type PairOutcome = 'accepted' | 'filtered' | 'rejected' | 'unrouted';
+
+export class ForwarderMetrics {
+  batches = 0;
+  batchesTooLarge = 0;
+  bytesReceived = 0;
+  appendErrors = 0;
+  readonly pairs: Record<PairOutcome, number> = { accepted: 0, filtered: 0, rejected: 0, unrouted: 0 };
+
+  /** Gauges and per-kind counters are read at scrape time from their owners. */
+  render(live: { recordingsOpen: number; sidecarDropped: number; masked: Record<string, number> }): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
+    };
+    metric('reprise_forwarder_batches_total', 'counter', 'NDJSON batches received.', [['', this.batches]]);
+    metric('reprise_forwarder_batches_too_large_total', 'counter', 'Batches refused with 413.', [
+      ['', this.batchesTooLarge],
+    ]);
+    metric('reprise_forwarder_received_bytes_total', 'counter', 'Batch bytes received.', [
+      ['', this.bytesReceived],
+    ]);
+    metric(
+      'reprise_forwarder_pairs_total',
+      'counter',
+      'Pairs received, by outcome.',
+      Object.entries(this.pairs).map(([k, v]) => [`{outcome="${k}"}`, v]),
+    );
+    metric('reprise_forwarder_append_errors_total', 'counter', 'Pairs the store failed to take.', [
+      ['', this.appendErrors],
+    ]);
+    metric('reprise_forwarder_recordings_open', 'gauge', 'Recordings open.', [['', live.recordingsOpen]]);
+    metric('reprise_forwarder_sidecar_dropped', 'gauge', 'Pairs the sidecars report dropped.', [
+      ['', live.sidecarDropped],
+    ]);
+    metric(
+      'reprise_forwarder_dlp_masked_total',
+      'counter',
+      'Values masked by DLP, by kind.',
+      Object.entries(live.masked).map(([k, v]) => [`{kind="${k}"}`, v]),
+    );
+    return lines.join('\n') + '\n';
+  }
+}

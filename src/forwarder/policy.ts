@@ -1,0 +1,55 @@
+/**
+ * The filter and masker a recording applies, compiled once per distinct rule set and shared:
+ * recordings opened without their own rules use the forwarder's, and a pair routed to several
+ * recordings with the same masker is masked once.
+ */
+import { createMasker, type DlpRules, type Masker } from '../dlp/index.js';
+import { compileFilter, effectiveFilterRules, type FilterRules, type PairFilter } from '../filters/index.js';
+
+export interface Policy {
+  filter: PairFilter;
+  /** Absent when DLP is off. */
+  masker?: Masker;
+  /** As recorded in the manifest: filters with defaults spelled out; `false` = no DLP. */
+  filterRules: FilterRules;
+  dlpRules: DlpRules | false;
+}
+
+export class PolicyCache {
+  private readonly policies = new Map<string, Policy>();
+  private readonly maskers = new Map<string, Masker>();
+
+  constructor(private readonly dlpKey: Buffer) {}
+
+  get(filters: FilterRules, dlp: DlpRules | false): Policy {
+    const filterRules = effectiveFilterRules(filters);
+    const key = JSON.stringify([filterRules, dlp]);
+    let p = this.policies.get(key);
+    if (!p) {
+      p = {
+        filter: compileFilter(filterRules),
+        masker: dlp ? this.masker(dlp) : undefined,
+        filterRules,
+        dlpRules: dlp,
+      };
+      this.policies.set(key, p);
+    }
+    return p;
+  }
+
+  private masker(rules: DlpRules): Masker {
+    const key = JSON.stringify(rules);
+    let m = this.maskers.get(key);
+    if (!m) this.maskers.set(key, (m = createMasker(rules, this.dlpKey)));
+    return m;
+  }
+
+  /** Values masked so far by every masker, per kind. */
+  maskedTotals(): Record<string, number> {
+    const totals: Record<string, number> = {};
+    for (const m of this.maskers.values()) {
+      for (const [kind, n] of Object.entries(m.stats())) totals[kind] = (totals[kind] ?? 0) + n;
+    }
+    return totals;
+  }
+}

@@ -1,0 +1,151 @@
+/** The recordings this forwarder knows: open ones (routing by service) and recently sealed ones. */
+import type { DlpRules } from '../dlp/index.js';
+import type { FilterRules } from '../filters/index.js';
+import type { SnapshotManifest } from '../model/traffic.js';
+import type { SnapshotStore } from '../store/types.js';
+import { HttpError } from './http-error.js';
+import type { PolicyCache } from './policy.js';
+import { Recording, statusFromManifest, type RecordingStatus } from './recording.js';
+import type { SidecarDrops } from './sidecar-drops.js';
+
+export interface OpenSpec {
+  snapshotId: string;
+  service: string;
+  filters?: FilterRules;
+  dlp?: DlpRules | false;
+  meta?: Record<string, string>;
+}
+
+/** Sealed manifests kept in memory for idempotent seals; older ones are read from the store. */
+const SEALED_KEPT = 1000;
+
+export class Recordings {
+  private readonly open = new Map<string, Recording>();
+  private readonly opening = new Map<string, Promise<Recording>>();
+  private readonly sealed = new Map<string, SnapshotManifest>();
+  private routeCache = new Map<string, Recording[]>();
+
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly policies: PolicyCache,
+    private readonly defaults: { filters: FilterRules; dlp: DlpRules | false },
+    private readonly sidecarDrops: SidecarDrops,
+  ) {}
+
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /** Open recordings taking pairs of `service` (exact, or `*`). */
+  route(service: string): Recording[] {
+    let r = this.routeCache.get(service);
+    if (r === undefined) {
+      r = [...this.open.values()].filter((rec) => rec.state === 'open' && rec.routes(service));
+      if (this.routeCache.size < 10_000) this.routeCache.set(service, r);
+    }
+    return r;
+  }
+
+  /** `created` is false when a recording with this id was already open (same service). */
+  async openRecording(spec: OpenSpec): Promise<{ recording: Recording; created: boolean }> {
+    const existing = this.open.get(spec.snapshotId) ?? (await this.opening.get(spec.snapshotId));
+    if (existing) {
+      if (existing.service !== spec.service) {
+        throw new HttpError(409, `recording "${spec.snapshotId}" is open for service "${existing.service}"`);
+      }
+      if (existing.state !== 'open')
+        throw new HttpError(409, `recording "${spec.snapshotId}" is being closed`);
+      return { recording: existing, created: false };
+    }
+    const pending = this.create(spec);
+    this.opening.set(spec.snapshotId, pending);
+    try {
+      return { recording: await pending, created: true };
+    } finally {
+      this.opening.delete(spec.snapshotId);
+    }
+  }
+
+  private async create(spec: OpenSpec): Promise<Recording> {
+    if (this.sealed.has(spec.snapshotId) || (await this.store.exists(spec.snapshotId))) {
+      throw new HttpError(409, `snapshot "${spec.snapshotId}" already exists`);
+    }
+    const policy = this.policies.get(spec.filters ?? this.defaults.filters, spec.dlp ?? this.defaults.dlp);
+    // Taken before the writer exists: drops reported from now on are this recording's.
+    const baseline = this.sidecarDrops.baseline();
+    const writer = await this.store.createWriter({
+      id: spec.snapshotId,
+      service: spec.service,
+      source: 'capture',
+      filters: policy.filterRules,
+      dlp: policy.dlpRules,
+      meta: spec.meta,
+    });
+    const rec = new Recording(spec.snapshotId, spec.service, policy, writer, this.sidecarDrops, baseline);
+    this.open.set(rec.id, rec);
+    this.routeCache.clear();
+    return rec;
+  }
+
+  async status(id: string): Promise<RecordingStatus> {
+    const rec = this.open.get(id);
+    if (rec) return rec.status();
+    return statusFromManifest(await this.sealedManifest(id));
+  }
+
+  async seal(id: string): Promise<SnapshotManifest> {
+    const rec = this.open.get(id);
+    if (!rec) return this.sealedManifest(id);
+    if (rec.aborting) throw new HttpError(409, `recording "${id}" is being aborted`);
+    this.stopRouting(rec);
+    try {
+      const manifest = await rec.seal();
+      this.remember(manifest);
+      return manifest;
+    } finally {
+      this.open.delete(id);
+    }
+  }
+
+  /** Discards an open recording; the snapshot never appears. */
+  async abort(id: string): Promise<void> {
+    const rec = this.open.get(id);
+    if (!rec) {
+      if (this.sealed.has(id) || (await this.store.exists(id))) {
+        throw new HttpError(409, `snapshot "${id}" is already sealed; remove it from the store instead`);
+      }
+      throw new HttpError(404, `no open recording "${id}"`);
+    }
+    if (rec.state === 'closing') throw new HttpError(409, `recording "${id}" is being sealed`);
+    this.stopRouting(rec);
+    try {
+      await rec.abort();
+    } finally {
+      this.open.delete(id);
+    }
+  }
+
+  /** On shutdown: a recording never sealed must not look complete. Returns the aborted ids. */
+  async abortAll(): Promise<string[]> {
+    const ids = [...this.open.values()].filter((r) => r.state === 'open').map((r) => r.id);
+    await Promise.allSettled(ids.map((id) => this.abort(id)));
+    return ids;
+  }
+
+  private stopRouting(rec: Recording): void {
+    rec.state = 'closing';
+    this.routeCache.clear();
+  }
+
+  private remember(manifest: SnapshotManifest): void {
+    if (this.sealed.size >= SEALED_KEPT) this.sealed.delete(this.sealed.keys().next().value!);
+    this.sealed.set(manifest.id, manifest);
+  }
+
+  private async sealedManifest(id: string): Promise<SnapshotManifest> {
+    const m = this.sealed.get(id);
+    if (m) return m;
+    if (await this.store.exists(id)) return this.store.getManifest(id);
+    throw new HttpError(404, `no recording "${id}"`);
+  }
+}

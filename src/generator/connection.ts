@@ -1,0 +1,166 @@
+/**
+ * One keep-alive HTTP/1.1 connection to the target with at most one request in flight. HTTP/1.1
+ * answers in order on a connection, so the response that completes belongs to the request
+ * this connection sent: that is how an observed response finds its recorded pair, with
+ * nothing added to the request. The socket is opened on the first send and again after the
+ * target closes it.
+ */
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
+import type { HeaderList } from '../model/traffic.js';
+import { ResponseParser, type ResponseHandler } from './response-parser.js';
+
+export interface ConnectionTarget {
+  host: string;
+  port: number;
+  tls: boolean;
+}
+
+export interface ReceivedResponse {
+  status: number;
+  headers: HeaderList;
+  contentEncoding: string | undefined;
+  /** The first body bytes, at most the keep limit. */
+  chunks: Buffer[];
+  kept: number;
+  /** Body bytes received in all. */
+  size: number;
+}
+
+export interface ConnectionOwner {
+  /** The request in flight ended: a response, or an error kind (`timeout`, `ECONNREFUSED`, ...). */
+  completed(conn: Connection, response: ReceivedResponse | undefined, error: string | undefined): void;
+}
+
+const MAX_BACKOFF_MS = 1000;
+
+export class Connection implements ResponseHandler {
+  busy = false;
+  /** What the owner sent: plan index, pass and performance.now() at send. */
+  index = -1;
+  pass = 0;
+  sentAt = 0;
+  /** performance.now() before which a new connect must not start (after failed connects). */
+  retryAt = 0;
+
+  private socket: net.Socket | undefined;
+  /** Whether the current socket has carried a whole response. */
+  private answered = false;
+  /** Sockets in a row that the target refused or ended before any response. */
+  private failedSockets = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly parser = new ResponseParser(this);
+  private response: ReceivedResponse | undefined;
+
+  constructor(
+    private readonly target: ConnectionTarget,
+    private readonly owner: ConnectionOwner,
+    private readonly timeoutMs: number,
+    /** Body bytes kept per response; the rest are counted only. */
+    private readonly keepBytes: number,
+  ) {}
+
+  send(bytes: Buffer, noBody: boolean): void {
+    this.busy = true;
+    this.response = undefined;
+    const socket = this.socket ?? this.open();
+    this.parser.expect(noBody);
+    this.sentAt = performance.now();
+    socket.write(bytes);
+    // One timer per connection, re-armed per request: a request cannot outlive its deadline.
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs).unref();
+  }
+
+  /** Closes the socket; a request in flight is dropped without a callback. */
+  destroy(): void {
+    this.busy = false;
+    this.drop();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  onHead(status: number, headers: HeaderList, contentEncoding: string | undefined): void {
+    this.response = { status, headers, contentEncoding, chunks: [], kept: 0, size: 0 };
+  }
+
+  onBody(chunk: Buffer): void {
+    const r = this.response!;
+    r.size += chunk.length;
+    if (r.kept >= this.keepBytes) return;
+    const part = r.kept + chunk.length > this.keepBytes ? chunk.subarray(0, this.keepBytes - r.kept) : chunk;
+    r.chunks.push(part);
+    r.kept += part.length;
+  }
+
+  onComplete(keepAlive: boolean): void {
+    this.answered = true;
+    this.failedSockets = 0;
+    if (!keepAlive) this.drop();
+    const response = this.response;
+    this.response = undefined;
+    this.busy = false;
+    this.owner.completed(this, response, response ? undefined : 'bad-response');
+  }
+
+  private open(): net.Socket {
+    const { host, port } = this.target;
+    const socket = this.target.tls
+      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: false })
+      : net.connect({ host, port, noDelay: true });
+    this.socket = socket;
+    this.answered = false;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      if (socket !== this.socket) return;
+      const error = this.parser.execute(chunk);
+      if (error) this.fail('bad-response');
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (socket !== this.socket) return;
+      this.backOffUnlessAnswered();
+      this.fail(err.code ?? 'ERROR');
+    });
+    socket.on('close', () => {
+      if (socket !== this.socket) return;
+      // The target closed: a body delimited by the close is complete now, anything else was cut.
+      if (this.busy && this.parser.readsUntilClose) {
+        this.parser.finish();
+        return;
+      }
+      this.backOffUnlessAnswered();
+      this.fail('ECONNRESET');
+    });
+    return socket;
+  }
+
+  /**
+   * A target that refuses connections, or accepts and drops them, would otherwise be hit in a
+   * tight loop; a socket that carried a response resets the backoff.
+   */
+  private backOffUnlessAnswered(): void {
+    if (this.answered) return;
+    this.failedSockets++;
+    this.retryAt = performance.now() + Math.min(MAX_BACKOFF_MS, 25 * 2 ** (this.failedSockets - 1));
+  }
+
+  private drop(): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.parser.reset();
+    socket?.destroy();
+  }
+
+  private onTimeout(): void {
+    if (this.busy) this.fail('timeout');
+  }
+
+  /** Ends the socket, and the request in flight with `kind`. */
+  private fail(kind: string): void {
+    this.drop();
+    if (!this.busy) return;
+    this.busy = false;
+    this.response = undefined;
+    this.owner.completed(this, undefined, kind);
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * runGenerator: replays a snapshot's recorded inbound requests against a target and streams
+ * what came back to an observed file. The request list is built once (request-plan), a shared
+ * cursor hands each connection its next request (cursor), the schedule says when it is due
+ * (schedule), connections send and parse (connection), and every completion becomes one
+ * observed line (observed-writer) and a sample in the statistics (stats).
+ */
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import { LoadConfig, Transform } from '../config/replay.js';
+import { parseDuration } from '../config/duration.js';
+import { childLog } from '../log.js';
+import { DEFAULT_MAX_BODY_BYTES, type RRPair } from '../model/traffic.js';
+import type { SnapshotStore } from '../store/types.js';
+import type { ConnectionTarget } from './connection.js';
+import { Cursor } from './cursor.js';
+import { GeneratorConfigError } from './errors.js';
+import { ObservedWriter } from './observed-writer.js';
+import { buildPlan } from './request-plan.js';
+import { Runner } from './runner.js';
+import { makeSchedule } from './schedule.js';
+import { Stats, type LatencyStats, type SecondStats } from './stats.js';
+
+export { GeneratorConfigError } from './errors.js';
+
+/** What callers may pass: defaults filled and values checked by runGenerator. */
+export type LoadInput = z.input<typeof LoadConfig>;
+export type TransformInput = z.input<typeof Transform>;
+
+export interface GeneratorProgress {
+  sent: number;
+  /** Requests completed: a response or an error. */
+  done: number;
+  errors: number;
+  timeouts: number;
+  passes: number;
+  elapsedMs: number;
+}
+
+export interface GeneratorSummary {
+  /** True when the signal stopped the run; the counts are what happened until then. */
+  canceled: boolean;
+  startedAt: string;
+  target: string;
+  /** Requests in one pass of the recording (after `include`). */
+  recorded: number;
+  /** Requests sent. Every one has a line in the observed file. */
+  requests: number;
+  responses: number;
+  /** Requests without a response (timeouts included), by kind in `errorsByKind`. */
+  errors: number;
+  timeouts: number;
+  errorsByKind: Record<string, number>;
+  durationMs: number;
+  /** Requests sent per second over the run. */
+  rps: number;
+  latency: LatencyStats;
+  perSecond: SecondStats[];
+  statusCounts: Record<string, number>;
+  /** Passes with at least one request sent. */
+  passes: number;
+  observedPath: string;
+}
+
+export interface GeneratorOptions {
+  /** The recording's pairs (outbound ones are skipped); or give `store` and `snapshotId`. */
+  pairs?: AsyncIterable<RRPair> | Iterable<RRPair>;
+  store?: SnapshotStore;
+  snapshotId?: string;
+  /** Base URL of the service under test: `http://127.0.0.1:8080` (a path is a prefix). */
+  target: string;
+  load?: LoadInput;
+  transforms?: TransformInput[];
+  /** Where the observed exchanges go (`.ndjson.gz`). */
+  observedPath: string;
+  signal?: AbortSignal;
+  onProgress?: (p: GeneratorProgress) => void;
+  progressIntervalMs?: number;
+  /** Observed response bodies are kept up to this size, then cut and marked. */
+  maxBodyBytes?: number;
+  /** Sources for `${env:NAME}` and `${var:NAME}` in transforms. */
+  env?: NodeJS.ProcessEnv;
+  vars?: Record<string, string>;
+}
+
+const log = childLog('generator');
+
+function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new GeneratorConfigError([prefix, ...issue.path.map(String)].join('.'), issue.message);
+}
+
+function connectionTarget(target: string): { url: URL; conn: ConnectionTarget } {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    throw new GeneratorConfigError('target', `expected a URL such as http://127.0.0.1:8080, got "${target}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new GeneratorConfigError('target', `expected an http or https URL, got "${target}"`);
+  }
+  const tls = url.protocol === 'https:';
+  return {
+    url,
+    conn: { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (tls ? 443 : 80), tls },
+  };
+}
+
+function pairSource(opts: GeneratorOptions): AsyncIterable<RRPair> | Iterable<RRPair> {
+  if (opts.pairs) return opts.pairs;
+  if (opts.store && opts.snapshotId) return opts.store.readPairs(opts.snapshotId);
+  throw new GeneratorConfigError('pairs', 'give the pairs, or a store and a snapshot id');
+}
+
+export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSummary> {
+  const load = parseWith(LoadConfig, opts.load ?? {}, 'load');
+  const transforms = parseWith(z.array(Transform), opts.transforms ?? [], 'transforms');
+  const { url, conn } = connectionTarget(opts.target);
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  const plan = await buildPlan(pairSource(opts), {
+    target: url,
+    include: load.include,
+    transforms,
+    env: opts.env,
+    vars: opts.vars,
+    signal: opts.signal,
+  });
+  if (plan.truncatedBodies) {
+    log.warn(
+      { count: plan.truncatedBodies },
+      'recorded request bodies were cut at capture; they are sent as recorded',
+    );
+  }
+
+  const stats = new Stats();
+  const cursor = new Cursor(plan.requests.length, load.duration ? Infinity : load.passes);
+  const writer = await ObservedWriter.open(opts.observedPath);
+  const runner = new Runner({
+    requests: plan.requests,
+    target: conn,
+    connections: load.connections,
+    timeoutMs: parseDuration(load.timeout) ?? 10_000,
+    cursor,
+    schedule: makeSchedule({
+      connections: load.connections,
+      rate: load.rate,
+      speed: load.speed,
+      rampUpMs: load.rampUp ? parseDuration(load.rampUp) : undefined,
+      spanMs: plan.spanMs,
+      count: plan.requests.length,
+    }),
+    durationMs: load.duration ? parseDuration(load.duration) : undefined,
+    writer,
+    stats,
+    maxBodyBytes,
+  });
+  if (load.speed !== undefined && load.rampUp !== undefined) {
+    log.warn('rampUp is ignored with speed: the recorded timing decides when requests go');
+  }
+  log.info(
+    { target: url.origin, requests: plan.requests.length, skipped: plan.skipped, load },
+    'generator started',
+  );
+
+  const progress = (): GeneratorProgress => ({
+    sent: stats.sent,
+    done: stats.completed,
+    errors: stats.errors,
+    timeouts: stats.timeouts,
+    passes: cursor.passesStarted,
+    elapsedMs: Math.round(runner.elapsed()),
+  });
+  const ticker = opts.onProgress
+    ? setInterval(() => opts.onProgress!(progress()), opts.progressIntervalMs ?? 1000)
+    : undefined;
+  const onAbort = () => runner.cancel();
+  const startedAt = new Date();
+  if (opts.signal?.aborted) runner.cancel();
+  else {
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    runner.start();
+  }
+  try {
+    await runner.done;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (ticker) clearInterval(ticker);
+  }
+  const durationMs = Math.round(performance.now() - runner.startPerf);
+  await writer.close();
+
+  const summary: GeneratorSummary = {
+    canceled: runner.canceled,
+    startedAt: startedAt.toISOString(),
+    target: url.origin,
+    recorded: plan.requests.length,
+    requests: stats.sent,
+    responses: stats.responses,
+    errors: stats.errors,
+    timeouts: stats.timeouts,
+    errorsByKind: stats.errorsByKind,
+    durationMs,
+    rps: durationMs > 0 ? Math.round((stats.sent / durationMs) * 100_000) / 100 : 0,
+    latency: stats.latencySummary(),
+    perSecond: stats.perSecond(),
+    statusCounts: stats.statusCounts,
+    passes: cursor.passesStarted,
+    observedPath: writer.path,
+  };
+  log.info(
+    { requests: summary.requests, errors: summary.errors, rps: summary.rps, canceled: summary.canceled },
+    'generator finished',
+  );
+  return summary;
+}

@@ -1,0 +1,138 @@
+/**
+ * Streams ObservedExchange lines to `observed.ndjson.gz` in completion order. Lines are
+ * batched before gzip; past a high-water mark the writer reports itself congested and the
+ * generator sends nothing new until it drains, so a slow disk slows the replay instead of
+ * growing memory. Written to a temporary name, synced and renamed on close: a reader never
+ * sees a half-written file.
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import type { Body, HeaderList } from '../model/traffic.js';
+
+/** Lines are handed to gzip in batches of about this many characters. */
+const BATCH_CHARS = 64 * 1024;
+/** Bytes waiting in gzip before the writer is congested. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+const FLUSH_EVERY_MS = 1000;
+
+export interface ObservedResponse {
+  status: number;
+  headers: HeaderList;
+  body?: Body;
+}
+
+let isoMs = NaN;
+let isoText = '';
+/** ISO text of an epoch ms; many lines fall in the same millisecond, and formatting is not free. */
+function isoAt(ms: number): string {
+  const whole = Math.floor(ms);
+  if (whole !== isoMs) {
+    isoMs = whole;
+    isoText = new Date(whole).toISOString();
+  }
+  return isoText;
+}
+
+/** One NDJSON line; `head` holds the request's fixed members (see PlannedRequest.observedHead). */
+export function exchangeLine(
+  head: string,
+  pass: number,
+  sentAtMs: number,
+  latencyMs: number,
+  outcome: { response: ObservedResponse } | { error: string },
+): string {
+  const start = `{${head},"pass":${pass},"sentAt":"${isoAt(sentAtMs)}","latencyMs":${Math.round(latencyMs * 1000) / 1000}`;
+  return 'response' in outcome
+    ? `${start},"response":${JSON.stringify(outcome.response)}}`
+    : `${start},"error":${JSON.stringify(outcome.error)}}`;
+}
+
+export class ObservedWriter {
+  lines = 0;
+  private batch: string[] = [];
+  private batchChars = 0;
+  private waiting: (() => void)[] = [];
+  private failure: Error | undefined;
+  private readonly flusher: NodeJS.Timeout;
+
+  private constructor(
+    readonly path: string,
+    private readonly tmpPath: string,
+    private readonly gzip: zlib.Gzip,
+    private readonly done: Promise<void>,
+  ) {
+    gzip.on('drain', () => this.release());
+    this.flusher = setInterval(() => this.flush(), FLUSH_EVERY_MS).unref();
+    done.catch((err: Error) => {
+      this.failure = err;
+      this.release();
+    });
+  }
+
+  static async open(file: string): Promise<ObservedWriter> {
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmpPath = `${file}.partial`;
+    const out = createWriteStream(tmpPath);
+    await once(out, 'open');
+    const gzip = zlib.createGzip({ level: zlib.constants.Z_BEST_SPEED });
+    const done = pipeline(gzip, out).then(async () => {
+      // fsync applies to the file, whichever descriptor asks.
+      const handle = await open(tmpPath, 'r+');
+      await handle.sync().finally(() => handle.close());
+    });
+    return new ObservedWriter(file, tmpPath, gzip, done);
+  }
+
+  /** Appends one line (without its newline). */
+  write(line: string): void {
+    this.lines++;
+    this.batch.push(line);
+    this.batchChars += line.length + 1;
+    if (this.batchChars >= BATCH_CHARS) this.flush();
+  }
+
+  /** True while gzip or the disk is behind: send nothing new until `whenDrained`. */
+  get congested(): boolean {
+    return this.gzip.writableLength > HIGH_WATER_BYTES && !this.failure;
+  }
+
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  whenDrained(fn: () => void): void {
+    this.waiting.push(fn);
+  }
+
+  flush(): void {
+    if (this.batch.length === 0 || this.failure) return;
+    this.batch.push('');
+    this.gzip.write(this.batch.join('\n'));
+    this.batch = [];
+    this.batchChars = 0;
+  }
+
+  /** Flushes, finishes the gzip stream and publishes the file under its name. */
+  async close(): Promise<void> {
+    clearInterval(this.flusher);
+    this.flush();
+    this.gzip.end();
+    try {
+      await this.done;
+    } catch (err) {
+      await rm(this.tmpPath, { force: true });
+      throw err;
+    }
+    await rename(this.tmpPath, this.path);
+  }
+
+  private release(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const fn of waiting) fn();
+  }
+}

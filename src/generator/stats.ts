@@ -1,0 +1,150 @@
+/**
+ * Counters and latency for one run: an HDR histogram over every response, and one row per
+ * second of sending (requests sent in that second, how many failed, their p50/p99), the rows
+ * a latency-over-time chart is drawn from. Latency counts responses only; a request without a
+ * response is an error of its kind (`timeout` included). A second's row is closed as soon as
+ * its last request has completed, so only the last few seconds are ever open.
+ */
+import * as hdr from 'hdr-histogram-js';
+
+export interface LatencyStats {
+  min: number;
+  mean: number;
+  p50: number;
+  p75: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface SecondStats {
+  /** Whole seconds since the run started. */
+  t: number;
+  requests: number;
+  errors: number;
+  p50: number | null;
+  p99: number | null;
+}
+
+interface OpenSecond {
+  requests: number;
+  errors: number;
+  outstanding: number;
+  latency: hdr.Histogram;
+}
+
+/** Microseconds, from 1 us to an hour at 3 significant digits. */
+const newHistogram = () =>
+  hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+
+const toMs = (us: number) => Math.round(us) / 1000;
+
+export class Stats {
+  sent = 0;
+  responses = 0;
+  errors = 0;
+  timeouts = 0;
+  readonly errorsByKind: Record<string, number> = {};
+  readonly statusCounts: Record<string, number> = {};
+
+  private readonly latency = newHistogram();
+  private readonly open = new Map<number, OpenSecond>();
+  private readonly closed: SecondStats[] = [];
+  private readonly spare: hdr.Histogram[] = [];
+  private lastSentSecond = -1;
+
+  /** A request went out `elapsedMs` into the run. */
+  recordSent(elapsedMs: number): void {
+    this.sent++;
+    const t = Math.floor(elapsedMs / 1000);
+    if (t > this.lastSentSecond) {
+      this.lastSentSecond = t;
+      for (const [u, done] of this.open) if (done.outstanding === 0) this.close(u, done);
+    }
+    let second = this.open.get(t);
+    if (!second) {
+      second = { requests: 0, errors: 0, outstanding: 0, latency: this.spare.pop() ?? newHistogram() };
+      this.open.set(t, second);
+    }
+    second.requests++;
+    second.outstanding++;
+  }
+
+  recordResponse(status: number, latencyMs: number, sentElapsedMs: number): void {
+    this.responses++;
+    this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
+    const us = Math.max(1, Math.round(latencyMs * 1000));
+    this.latency.recordValue(us);
+    const t = Math.floor(sentElapsedMs / 1000);
+    const second = this.open.get(t);
+    if (!second) return;
+    second.latency.recordValue(us);
+    this.settle(t, second);
+  }
+
+  recordError(kind: string, sentElapsedMs: number): void {
+    this.errors++;
+    if (kind === 'timeout') this.timeouts++;
+    this.errorsByKind[kind] = (this.errorsByKind[kind] ?? 0) + 1;
+    const t = Math.floor(sentElapsedMs / 1000);
+    const second = this.open.get(t);
+    if (!second) return;
+    second.errors++;
+    this.settle(t, second);
+  }
+
+  get completed(): number {
+    return this.responses + this.errors;
+  }
+
+  latencySummary(): LatencyStats {
+    const h = this.latency;
+    if (h.totalCount === 0) return { min: 0, mean: 0, p50: 0, p75: 0, p90: 0, p95: 0, p99: 0, max: 0 };
+    const at = (p: number) => toMs(h.getValueAtPercentile(p));
+    return {
+      min: toMs(h.minNonZeroValue),
+      mean: toMs(h.mean),
+      p50: at(50),
+      p75: at(75),
+      p90: at(90),
+      p95: at(95),
+      p99: at(99),
+      max: toMs(h.maxValue),
+    };
+  }
+
+  /** One row per second from 0 to the last second with a send, empty seconds included. */
+  perSecond(): SecondStats[] {
+    for (const [t, second] of [...this.open]) this.close(t, second);
+    const byT = new Map(this.closed.map((row) => [row.t, row]));
+    const rows: SecondStats[] = [];
+    for (let t = 0; t <= this.lastSentSecond; t++)
+      rows.push(byT.get(t) ?? { t, requests: 0, errors: 0, p50: null, p99: null });
+    return rows;
+  }
+
+  private settle(t: number, second: OpenSecond): void {
+    // Rows of earlier seconds with nothing in flight will never change again.
+    if (--second.outstanding === 0 && t < this.lastSentSecond) this.close(t, second);
+  }
+
+  private close(t: number, second: OpenSecond): void {
+    const h = second.latency;
+    const some = h.totalCount > 0;
+    this.closed.push({
+      t,
+      requests: second.requests,
+      errors: second.errors,
+      p50: some ? toMs(h.getValueAtPercentile(50)) : null,
+      p99: some ? toMs(h.getValueAtPercentile(99)) : null,
+    });
+    this.open.delete(t);
+    h.reset();
+    this.spare.push(h);
+  }
+}

@@ -1,0 +1,8 @@
+/** Reading recorded header lists (ordered [name, value] pairs, names in any case). */
+import type { HeaderList } from './traffic.js';
+
+/** The first value of the header named `lowerName` (given in lowercase), if any. */
+export function headerValue(headers: HeaderList, lowerName: string): string | undefined {
+  for (const [n, v] of headers) if (n.length === lowerName.length && n.toLowerCase() === lowerName) return v;
+  return undefined;
+}

@@ -1,0 +1,55 @@
+/** Per-endpoint pair counts for the manifest, in bounded memory. */
+import { MAX_ENDPOINTS, type EndpointCount, type RRPair } from '../model/traffic.js';
+
+const NUMERIC = /^\d+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Long hex ids (Mongo ObjectIds, hashes) with at least one digit, so words like `deadbeefcafe` stay. */
+const HEX_ID = /^(?=.*\d)[0-9a-f]{16,}$/i;
+
+/** `/orders/17/items/5f0c...` -> `/orders/{id}/items/{id}`: ids vary, the endpoint does not. */
+export function normaliseEndpointPath(path: string): string {
+  return path
+    .split('/')
+    .map((seg) => (NUMERIC.test(seg) || UUID.test(seg) || HEX_ID.test(seg) ? '{id}' : seg))
+    .join('/');
+}
+
+/**
+ * Counts pairs per direction+method+host+normalised path. Tracks up to `4 * max` distinct
+ * endpoints (so a frequent endpoint first seen late still ranks), reports the `max` most
+ * frequent and sums every other pair into `other`.
+ */
+export class EndpointCounter {
+  private readonly counts = new Map<string, EndpointCount>();
+  private untracked = 0;
+
+  constructor(
+    private readonly max = MAX_ENDPOINTS,
+    private readonly tracked = max * 4,
+  ) {}
+
+  add(pair: RRPair): void {
+    const { method, host, path } = pair.request;
+    const norm = normaliseEndpointPath(path);
+    const key = `${pair.direction} ${method} ${host} ${norm}`;
+    const row = this.counts.get(key);
+    if (row) row.count++;
+    else if (this.counts.size < this.tracked) {
+      this.counts.set(key, { direction: pair.direction, method, host, path: norm, count: 1 });
+    } else this.untracked++;
+  }
+
+  summary(): { endpoints: EndpointCount[]; otherEndpoints: number } {
+    const rows = [...this.counts.values()].sort(
+      (a, b) =>
+        b.count - a.count ||
+        a.path.localeCompare(b.path) ||
+        a.method.localeCompare(b.method) ||
+        a.host.localeCompare(b.host) ||
+        a.direction.localeCompare(b.direction),
+    );
+    const kept = rows.slice(0, this.max).map((r) => ({ ...r }));
+    const dropped = rows.slice(this.max).reduce((n, r) => n + r.count, 0);
+    return { endpoints: kept, otherEndpoints: this.untracked + dropped };
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Which Temporal a command talks to (the embedded default, README "Temporal: embedded by
+ * default"), in this order:
+ *  a. TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE set: that server; nothing is started.
+ *  b. `$REPRISE_HOME/up.json` from `reprise up`, when its server answers.
+ *  c. Otherwise a dev server on free ports plus an in-process orchestrator worker, both for
+ *     the command's lifetime (said on stderr).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { childLog } from '../log.js';
+import { repriseHome } from '../paths.js';
+import { ensureSearchAttributes, serverFromEnv, tryConnect, type ServerOptions } from './connect.js';
+import { startDevServer } from './dev-server.js';
+import { readUpState } from './up-state.js';
+import type { InProcessWorker } from '../../workers/orchestrator.js';
+
+export interface ResolvedTemporal {
+  client: Client;
+  connection: Connection;
+  address: string;
+  namespace: string;
+  uiUrl?: string;
+  /** True when this process started the server and the worker (case c). */
+  embedded: boolean;
+  /** Closes the connection; when embedded, also stops the worker and the server. */
+  close(): Promise<void>;
+}
+
+export interface ResolveOptions {
+  home?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface FoundServer {
+  server: ServerOptions;
+  source: 'env' | 'up';
+  uiUrl?: string;
+  connection: Connection;
+}
+
+const UP_CHECK_TIMEOUT_MS = 2_000;
+/** A remote cluster may take a few seconds; a wrong address should not hang a command long. */
+const ENV_CONNECT_TIMEOUT_MS = 5_000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Cases a and b: a server someone else runs, connected; undefined when there is none. */
+export async function findServer(
+  home: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<FoundServer | undefined> {
+  const fromEnv = serverFromEnv(env);
+  if (fromEnv) {
+    try {
+      const connection = await Connection.connect({
+        address: fromEnv.address,
+        tls: fromEnv.tls,
+        apiKey: fromEnv.apiKey,
+        connectTimeout: ENV_CONNECT_TIMEOUT_MS,
+      });
+      return { server: fromEnv, source: 'env', connection };
+    } catch (err) {
+      throw new Error(
+        `cannot reach Temporal at ${fromEnv.address} (TEMPORAL_ADDRESS): ${(err as Error).message}`,
+      );
+    }
+  }
+  const up = await readUpState(home);
+  if (up && pidAlive(up.pid)) {
+    const server = { address: up.address, namespace: up.namespace };
+    const connection = await tryConnect(server, UP_CHECK_TIMEOUT_MS);
+    if (connection) return { server, source: 'up', uiUrl: up.uiUrl, connection };
+  }
+  return undefined;
+}
+
+export async function resolveTemporal(opts: ResolveOptions = {}): Promise<ResolvedTemporal> {
+  const env = opts.env ?? process.env;
+  const home = opts.home ?? repriseHome(env);
+  const log = childLog('temporal');
+  const found = await findServer(home, env);
+  if (found) {
+    const { server, connection } = found;
+    // Best effort: a cloud namespace may refuse, and its admin may have registered them.
+    if (found.source === 'env') await ensureSearchAttributes(connection, server.namespace).catch(() => false);
+    return {
+      client: new Client({ connection, namespace: server.namespace }),
+      connection,
+      address: server.address,
+      namespace: server.namespace,
+      uiUrl: found.uiUrl,
+      embedded: false,
+      close: () => connection.close(),
+    };
+  }
+
+  const started = Date.now();
+  const server = await startDevServer({ headless: true });
+  const connection = await Connection.connect({ address: server.address }).catch(async (err: unknown) => {
+    await server.stop();
+    throw err;
+  });
+  let worker: InProcessWorker;
+  try {
+    // Loaded only here: the worker pulls in the native SDK core, which cases a and b never need.
+    const { startInProcessWorker } = await import('../../workers/orchestrator.js');
+    worker = await startInProcessWorker({ address: server.address, namespace: server.namespace, home });
+  } catch (err) {
+    await connection.close();
+    await server.stop();
+    throw err;
+  }
+  log.info(
+    { address: server.address, ms: Date.now() - started },
+    'no TEMPORAL_ADDRESS and no `reprise up` server: started an embedded Temporal dev server and ' +
+      'orchestrator worker for this command (run `reprise up` to keep one, with its Web UI)',
+  );
+  return {
+    client: new Client({ connection, namespace: server.namespace }),
+    connection,
+    address: server.address,
+    namespace: server.namespace,
+    embedded: true,
+    close: async () => {
+      await connection.close();
+      await worker.stop();
+      await server.stop();
+    },
+  };
+}

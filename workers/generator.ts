@@ -1,0 +1,132 @@
+/**
+ * Generator process: replays a snapshot's recorded inbound requests against a target. Prints
+ * `{"event":"progress",...}` on stdout about once a second and `{"event":"done","summary":{...}}`
+ * at the end; SIGTERM/SIGINT stop it promptly and it still prints done (with canceled: true),
+ * then exits 0. Bad flags exit 2 naming the flag; other failures exit 1.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { LoadConfig } from '../src/config/replay.js';
+import { GeneratorConfigError, runGenerator, type TransformInput } from '../src/generator/index.js';
+import { repriseHome } from '../src/paths.js';
+import { describeZodIssues, loadRulesFile, RulesFileError } from '../src/rules-file.js';
+import { FsSnapshotStore } from '../src/store/fs-store.js';
+import { SnapshotNotFoundError } from '../src/store/types.js';
+
+const USAGE = `usage: generator --snapshot ID --target URL --out FILE [--home DIR] [--config FILE]
+                 [--rate N | --speed 2x] [--connections N] [--duration 30s | --passes N]
+                 [--timeout 10s]`;
+
+class UsageError extends Error {}
+
+/** The config file: `load` and `transforms`, validated in full once flags are merged in. */
+const ConfigFile = z.object({
+  load: z.record(z.string(), z.unknown()).optional(),
+  transforms: z.array(z.unknown()).optional(),
+});
+
+/** Load fields a flag can set, flag name by field. */
+const LOAD_FLAGS = {
+  rate: 'rate',
+  speed: 'speed',
+  connections: 'connections',
+  duration: 'duration',
+  passes: 'passes',
+  timeout: 'timeout',
+} as const;
+
+function numberFlag(flag: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n))
+    throw new UsageError(`--${flag}: expected a number, got "${text}"`);
+  return n;
+}
+
+const emit = (line: object) =>
+  new Promise<void>((resolve) => process.stdout.write(JSON.stringify(line) + '\n', () => resolve()));
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      snapshot: { type: 'string' },
+      home: { type: 'string' },
+      target: { type: 'string' },
+      out: { type: 'string' },
+      config: { type: 'string' },
+      rate: { type: 'string' },
+      speed: { type: 'string' },
+      connections: { type: 'string' },
+      duration: { type: 'string' },
+      passes: { type: 'string' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  for (const flag of ['snapshot', 'target', 'out'] as const) {
+    if (!values[flag]) throw new UsageError(`--${flag}: required`);
+  }
+  const file = values.config
+    ? await loadRulesFile(values.config, ConfigFile).catch((err: unknown) => {
+        throw err instanceof RulesFileError ? new UsageError(`--config: ${err.message}`) : err;
+      })
+    : {};
+  const load: Record<string, unknown> = { ...file.load };
+  for (const [field, flag] of Object.entries(LOAD_FLAGS)) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    load[field] = ['rate', 'connections', 'passes'].includes(field) ? numberFlag(flag, text) : text;
+  }
+  const parsed = LoadConfig.safeParse(load);
+  if (!parsed.success) {
+    const field = String(parsed.error.issues[0].path[0] ?? '');
+    const flag = (LOAD_FLAGS as Record<string, string>)[field];
+    throw new UsageError(
+      flag && values[flag as keyof typeof values] !== undefined
+        ? `--${flag}: ${parsed.error.issues[0].message}`
+        : `--config: ${describeZodIssues(parsed.error, 'load')}`,
+    );
+  }
+
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  const summary = await runGenerator({
+    store: new FsSnapshotStore(values.home ?? repriseHome()),
+    snapshotId: values.snapshot!,
+    target: values.target!,
+    load: parsed.data,
+    // Checked by runGenerator; a bad one names its field (transforms.0.key).
+    transforms: file.transforms as TransformInput[] | undefined,
+    observedPath: values.out!,
+    signal: controller.signal,
+    onProgress: (p) => void emit({ event: 'progress', ...p }),
+  });
+  await emit({ event: 'done', summary });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    let message = (err as Error).message;
+    let usage =
+      err instanceof UsageError ||
+      err instanceof RulesFileError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    if (err instanceof SnapshotNotFoundError) {
+      message = `--snapshot: ${message}`;
+      usage = true;
+    } else if (err instanceof GeneratorConfigError) {
+      // The target, or a transform from the config file.
+      message = err.field === 'target' ? `--target: ${err.detail}` : `--config: ${message}`;
+      usage = true;
+    }
+    process.stderr.write(`generator: ${message}\n${usage ? USAGE + '\n' : ''}`);
+    process.exit(usage ? 2 : 1);
+  },
+);

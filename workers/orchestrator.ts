@@ -1,0 +1,142 @@
+/**
+ * The orchestrator worker: Reprise's workflows and the local-runtime activities on task queue
+ * `reprise`. As a process (`node dist/workers/orchestrator.js`) it serves the server named by
+ * TEMPORAL_ADDRESS or the one `reprise up` started, prints one JSON ready line on stdout, and
+ * stops on SIGTERM/SIGINT. In a command, resolveTemporal() runs it in-process instead.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createCaptureActivities } from '../activities/capture.js';
+import { LocalRuntime } from '../activities/local/index.js';
+import type { CaptureRuntime } from '../activities/runtime.js';
+import { createReplayActivities, type ReplayRuntime } from '../activities/replay.js';
+import { createRegressionActivities } from '../activities/regression.js';
+import { LocalReplayRuntime } from '../activities/local/replay-runtime.js';
+import { FsSnapshotStore } from '../src/store/fs-store.js';
+import { childLog } from '../src/log.js';
+import { repriseHome } from '../src/paths.js';
+import { ensureSearchAttributes } from '../src/temporal/connect.js';
+import { TASK_QUEUE } from '../src/temporal/names.js';
+import { findServer } from '../src/temporal/resolve.js';
+import { loadWorkflowBundle } from '../src/temporal/workflow-bundle.js';
+
+export interface OrchestratorWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  /** REPRISE_HOME of the processes the activities start. */
+  home: string;
+  /** Default: the local runtime (processes on this machine). */
+  runtime?: CaptureRuntime;
+  replayRuntime?: ReplayRuntime;
+}
+
+const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+
+/**
+ * Sends the SDK's logs (and workflow `log` calls) to pino. Must run before the first
+ * NativeConnection or Worker; a no-op when a Temporal runtime already exists (tests).
+ * `shutdownSignals: []` leaves SIGINT/SIGTERM to the caller (a command drains its capture first).
+ */
+export function installWorkerRuntime(
+  opts: { level?: LogLevel; shutdownSignals?: NodeJS.Signals[] } = {},
+): void {
+  if (Runtime._instance) return;
+  const log = childLog('temporal-sdk');
+  Runtime.install({
+    logger: new DefaultLogger(opts.level ?? 'INFO', ({ level, message, meta }) => {
+      // pino serialises an Error only under `err`.
+      const { error, ...rest } = meta ?? {};
+      log[PINO_LEVEL[level]](error === undefined ? rest : { ...rest, err: error }, message);
+    }),
+    shutdownSignals: opts.shutdownSignals,
+  });
+}
+
+export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await loadWorkflowBundle(),
+    activities: {
+      ...createCaptureActivities(opts.runtime ?? new LocalRuntime({ home: opts.home })),
+      ...createReplayActivities(
+        opts.replayRuntime ?? new LocalReplayRuntime(opts.home),
+        new FsSnapshotStore(opts.home),
+        opts.home,
+      ),
+      ...createRegressionActivities(opts.home),
+    },
+  });
+}
+
+/** A worker running in this process until stop(); for the embedded default. */
+export interface InProcessWorker {
+  /** Stops polling, then kills what its captures left running (nothing can resume them). */
+  stop(): Promise<void>;
+}
+
+export async function startInProcessWorker(opts: {
+  address: string;
+  namespace: string;
+  home: string;
+}): Promise<InProcessWorker> {
+  installWorkerRuntime({ level: 'WARN', shutdownSignals: [] });
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const runtime = new LocalRuntime({ home: opts.home });
+  const replayRuntime = new LocalReplayRuntime(opts.home);
+  const worker = await createOrchestratorWorker({
+    connection,
+    namespace: opts.namespace,
+    home: opts.home,
+    runtime,
+    replayRuntime,
+  });
+  const log = childLog('orchestrator');
+  const running = worker.run().catch((err: unknown) => log.error({ err }, 'orchestrator worker failed'));
+  return {
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await runtime.stopAll();
+      await replayRuntime.stopAll();
+      await connection.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const home = repriseHome();
+  installWorkerRuntime();
+  const found = await findServer(home);
+  if (!found) {
+    throw new Error('no Temporal server: set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE), or run `reprise up`');
+  }
+  const { server, connection: client } = found;
+  await ensureSearchAttributes(client, server.namespace);
+  await client.close();
+  const connection = await NativeConnection.connect({
+    address: server.address,
+    tls: server.tls,
+    apiKey: server.apiKey,
+  });
+  const worker = await createOrchestratorWorker({ connection, namespace: server.namespace, home });
+  const ready = {
+    event: 'ready',
+    taskQueue: TASK_QUEUE,
+    address: server.address,
+    namespace: server.namespace,
+  };
+  process.stdout.write(JSON.stringify({ ...ready, pid: process.pid }) + '\n');
+  // The SDK's runtime shuts the worker down on SIGINT/SIGTERM; run() then resolves.
+  await worker.run();
+  await connection.close();
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`orchestrator: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

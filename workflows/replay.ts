@@ -1,0 +1,218 @@
+/**
+ * replayWorkflow: replays a snapshot's inbound traffic against the service under test while
+ * the responder answers its outbound calls from the recording, then analyses and reports.
+ * Orchestration only: every side effect is an activity. Teardown always runs, in reverse
+ * order of set-up, inside a non-cancellable scope.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ReplayActivities } from '../activities/replay.js';
+import { parseDuration } from '../src/config/duration.js';
+import {
+  ReplayInput,
+  type ReplayPhase,
+  type ReplayProgress,
+  type ReplayResult,
+  type ReplayVerdict,
+} from '../src/config/replay.js';
+import { describeZodIssues } from '../src/config/issues.js';
+import { RepriseKind, RepriseService, RepriseSnapshotId, RepriseVerdict } from '../src/temporal/names.js';
+
+export const cancelReplaySignal = defineSignal('cancel');
+export const phaseQuery = defineQuery<ReplayPhase>('phase');
+export const replayProgressQuery = defineQuery<ReplayProgress>('progress');
+
+/** Short bookkeeping calls: fast, retried a few times. */
+const quick = proxyActivities<ReplayActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5, initialInterval: '500ms' },
+});
+/** Starting components: waits for a ready line or a health check. */
+const setup = proxyActivities<ReplayActivities>({
+  startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: ['InvalidInput'] },
+});
+/** The generator: as long as the load lasts; a lost worker is noticed by the heartbeat. */
+const longRunning = proxyActivities<ReplayActivities>({
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: ['InvalidInput'] },
+});
+/** Teardown must finish: more attempts, each bounded. */
+const teardown = proxyActivities<ReplayActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 10, initialInterval: '500ms', maximumInterval: '5 seconds' },
+});
+
+const PROGRESS_POLL = '1 second';
+
+/** Validates the input without I/O; a bad input fails the workflow for good, naming the field. */
+export function parseReplayInput(raw: unknown): ReplayInput {
+  const parsed = ReplayInput.safeParse(raw);
+  if (!parsed.success) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid replay input: ${describeZodIssues(parsed.error.issues)}`,
+      'InvalidInput',
+    );
+  }
+  return parsed.data;
+}
+
+export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
+  const { workflowId } = workflowInfo();
+  let phase: ReplayPhase = 'Initializing';
+  const progress: Omit<ReplayProgress, 'phase'> = { sent: 0, done: 0, errors: 0 };
+  setHandler(phaseQuery, () => phase);
+  setHandler(replayProgressQuery, () => ({ phase, ...progress }));
+
+  const input = parseReplayInput(raw);
+  const replayId = input.replayId ?? workflowId;
+  upsertSearchAttributes([
+    { key: RepriseKind, value: 'replay' },
+    { key: RepriseSnapshotId, value: input.snapshotId },
+  ]);
+
+  const startedAt = new Date().toISOString();
+  const compensations: (() => Promise<void>)[] = [];
+  const main = new CancellationScope();
+  let canceled = false;
+  setHandler(cancelReplaySignal, () => {
+    canceled = true;
+    main.cancel();
+  });
+
+  let failure: string | undefined;
+  let cancellation: unknown;
+  let generatorSummary: Awaited<ReturnType<ReplayActivities['runGenerator']>> | undefined;
+  try {
+    await main.run(async () => {
+      const snapshot = await quick.describeSnapshot({ snapshotId: input.snapshotId });
+      progress.total = snapshot.inbound;
+      upsertSearchAttributes([{ key: RepriseService, value: snapshot.service }]);
+
+      let responderUrl: string | undefined;
+      if (input.mode !== 'generator-only') {
+        compensations.unshift(() => teardown.stopResponder({ replayId }));
+        responderUrl = (
+          await setup.startResponder({ replayId, snapshotId: input.snapshotId, config: input.responder })
+        ).url;
+      }
+      compensations.unshift(() => teardown.stopCollector({ replayId }));
+      await setup.startCollector({ replayId });
+      if (input.target.app) {
+        compensations.unshift(() => teardown.stopApp({ replayId }));
+        await setup.startApp({ replayId, app: input.target.app, targetUrl: input.target.url, responderUrl });
+      }
+      if (input.target.url && input.target.app) {
+        await setup.waitForTarget({
+          replayId,
+          url: input.target.url,
+          readyPath: input.target.app.readyPath,
+          timeoutMs: parseDuration(input.target.app.readyTimeout) ?? 30_000,
+        });
+      }
+
+      phase = 'Testing';
+      if (input.mode === 'responder-only') {
+        // The mocks stay up for the user's own tests until the duration ends or a cancel.
+        await sleep(parseDuration(input.responderDuration ?? input.timeout) ?? 0);
+        return;
+      }
+      let finished = false;
+      const run = longRunning
+        .runGenerator({
+          replayId,
+          snapshotId: input.snapshotId,
+          targetUrl: input.target.url!,
+          load: input.load,
+          transforms: input.transforms,
+        })
+        .finally(() => (finished = true));
+      // The generator's heartbeats are not visible to the workflow: poll its progress file.
+      try {
+        while (!finished) {
+          await Promise.race([run.catch(() => undefined), sleep(PROGRESS_POLL)]);
+          if (!finished) Object.assign(progress, await quick.replayProgress({ replayId }));
+        }
+      } catch (err) {
+        // Cancelled while polling: let the generator acknowledge and stop before teardown.
+        await run.catch(() => undefined);
+        throw err;
+      }
+      generatorSummary = await run;
+      Object.assign(progress, {
+        sent: generatorSummary.requests,
+        done: generatorSummary.responses + generatorSummary.errors,
+        errors: generatorSummary.errors,
+      });
+    });
+  } catch (err) {
+    if (isCancellation(err)) {
+      canceled = true;
+      cancellation = err;
+    } else failure = errorMessage(err);
+  }
+
+  // Analysis and teardown happen whatever happened above, and cannot be cancelled.
+  let result!: ReplayResult;
+  await CancellationScope.nonCancellable(async () => {
+    try {
+      phase = 'Analyzing';
+      const responder =
+        input.mode === 'generator-only' ? undefined : await quick.responderStats({ replayId });
+      const logs = await quick.collectLogs({ replayId });
+      const analysis = await quick.analyzeReplay({
+        replayId,
+        workflowId,
+        input,
+        generator: generatorSummary,
+        responder,
+        logs,
+        startedAt,
+        endedAt: new Date().toISOString(),
+        error: failure,
+        canceled,
+      });
+      result = {
+        replayId,
+        workflowId,
+        verdict: analysis.verdict,
+        reportPath: analysis.reportPath,
+        requests: analysis.requests,
+        errors: analysis.errors,
+        responder: {
+          match: responder?.match ?? 0,
+          noMatch: responder?.noMatch ?? 0,
+          passthrough: responder?.passthrough ?? 0,
+        },
+      };
+    } finally {
+      for (const undo of compensations) {
+        await undo().catch(() => undefined);
+      }
+      await teardown.cleanupReplay({ replayId, cleanup: input.cleanup }).catch(() => undefined);
+    }
+  });
+  phase = result.verdict as ReplayVerdict;
+  upsertSearchAttributes([{ key: RepriseVerdict, value: result.verdict }]);
+  // Cancelled through Temporal (not the cancel signal): end as Canceled, after teardown.
+  if (cancellation && CancellationScope.current().consideredCancelled) throw cancellation;
+  return result;
+}
+
+function errorMessage(err: unknown): string {
+  const cause = (err as { cause?: { message?: string } })?.cause?.message;
+  return cause ?? (err as Error)?.message ?? String(err);
+}
