@@ -9,8 +9,7 @@ import type { CaptureProgress, CaptureResult } from '../../workflows/capture.js'
 import { CliError } from '../errors.js';
 import { durationFlag, portFlag, positiveIntFlag, serviceFlag } from '../flags.js';
 import { formatBytes, notice, printJson, printLine, style } from '../output.js';
-import { LiveLine } from '../progress.js';
-import { onStopSignals } from '../signals.js';
+import { watchWorkflow } from '../watch.js';
 
 interface CaptureOptions {
   appPort: number;
@@ -33,13 +32,6 @@ async function readRulesFile(flag: string, file: string): Promise<unknown> {
   } catch (err) {
     throw new CliError(`${flag} ${file}: ${(err as Error).message}`, 2);
   }
-}
-
-/** The innermost cause's message: a workflow failure wraps the activity's or validation's. */
-export function failureMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e?.cause && (e.cause as { message?: string }).message) e = e.cause as typeof e;
-  return e?.message ?? String(err);
 }
 
 export function captureCommand(): Command {
@@ -95,35 +87,23 @@ export function captureCommand(): Command {
           workflowId,
           args: [input],
         });
-        const live = new LiveLine(opts.duration ? parseDuration(opts.duration) : undefined);
-        const stopWatching = onStopSignals(() => {
-          notice('stopping capture; sealing the snapshot (Ctrl-C again to quit without waiting)');
-          handle.signal('stop').catch((err: Error) => notice(`could not signal stop: ${err.message}`));
-        });
         let announced = false;
-        const timer = setInterval(async () => {
-          const p = await handle.query<CaptureProgress>('progress').catch(() => undefined);
-          if (!p) return;
-          if (!announced && p.inPort) {
+        const result = await watchWorkflow<CaptureResult, CaptureProgress>(handle, {
+          what: 'capture',
+          stopSignal: 'stop',
+          stopNotice: 'stopping capture; sealing the snapshot',
+          totalMs: opts.duration ? parseDuration(opts.duration) : undefined,
+          onProgress: (p) => {
+            if (announced || !p.inPort) return;
             announced = true;
             notice(
               `capturing ${opts.service}: send traffic to http://${opts.appHost}:${p.inPort}` +
                 (p.outPort && p.outPort > 0 ? `; app HTTP_PROXY=http://127.0.0.1:${p.outPort}` : '') +
                 ` (workflow ${workflowId})`,
             );
-          }
-          live.update(`${p.phase}: ${p.pairs} pairs, ${p.dropped} dropped, ${formatBytes(p.bytes)}`);
-        }, 500);
-        let result: CaptureResult;
-        try {
-          result = await handle.result();
-        } catch (err) {
-          throw new CliError(`capture failed: ${failureMessage(err)}`);
-        } finally {
-          clearInterval(timer);
-          stopWatching();
-          live.done();
-        }
+          },
+          render: (p) => `${p.phase}: ${p.pairs} pairs, ${p.dropped} dropped, ${formatBytes(p.bytes)}`,
+        });
         if (opts.json) {
           printJson({
             snapshotId: result.snapshotId,

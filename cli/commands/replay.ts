@@ -8,10 +8,8 @@ import { readReport } from '../../src/report/write.js';
 import { CliError } from '../errors.js';
 import { durationFlag, positiveIntFlag, positiveNumberFlag } from '../flags.js';
 import { notice, printJson, printLine, printTable, style } from '../output.js';
-import { LiveLine } from '../progress.js';
-import { onStopSignals } from '../signals.js';
+import { watchWorkflow } from '../watch.js';
 import { buildReplayInput, type ReplayFlags } from '../replay-input.js';
-import { failureMessage } from './capture.js';
 
 /** 0 only when the verdict is Passed; 3 when goals are missed; 1 for an error or a cancel. */
 export function exitCodeFor(verdict: string): number {
@@ -39,27 +37,13 @@ async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolea
     });
     if (!opts.json)
       notice(`replay ${workflowId} of ${snapshotId} against ${input.target.url ?? '(responder only)'}`);
-    const live = new LiveLine();
-    const stopWatching = onStopSignals(() => {
-      notice('cancelling the replay; tearing down (Ctrl-C again to quit without waiting)');
-      handle.signal('cancel').catch((err: Error) => notice(`could not signal cancel: ${err.message}`));
+    const result = await watchWorkflow<ReplayResult, ReplayProgress>(handle, {
+      what: 'replay',
+      stopSignal: 'cancel',
+      stopNotice: 'cancelling the replay; tearing down',
+      render: (p) =>
+        `${p.phase}: ${p.done}${p.total ? `/${p.total}` : ''} done, ${p.sent} sent, ${p.errors} errors`,
     });
-    const timer = setInterval(async () => {
-      const p = await handle.query<ReplayProgress>('progress').catch(() => undefined);
-      if (!p) return;
-      const of = p.total ? `/${p.total}` : '';
-      live.update(`${p.phase}: ${p.done}${of} done, ${p.sent} sent, ${p.errors} errors`);
-    }, 500);
-    let result: ReplayResult;
-    try {
-      result = (await handle.result()) as ReplayResult;
-    } catch (err) {
-      throw new CliError(`replay failed: ${failureMessage(err)}`);
-    } finally {
-      clearInterval(timer);
-      stopWatching();
-      live.done();
-    }
     if (opts.json) {
       printJson({
         replayId: result.replayId,

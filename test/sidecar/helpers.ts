@@ -25,10 +25,12 @@ export async function listen(server: net.Server, host = '127.0.0.1'): Promise<Li
 /**
  * The app: echoes what it got as JSON (`{method, url, body, id}`) with the status from
  * `?status=N`, after `?delay=MS`; `/chunked` answers in several chunks without a length;
- * `/bytes?n=N` answers N patterned bytes.
+ * `/bytes?n=N` answers N patterned bytes. `received` counts the requests it has seen.
  */
-export function startApp(): Promise<Listening> {
+export async function startApp(): Promise<Listening & { received: number }> {
+  let received = 0;
   const server = http.createServer((req, res) => {
+    received++;
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
@@ -37,7 +39,8 @@ export function startApp(): Promise<Listening> {
       setTimeout(() => answer(req, res, url, Buffer.concat(parts).toString('utf8')), delay);
     });
   });
-  return listen(server);
+  const l = await listen(server);
+  return Object.defineProperty(l, 'received', { get: () => received }) as Listening & { received: number };
 }
 
 function answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: string): void {

@@ -80,11 +80,14 @@ describe('shipping to the forwarder', () => {
     const sc = await sidecarWith({ appPort: app.port, forwarder: fwd.url, bufferPairs: 20, batchPairs: 7 });
     try {
       await drive(sc.inPort, 30, 'retry');
-      await waitFor('a few failed attempts', () => sc.stats().forwarderErrors >= 2);
+      await waitFor(
+        '30 pairs and a few failed attempts',
+        () => sc.stats().pairs === 30 && sc.stats().forwarderErrors >= 2,
+      );
       assert.equal(sc.stats().dropped, 10);
       fwd.status = 202;
-      await waitFor('20 delivered', () => fwd.pairs.length === 20);
-      assert.equal(sc.stats().shipped, 20);
+      // The stand-in keeps the lines before it answers: wait for the sidecar to hear back too.
+      await waitFor('20 delivered', () => fwd.pairs.length === 20 && sc.stats().shipped === 20);
       assert.equal(sc.stats().bufferedPairs, 0);
       assert.ok(
         fwd.batches.every((b) => b.lines <= 7),

@@ -1,0 +1,55 @@
+/**
+ * Follows a running workflow from the terminal: polls its `progress` query for a live line,
+ * turns the first Ctrl-C / SIGTERM into a signal (stop a capture, cancel a replay), and
+ * returns the result or a CliError with the innermost cause.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { CliError } from './errors.js';
+import { notice } from './output.js';
+import { LiveLine } from './progress.js';
+import { onStopSignals } from './signals.js';
+
+export interface WatchOptions<P> {
+  /** What the workflow is, for messages: `capture`, `replay`. */
+  what: string;
+  /** The signal sent on the first Ctrl-C, and what the user is told. */
+  stopSignal: string;
+  stopNotice: string;
+  /** Time-based bar for a known total (ms); a status line otherwise. */
+  totalMs?: number;
+  render(progress: P): string;
+  /** Called on every progress reading (e.g. to announce ports once). */
+  onProgress?(progress: P): void;
+}
+
+/** The innermost cause's message: a workflow failure wraps the activity's or validation's. */
+export function failureMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e?.cause && (e.cause as { message?: string }).message) e = e.cause as typeof e;
+  return e?.message ?? String(err);
+}
+
+export async function watchWorkflow<R, P>(handle: WorkflowHandle, opts: WatchOptions<P>): Promise<R> {
+  const live = new LiveLine(opts.totalMs);
+  const stopWatching = onStopSignals(() => {
+    notice(`${opts.stopNotice} (Ctrl-C again to quit without waiting)`);
+    handle
+      .signal(opts.stopSignal)
+      .catch((err: Error) => notice(`could not signal ${opts.stopSignal}: ${err.message}`));
+  });
+  const timer = setInterval(async () => {
+    const p = await handle.query<P>('progress').catch(() => undefined);
+    if (!p) return;
+    opts.onProgress?.(p);
+    live.update(opts.render(p));
+  }, 500);
+  try {
+    return (await handle.result()) as R;
+  } catch (err) {
+    throw new CliError(`${opts.what} failed: ${failureMessage(err)}`);
+  } finally {
+    clearInterval(timer);
+    stopWatching();
+    live.done();
+  }
+}
