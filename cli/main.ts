@@ -21,7 +21,9 @@ export function buildProgram(): Command {
     .version(version, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(style.red(text, process.stderr)) })
-    .exitOverride();
+    .exitOverride()
+    // Options after a sub-command belong to it: `replay ls --json` is ls's --json.
+    .enablePositionalOptions();
   program.addCommand(upCommand());
   program.addCommand(captureCommand());
   program.addCommand(snapshotCommand());
@@ -31,6 +33,7 @@ export function buildProgram(): Command {
   // Sub-commands throw instead of exiting, so main() decides the exit code in one place.
   const propagate = (cmd: Command) => {
     cmd.exitOverride();
+    if (cmd.commands.length) cmd.enablePositionalOptions();
     cmd.configureOutput({ outputError: (text, write) => write(style.red(text, process.stderr)) });
     cmd.commands.forEach(propagate);
   };

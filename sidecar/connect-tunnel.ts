@@ -94,8 +94,16 @@ function opaque(
     else t.socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     if (record) pairFor({}, { code: err.code ?? 'UPSTREAM_ERROR', message: err.message });
   });
+  // A client gone before the upstream answered: nothing to splice (the splice would wait forever).
+  t.socket.once('close', () => {
+    if (!spliced) upstream.destroy();
+  });
   upstream.once('connect', () => {
     spliced = true;
+    if (t.socket.destroyed) {
+      upstream.destroy();
+      return;
+    }
     if (!extra.answered) t.socket.write(ESTABLISHED);
     const splice = new Splice(t.socket, upstream, {
       readyEvent: 'connect',

@@ -13,6 +13,7 @@ import {
 } from '@temporalio/workflow';
 import type { RegressionActivities } from '../activities/regression.js';
 import { describeZodIssues } from '../src/config/issues.js';
+import { toSafeId } from '../src/config/ids.js';
 import {
   RegressionInput,
   type RegressionResult,
@@ -48,7 +49,7 @@ export async function regressionWorkflow(raw: unknown): Promise<RegressionResult
     { key: RepriseSnapshotId, value: input.replay.snapshotId },
   ]);
 
-  const replayId = `${workflowId}-replay`;
+  const replayId = toSafeId(`${workflowId}-replay`);
   const replay: ReplayResult = await executeChild(replayWorkflow, {
     workflowId: replayId,
     args: [{ ...input.replay, replayId }],

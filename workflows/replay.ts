@@ -26,6 +26,7 @@ import {
   type ReplayVerdict,
 } from '../src/config/replay.js';
 import { describeZodIssues } from '../src/config/issues.js';
+import { toSafeId } from '../src/config/ids.js';
 import { RepriseKind, RepriseService, RepriseSnapshotId, RepriseVerdict } from '../src/temporal/names.js';
 
 export const cancelReplaySignal = defineSignal('cancel');
@@ -78,7 +79,7 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
   setHandler(replayProgressQuery, () => ({ phase, ...progress }));
 
   const input = parseReplayInput(raw);
-  const replayId = input.replayId ?? workflowId;
+  const replayId = input.replayId ?? toSafeId(workflowId);
   upsertSearchAttributes([
     { key: RepriseKind, value: 'replay' },
     { key: RepriseSnapshotId, value: input.snapshotId },

@@ -16,3 +16,12 @@ export const SafeId = z
 export const ServiceName = z
   .string()
   .regex(SERVICE_NAME_PATTERN, 'expected letters, digits, ".", "_", "-" (at most 63)');
+
+/** A safe id derived from any text (a workflow id with `:` from a schedule, say). */
+export function toSafeId(text: string): string {
+  const cleaned = text
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[^A-Za-z0-9]+/, '');
+  return cleaned.slice(0, 128) || 'run';
+}

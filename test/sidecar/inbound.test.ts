@@ -52,10 +52,13 @@ describe('inbound reverse proxy', () => {
     );
     agent.destroy();
     results.forEach((r, i) => assert.equal(r.status, statusOf(i)));
-    await waitFor(
-      '1000 pairs',
-      () => fwd.pairs.filter((p) => p.request.path.startsWith('/load/')).length >= 1000,
-    );
+    // Wait until everything recorded has been shipped, so a late duplicate would be counted too.
+    await waitFor('1000 pairs, all shipped', () => {
+      const s = sc.stats();
+      return (
+        s.shipped === s.pairs && fwd.pairs.filter((p) => p.request.path.startsWith('/load/')).length >= 1000
+      );
+    });
     const pairs = fwd.pairs.filter((p) => p.request.path.startsWith('/load/'));
     assert.equal(pairs.length, 1000);
     const seen = new Set<string>();
