@@ -47,7 +47,7 @@ const setup = proxyActivities<ReplayActivities>({
 /** The generator: as long as the load lasts; a lost worker is noticed by the heartbeat. */
 const longRunning = proxyActivities<ReplayActivities>({
   startToCloseTimeout: '24 hours',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: ['InvalidInput'] },
 });

@@ -4,40 +4,21 @@
  * sidecar and forwarder (found through their pid files) and every pair recorded.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { LocalRuntime } from '../../activities/local/index.js';
-import { projectRoot } from '../../src/project-root.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { TASK_QUEUE } from '../../src/temporal/names.js';
 import { captureWorkflow, progressQuery, stopSignal } from '../../workflows/capture.js';
 import { workflowId } from './harness.js';
+import { startOrchestrator } from '../helpers/orchestrator-process.js';
 import { get, pidAlive, recordedPids, startLoopbackApp, waitFor, type LoopbackApp } from './loopback.js';
-
-/** `node dist/workers/orchestrator.js`, resolved once it prints its ready line. */
-async function startOrchestrator(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist/workers/orchestrator.js')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
-    lines.on('line', (line) => {
-      const msg = JSON.parse(line) as Record<string, unknown>;
-      if (msg.event === 'ready') resolve(msg);
-    });
-    child.once('exit', (code) => reject(new Error(`orchestrator exited (${code}) before it was ready`)));
-  });
-  assert.equal((await ready).taskQueue, TASK_QUEUE);
-  return child;
-}
 
 describe('captureWorkflow across a worker crash', () => {
   let server: DevServer;

@@ -1,0 +1,76 @@
+/**
+ * A replay survives its worker: the orchestrator runs as its own process, is killed with
+ * SIGKILL while the generator runs, and a new one finishes the replay by re-attaching to
+ * the same generator (found through its pid file). Every recorded request is still sent
+ * exactly once, and nothing is left running afterwards.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { isAlive } from '../../activities/local/processes.js';
+import { runDir } from '../../src/paths.js';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { TASK_QUEUE } from '../../src/temporal/names.js';
+import type { ReplayProgress, ReplayResult } from '../../src/config/replay.js';
+import { startOrchestrator } from '../helpers/orchestrator-process.js';
+import { startCountingApp, writeItemsSnapshot, type CountingApp } from '../helpers/replay-fixtures.js';
+
+let server: DevServer;
+let client: Client;
+let app: CountingApp;
+let home: string;
+const workers: ChildProcess[] = [];
+
+before(async () => {
+  home = await mkdtemp(path.join(tmpdir(), 'reprise-replay-restart-'));
+  server = await startDevServer({ headless: true });
+  client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  app = await startCountingApp();
+});
+
+after(async () => {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+  await client?.connection.close();
+  await server?.stop();
+  await app?.close();
+});
+
+test('a worker killed mid-replay is replaced and the replay finishes, leaving nothing behind', async () => {
+  const env = { TEMPORAL_ADDRESS: server.address, REPRISE_HOME: home };
+  const snapshotId = await writeItemsSnapshot(home, 60);
+  workers.push(await startOrchestrator(env));
+  const handle = await client.workflow.start('replayWorkflow', {
+    taskQueue: TASK_QUEUE,
+    workflowId: `replay-restart-${Date.now()}`,
+    args: [{ snapshotId, target: { url: app.url }, load: { rate: 10, connections: 2 } }],
+  });
+  for (;;) {
+    const p = (await handle.query('progress')) as ReplayProgress;
+    if (p.phase === 'Testing' && p.sent >= 5) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const folder = path.join(runDir(home), handle.workflowId);
+  const pids: number[] = [];
+  for (const file of (await readdir(folder)).filter((f) => /^(responder|generator)\.json$/.test(f))) {
+    pids.push((JSON.parse(await readFile(path.join(folder, file), 'utf8')) as { pid: number }).pid);
+  }
+  assert.equal(pids.length, 2, 'responder and generator are running');
+
+  const first = workers[0];
+  first.kill('SIGKILL');
+  await once(first, 'exit');
+  workers.push(await startOrchestrator(env));
+
+  const result = (await handle.result()) as ReplayResult;
+  assert.equal(result.verdict, 'Passed');
+  assert.equal(result.requests, 60);
+  // Re-attached, not restarted: each recorded request reached the app exactly once.
+  for (let i = 1; i <= 60; i++) assert.equal(app.hits.get(`/items/${i}`), 1, `/items/${i}`);
+  for (const pid of pids) assert.equal(await isAlive(pid), false, `pid ${pid} is still running`);
+  await assert.rejects(readdir(folder), 'the run folder is removed');
+});
