@@ -1,16 +1,4 @@
-/** Connection-level headers (RFC 9110 7.6.1): meaningful for one hop, not forwarded by a proxy. */
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+import { HOP_BY_HOP_HEADERS } from '../src/model/headers.js';
 
 /** Node's flat raw header list without the hop-by-hop ones (and those `Connection` names). */
 export function endToEnd(raw: string[]): string[] {
@@ -23,7 +11,7 @@ export function endToEnd(raw: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (!HOP_BY_HOP.has(name) && !named.has(name)) out.push(raw[i], raw[i + 1]);
+    if (!HOP_BY_HOP_HEADERS.has(name) && !named.has(name)) out.push(raw[i], raw[i + 1]);
   }
   return out;
 }

@@ -16,6 +16,7 @@ import {
 import { isDynamic } from './transforms/draft.js';
 import { renderText, type Text } from './transforms/text.js';
 import { encodeQuery, encodeRequest, safePath } from './wire.js';
+import { HOP_BY_HOP_HEADERS } from '../model/headers.js';
 
 export interface PlannedRequest {
   readonly pairId: string;
@@ -55,20 +56,7 @@ export interface PlanOptions {
 }
 
 /** Never replayed as recorded: hop-by-hop, or set by the generator for the target connection. */
-const DROPPED_HEADERS = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-  'expect',
-]);
+const DROPPED_HEADERS = new Set([...HOP_BY_HOP_HEADERS, 'host', 'content-length', 'expect']);
 
 interface Recorded {
   id: string;

@@ -7,6 +7,7 @@ import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { ResponderConfig } from '../config/replay.js';
 import { bodyBytes } from '../model/body.js';
 import type { HeaderList, RRPair } from '../model/traffic.js';
+import { HOP_BY_HOP_HEADERS } from '../model/headers.js';
 
 export const MATCH_HEADER = 'x-reprise-match';
 /** Set on a reply whose recorded body was cut at the recorder's limit: the original size in bytes. */
@@ -24,19 +25,6 @@ export type RecordedReply =
   | { kind: 'respond'; pairId: string; delayMs: number; response: PreparedResponse }
   /** The recorded call got no response: the connection is closed (or reset) the same way. */
   | { kind: 'close' | 'reset'; pairId: string; delayMs: number };
-
-/** Connection-level headers, meaningful for one hop only (RFC 9110 7.6.1). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 export function delayFor(pair: RRPair, latency: ResponderConfig['latency']): number {
   if (latency === 'none') return 0;
@@ -97,7 +85,7 @@ function replayHeaders(
   list: HeaderList,
   opts: { dropContentEncoding: boolean },
 ): PreparedResponse['headers'] {
-  const dropped = new Set(HOP_BY_HOP);
+  const dropped = new Set(HOP_BY_HOP_HEADERS);
   dropped.add(MATCH_HEADER);
   dropped.add(TRUNCATED_HEADER);
   if (opts.dropContentEncoding) dropped.add('content-encoding');
