@@ -85,6 +85,10 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
     { key: RepriseSnapshotId, value: input.snapshotId },
   ]);
 
+  // Before anything is set up: a snapshot that does not exist fails the replay at once.
+  const snapshot = await quick.describeSnapshot({ snapshotId: input.snapshotId });
+  progress.total = snapshot.inbound;
+  upsertSearchAttributes([{ key: RepriseService, value: snapshot.service }]);
   const startedAt = new Date().toISOString();
   const compensations: (() => Promise<void>)[] = [];
   const main = new CancellationScope();
@@ -99,10 +103,6 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
   let generatorSummary: Awaited<ReturnType<ReplayActivities['runGenerator']>> | undefined;
   try {
     await main.run(async () => {
-      const snapshot = await quick.describeSnapshot({ snapshotId: input.snapshotId });
-      progress.total = snapshot.inbound;
-      upsertSearchAttributes([{ key: RepriseService, value: snapshot.service }]);
-
       let responderUrl: string | undefined;
       if (input.mode !== 'generator-only') {
         compensations.unshift(() => teardown.stopResponder({ replayId }));
