@@ -2,8 +2,7 @@
  * Builds a replay's input from `--config FILE` (JSON or YAML, the replayWorkflow input shape)
  * and flags, flags winning; validated here so a bad value is refused before anything starts.
  */
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { readDataFile } from '../src/rules-file.js';
 import { ReplayInput } from '../src/config/replay.js';
 import { describeZodIssues } from '../src/config/issues.js';
 import { CliError, UsageError } from './errors.js';
@@ -32,19 +31,14 @@ const FLAG_FOR_FIELD: Record<string, string> = {
 };
 
 async function readConfig(file: string): Promise<Record<string, unknown>> {
-  let text: string;
+  let value: unknown;
   try {
-    text = await readFile(file, 'utf8');
+    value = await readDataFile(file);
   } catch (err) {
-    throw new CliError(`--config ${file}: ${(err as Error).message}`, 2);
+    throw new CliError(`--config ${(err as Error).message}`, 2);
   }
-  try {
-    const value: unknown = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-    throw new Error('expected an object (the replayWorkflow input shape)');
-  } catch (err) {
-    throw new CliError(`--config ${file}: ${(err as Error).message}`, 2);
-  }
+  if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  throw new CliError(`--config ${file}: expected an object (the replayWorkflow input shape)`, 2);
 }
 
 export async function buildReplayInput(snapshotId: string, flags: ReplayFlags): Promise<ReplayInput> {

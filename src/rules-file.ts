@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import type { z } from 'zod';
+import { describeZodIssues } from './config/issues.js';
 
 export class RulesFileError extends Error {
   constructor(
@@ -13,24 +14,18 @@ export class RulesFileError extends Error {
   }
 }
 
-/** One `path: message` per issue, so a bad rule names the field. */
-export function describeZodIssues(error: z.ZodError, prefix = ''): string {
-  return error.issues
-    .map((i) => {
-      const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
-      return path ? `${path}: ${i.message}` : i.message;
-    })
-    .join('; ');
-}
-
-export async function loadRulesFile<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S>> {
-  let data: unknown;
+/** The data in a JSON or YAML file (YAML is a superset of JSON). */
+export async function readDataFile(file: string): Promise<unknown> {
   try {
-    data = parse(await readFile(file, 'utf8'));
+    return parse(await readFile(file, 'utf8'));
   } catch (err) {
     throw new RulesFileError(file, (err as Error).message);
   }
+}
+
+export async function loadRulesFile<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S>> {
+  const data = await readDataFile(file);
   const parsed = schema.safeParse(data ?? {});
-  if (!parsed.success) throw new RulesFileError(file, describeZodIssues(parsed.error));
+  if (!parsed.success) throw new RulesFileError(file, describeZodIssues(parsed.error.issues));
   return parsed.data;
 }

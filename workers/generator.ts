@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { LoadConfig } from '../src/config/replay.js';
 import { GeneratorConfigError, runGenerator, type TransformInput } from '../src/generator/index.js';
 import { repriseHome } from '../src/paths.js';
-import { describeZodIssues, loadRulesFile, RulesFileError } from '../src/rules-file.js';
+import { loadRulesFile, RulesFileError } from '../src/rules-file.js';
+import { describeZodIssues } from '../src/config/issues.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
 
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
     throw new UsageError(
       flag && values[flag as keyof typeof values] !== undefined
         ? `--${flag}: ${parsed.error.issues[0].message}`
-        : `--config: ${describeZodIssues(parsed.error, 'load')}`,
+        : `--config: ${describeZodIssues(parsed.error.issues, 'load')}`,
     );
   }
 

@@ -1,7 +1,9 @@
 /** `reprise capture`: record an app's traffic into a snapshot through a captureWorkflow. */
-import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { loadRulesFile, RulesFileError } from '../../src/rules-file.js';
+import { FilterRules } from '../../src/filters/rules.js';
+import { DlpRules } from '../../src/dlp/rules.js';
 import { newId } from '../../src/ids.js';
 import { parseDuration } from '../../src/config/duration.js';
 import type { CaptureInput } from '../../src/config/capture.js';
@@ -25,12 +27,13 @@ interface CaptureOptions {
   json?: boolean;
 }
 
-async function readRulesFile(flag: string, file: string): Promise<unknown> {
+/** Loads and validates a rules file; a bad one is bad usage, named with its field path. */
+async function readRules<S extends z.ZodType>(flag: string, file: string, schema: S): Promise<z.output<S>> {
   try {
-    const text = await readFile(file, 'utf8');
-    return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    return await loadRulesFile(file, schema);
   } catch (err) {
-    throw new CliError(`${flag} ${file}: ${(err as Error).message}`, 2);
+    if (err instanceof RulesFileError) throw new CliError(`${flag} ${err.message}`, 2);
+    throw err;
   }
 }
 
@@ -68,13 +71,11 @@ export function captureCommand(): Command {
         },
         ...(opts.duration ? { duration: opts.duration } : {}),
         ...(opts.maxBody ? { maxBodyBytes: opts.maxBody } : {}),
-        ...(opts.filters
-          ? { filters: (await readRulesFile('--filters', opts.filters)) as CaptureInput['filters'] }
-          : {}),
+        ...(opts.filters ? { filters: await readRules('--filters', opts.filters, FilterRules) } : {}),
         ...(opts.dlp === false
           ? { dlp: false }
           : typeof opts.dlp === 'string'
-            ? { dlp: (await readRulesFile('--dlp', opts.dlp)) as CaptureInput['dlp'] }
+            ? { dlp: await readRules('--dlp', opts.dlp, DlpRules) }
             : {}),
       };
       // Loaded here, not at start-up: the Temporal SDK is heavy and other commands don't need it.

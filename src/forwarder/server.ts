@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { DlpRules } from '../dlp/index.js';
 import { FilterRules } from '../filters/index.js';
 import { isSafeId } from '../ids.js';
-import { describeZodIssues } from '../rules-file.js';
+import { describeZodIssues } from '../config/issues.js';
 import { HttpError } from './http-error.js';
 import { BatchIngest } from './ingest.js';
 import type { ForwarderMetrics } from './metrics.js';
@@ -71,7 +71,7 @@ function requireMethod(req: IncomingMessage, ...allowed: string[]): void {
 
 async function openRecording(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): Promise<void> {
   const parsed = OpenRecordingBody.safeParse(await readJson(req));
-  if (!parsed.success) throw new HttpError(400, describeZodIssues(parsed.error));
+  if (!parsed.success) throw new HttpError(400, describeZodIssues(parsed.error.issues));
   const { recording, created } = await ctx.recordings.openRecording(parsed.data);
   if (created) ctx.log.info({ snapshotId: recording.id, service: recording.service }, 'recording opened');
   send(res, created ? 201 : 200, recording.status());

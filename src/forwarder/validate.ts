@@ -6,7 +6,7 @@
  * the schema (test/forwarder/validate.test.ts holds it to that).
  */
 import { RRPair } from '../model/traffic.js';
-import { describeZodIssues } from '../rules-file.js';
+import { describeZodIssues } from '../config/issues.js';
 
 type Obj = Record<string, unknown>;
 
@@ -116,5 +116,5 @@ export function validatePair(data: unknown): RRPair | string {
     return data;
   }
   const parsed = RRPair.safeParse(data);
-  return parsed.success ? parsed.data : describeZodIssues(parsed.error);
+  return parsed.success ? parsed.data : describeZodIssues(parsed.error.issues);
 }

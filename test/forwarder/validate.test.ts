@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validatePair } from '../../src/forwarder/validate.js';
 import { RRPair } from '../../src/model/traffic.js';
-import { describeZodIssues } from '../../src/rules-file.js';
+import { describeZodIssues } from '../../src/config/issues.js';
 import { json, makePair, textBody } from '../dlp/pair-fixture.js';
 
 const viaZod = (data: unknown) => {
   const r = RRPair.safeParse(data);
-  return r.success ? r.data : describeZodIssues(r.error);
+  return r.success ? r.data : describeZodIssues(r.error.issues);
 };
 
 /** Every path to a value in `v` (objects and arrays), as key lists. */
