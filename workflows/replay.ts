@@ -98,6 +98,14 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
     main.cancel();
   });
 
+  // The input's timeout bounds everything before analysis; teardown and the report still run.
+  let timedOut = false;
+  void CancellationScope.cancellable(async () => {
+    await sleep(parseDuration(input.timeout) ?? 30 * 60_000);
+    timedOut = true;
+    main.cancel();
+  }).catch(() => undefined);
+
   let failure: string | undefined;
   let cancellation: unknown;
   let generatorSummary: Awaited<ReturnType<ReplayActivities['runGenerator']>> | undefined;
@@ -160,7 +168,9 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
       });
     });
   } catch (err) {
-    if (isCancellation(err)) {
+    if (isCancellation(err) && timedOut)
+      failure = `timeout: the replay did not finish within ${input.timeout}`;
+    else if (isCancellation(err)) {
       canceled = true;
       cancellation = err;
     } else failure = errorMessage(err);

@@ -88,6 +88,18 @@ test('replay exits 3 when goals are missed, and 2 on a bad flag naming it', asyn
   assert.match(unknown.stderr, /snap-missing.*not found/);
 });
 
+test('a replay over its timeout ends as Error with the timeout named, after teardown', async () => {
+  const config = path.join(home, 'slow.yaml');
+  await writeFile(config, 'timeout: 2s\nload:\n  rate: 2\n  connections: 1\n');
+  const res = await runCli(['replay', snapshotId, '--target', app.url, '--config', config, '--json'], env());
+  assert.equal(res.code, 1, res.stderr);
+  const out = JSON.parse(res.stdout);
+  assert.equal(out.verdict, 'Error');
+  assert.ok(out.requests < 20, `sent ${out.requests}`);
+  const report = JSON.parse((await runCli(['report', 'show', out.replayId, '--json'], env())).stdout);
+  assert.match(report.verdictReason, /timeout.*2s/);
+});
+
 async function latestRegression(after: Set<string>): Promise<{ id: string; result: RegressionResult }> {
   for (let i = 0; i < 300; i++) {
     for await (const wf of client.workflow.list({ query: `WorkflowType="regressionWorkflow"` })) {
