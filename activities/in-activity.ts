@@ -3,14 +3,17 @@
  * signal, and turns a RuntimeError into an ApplicationFailure that says whether a retry helps.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { CaptureRuntimeError, type RuntimeContext } from './runtime.js';
+import { RuntimeError, type RuntimeContext } from './runtime.js';
 
 export async function inActivity<T>(work: (ctx: RuntimeContext) => Promise<T>): Promise<T> {
   const current = Context.current();
+  const ctx: RuntimeContext = { heartbeat: () => current.heartbeat(), signal: current.cancellationSignal };
   try {
-    return await work({ heartbeat: () => current.heartbeat(), signal: current.cancellationSignal });
+    return await work(ctx);
   } catch (err) {
-    if (err instanceof CaptureRuntimeError) {
+    // Cancelled: report the cancellation itself, whatever the runtime threw on its way out.
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? err;
+    if (err instanceof RuntimeError) {
       throw ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
     }
     throw err;

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/activity';
-import { CaptureRuntimeError, type RuntimeContext } from './runtime.js';
+import { RuntimeError, type RuntimeContext } from './runtime.js';
 import { inActivity } from './in-activity.js';
 import type {
   AppConfig,
@@ -18,7 +18,7 @@ import type {
 import type { ResponderStats } from '../src/model/replay.js';
 import type { SnapshotStore } from '../src/store/types.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
-import type { GeneratorSummary } from '../src/generator/index.js';
+import type { GeneratorProgress as GeneratorCounts, GeneratorSummary } from '../src/generator/index.js';
 import { analyzeReplay } from '../src/analyzer/index.js';
 import { writeReport } from '../src/report/write.js';
 import { readObserved } from '../src/generator/observed-reader.js';
@@ -28,11 +28,8 @@ export interface ReplayRef {
   replayId: string;
 }
 
-export interface GeneratorProgress {
-  sent: number;
-  done: number;
-  errors: number;
-}
+/** What the workflow's progress query shows of the generator. */
+export type GeneratorProgress = Pick<GeneratorCounts, 'sent' | 'done' | 'errors'>;
 
 export interface ComponentLogs {
   name: string;
@@ -180,8 +177,7 @@ async function waitForTarget(
     } catch (err) {
       last = (err as Error).message;
     }
-    if (ctx.signal.aborted)
-      throw new CaptureRuntimeError('cancelled while waiting for the app', 'Cancelled', true);
+    if (ctx.signal.aborted) throw new RuntimeError('cancelled while waiting for the app', 'Cancelled', true);
     ctx.heartbeat();
     await new Promise((r) => setTimeout(r, 250));
   }

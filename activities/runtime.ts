@@ -68,14 +68,14 @@ export interface RuntimeContext {
 }
 
 /** A failure that retrying cannot fix (bad port, snapshot id taken); `type` names the kind. */
-export class CaptureRuntimeError extends Error {
+export class RuntimeError extends Error {
   constructor(
     message: string,
     readonly type: string,
     readonly retryable = false,
   ) {
     super(message);
-    this.name = 'CaptureRuntimeError';
+    this.name = 'RuntimeError';
   }
 }
 

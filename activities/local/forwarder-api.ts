@@ -1,6 +1,6 @@
 /** The forwarder's control API (docs/contracts.md), as the local runtime calls it. */
 import type { SnapshotManifest } from '../../src/model/traffic.js';
-import { CaptureRuntimeError, type CaptureCounts, type OpenRecordingRequest } from '../runtime.js';
+import { RuntimeError, type CaptureCounts, type OpenRecordingRequest } from '../runtime.js';
 
 interface RecordingStatus {
   pairs: number;
@@ -45,7 +45,7 @@ export class ForwarderApi {
         signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout,
       });
     } catch (err) {
-      throw new CaptureRuntimeError(
+      throw new RuntimeError(
         `forwarder ${this.url} unreachable (${method} ${path}): ${(err as Error).message}`,
         'ForwarderUnreachable',
         true,
@@ -64,9 +64,8 @@ export class ForwarderApi {
   private fail(what: string, res: { status: number; body: { error?: string } }, type?: string): never {
     const message = `forwarder: ${what}: ${res.status} ${res.body.error ?? ''}`.trim();
     // 4xx means the request itself is wrong; retrying it cannot help. 5xx may pass.
-    if (res.status >= 400 && res.status < 500)
-      throw new CaptureRuntimeError(message, type ?? 'ForwarderRejected');
-    throw new CaptureRuntimeError(message, 'ForwarderError', true);
+    if (res.status >= 400 && res.status < 500) throw new RuntimeError(message, type ?? 'ForwarderRejected');
+    throw new RuntimeError(message, 'ForwarderError', true);
   }
 
   async healthy(): Promise<boolean> {

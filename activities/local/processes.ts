@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CaptureRuntimeError, type RuntimeContext } from '../runtime.js';
+import { RuntimeError, type RuntimeContext } from '../runtime.js';
 
 /** The contents of `<name>.json` in a capture's run folder. */
 export interface ProcessRecord {
@@ -129,11 +129,7 @@ export async function stopProcess(
   if (await waitForExit(record.pid, graceMs, ctx)) return;
   signalGroup(record.pid, 'SIGKILL');
   if (!(await waitForExit(record.pid, 5_000, ctx))) {
-    throw new CaptureRuntimeError(
-      `pid ${record.pid} (${record.script}) survived SIGKILL`,
-      'ProcessStuck',
-      true,
-    );
+    throw new RuntimeError(`pid ${record.pid} (${record.script}) survived SIGKILL`, 'ProcessStuck', true);
   }
 }
 
@@ -166,13 +162,13 @@ async function failure(
   logStart: number,
   why: string,
   code: number | null,
-): Promise<CaptureRuntimeError> {
+): Promise<RuntimeError> {
   const tail = await logTail(spec.logFile, 20, logStart);
   const message = `${spec.name} ${why}${tail ? `:\n${tail}` : ''}`;
-  if (/EADDRINUSE/.test(tail)) return new CaptureRuntimeError(message, 'PortInUse');
+  if (/EADDRINUSE/.test(tail)) return new RuntimeError(message, 'PortInUse');
   // Exit code 2 is a usage error (docs/contracts.md): the same arguments fail again.
-  if (code === 2) return new CaptureRuntimeError(message, 'InvalidArguments');
-  return new CaptureRuntimeError(message, 'ProcessFailed', true);
+  if (code === 2) return new RuntimeError(message, 'InvalidArguments');
+  return new RuntimeError(message, 'ProcessFailed', true);
 }
 
 /**
@@ -222,15 +218,14 @@ export async function spawnReady(
       await writeRecord(spec.recordFile, record);
       return { child, record };
     }
-    if (!child.pid)
-      throw new CaptureRuntimeError(`${spec.name}: ${(await spawnError).message}`, 'SpawnFailed');
+    if (!child.pid) throw new RuntimeError(`${spec.name}: ${(await spawnError).message}`, 'SpawnFailed');
     if (exitedBeforeRead) {
       const how = exitedBeforeRead.signal ?? `code ${exitedBeforeRead.code}`;
       throw await failure(spec, logStart, `exited (${how}) before it was ready`, exitedBeforeRead.code);
     }
     if (ctx.signal.aborted) {
       stop();
-      throw new CaptureRuntimeError(`${spec.name}: start cancelled`, 'Cancelled', true);
+      throw new RuntimeError(`${spec.name}: start cancelled`, 'Cancelled', true);
     }
     if (Date.now() >= deadline) {
       stop();

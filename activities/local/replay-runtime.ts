@@ -20,7 +20,7 @@ import type { GeneratorSummary } from '../../src/generator/index.js';
 import { caDir, replayDir } from '../../src/paths.js';
 import { projectRoot } from '../../src/project-root.js';
 import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from '../replay.js';
-import { CaptureRuntimeError as RuntimeError, type RuntimeContext } from '../runtime.js';
+import { RuntimeError, type RuntimeContext } from '../runtime.js';
 import { Supervisor } from './supervisor.js';
 import { logTail } from './processes.js';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { childLog } from '../../src/log.js';
 import { projectRoot } from '../../src/project-root.js';
 import {
-  CaptureRuntimeError,
+  RuntimeError,
   type CaptureCounts,
   type CaptureEndpoints,
   type CaptureRef,
@@ -64,7 +64,7 @@ export class LocalRuntime implements CaptureRuntime {
   private script(component: Component): string {
     const file = path.join(this.root, 'dist/workers', `${component}.js`);
     if (!existsSync(file)) {
-      throw new CaptureRuntimeError(`${file} is missing: run \`npm run build\``, 'NotBuilt');
+      throw new RuntimeError(`${file} is missing: run \`npm run build\``, 'NotBuilt');
     }
     return file;
   }
@@ -95,7 +95,7 @@ export class LocalRuntime implements CaptureRuntime {
   private async requireForwarder(ref: CaptureRef): Promise<ForwarderApi> {
     const api = await this.forwarder(ref.captureId);
     if (!api) {
-      throw new CaptureRuntimeError(
+      throw new RuntimeError(
         `the forwarder of capture "${ref.captureId}" is gone; recording "${ref.snapshotId}" is lost`,
         'RecordingLost',
       );

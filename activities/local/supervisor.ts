@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { isSafeId } from '../../src/ids.js';
 import { childLog } from '../../src/log.js';
 import { runDir } from '../../src/paths.js';
-import { CaptureRuntimeError as RuntimeError, type RuntimeContext } from '../runtime.js';
+import { RuntimeError, type RuntimeContext } from '../runtime.js';
 import {
   isAlive,
   ownedAndAlive,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalRuntime } from '../../activities/local/index.js';
 import { isAlive, type ProcessRecord } from '../../activities/local/processes.js';
-import { CaptureRuntimeError, type CaptureRef, type RuntimeContext } from '../../activities/runtime.js';
+import { RuntimeError, type CaptureRef, type RuntimeContext } from '../../activities/runtime.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import { makePair } from '../dlp/pair-fixture.js';
 
@@ -111,7 +111,7 @@ describe('local runtime (forwarder process)', () => {
     while (await isAlive(pid)) await new Promise((r) => setTimeout(r, 20));
     await assert.rejects(
       runtime.sealSnapshot(ref, ctx),
-      (err: unknown) => err instanceof CaptureRuntimeError && err.type === 'RecordingLost' && !err.retryable,
+      (err: unknown) => err instanceof RuntimeError && err.type === 'RecordingLost' && !err.retryable,
     );
     await runtime.abortRecording(ref, ctx);
     await runtime.teardown(ref, ctx);

@@ -7,7 +7,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createConnection } from 'node:net';
 import { freePort } from '../../src/temporal/dev-server.js';
 import { projectRoot } from '../../src/project-root.js';
 import { replayDir, runDir } from '../../src/paths.js';
@@ -16,6 +15,7 @@ import type { Report } from '../../src/report/schema.js';
 import type { CaptureProgress, CaptureResult } from '../../workflows/capture.js';
 import { driveTraffic } from '../../demo/client.js';
 import { startDemoService } from '../../demo/processes.js';
+import { accepts, waitFor } from '../workflows/loopback.js';
 import { startHarness, TASK_QUEUE, workflowId, type WorkflowHarness } from '../workflows/harness.js';
 
 let h: WorkflowHarness;
@@ -23,24 +23,6 @@ let snapshotId: string;
 let inventoryUrl: string;
 
 const ordersCommand = `${process.execPath} ${path.join(projectRoot, 'dist/demo/orders.js')}`;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ port, host: '127.0.0.1' });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-}
 
 async function replay(
   input: Omit<ReplayInputText, 'snapshotId' | 'target'> & { env?: Record<string, string> },
@@ -89,16 +71,24 @@ before(async () => {
     workflowId: workflowId('capture'),
     args: [{ service: 'orders', target: { appPort: orders.port, inPort, outPort } }],
   });
-  await until('capturing', async () => {
-    const p = await capture.query<CaptureProgress>('progress');
-    return p.phase === 'capturing' ? p : undefined;
-  });
+  await waitFor(
+    'capturing',
+    async () => {
+      const p = await capture.query<CaptureProgress>('progress');
+      return p.phase === 'capturing' ? p : undefined;
+    },
+    60_000,
+  );
   const traffic = await driveTraffic(`http://127.0.0.1:${inPort}`, 3);
   assert.equal(traffic.failures, 0);
-  await until('all pairs', async () => {
-    const p = await capture.query<CaptureProgress>('progress');
-    return p.pairs >= traffic.requests + 12 ? p : undefined;
-  });
+  await waitFor(
+    'all pairs',
+    async () => {
+      const p = await capture.query<CaptureProgress>('progress');
+      return p.pairs >= traffic.requests + 12 ? p : undefined;
+    },
+    60_000,
+  );
   await capture.signal('stop');
   const result = (await capture.result()) as CaptureResult;
   snapshotId = result.snapshotId;
@@ -164,10 +154,14 @@ test('a responder miss is counted and listed in the report', async () => {
 
 test('a replay cancelled mid-generator leaves no process or port behind', async () => {
   const { handle, port } = await replay({ load: { rate: 5, passes: 50, connections: 1 } });
-  await until('the generator to run', async () => {
-    const p = await handle.query<ReplayProgress>('progress');
-    return p.phase === 'Testing' && p.sent > 0 ? p : undefined;
-  });
+  await waitFor(
+    'the generator to run',
+    async () => {
+      const p = await handle.query<ReplayProgress>('progress');
+      return p.phase === 'Testing' && p.sent > 0 ? p : undefined;
+    },
+    60_000,
+  );
   const runFolder = path.join(runDir(h.home), handle.workflowId);
   const pids = await Promise.all(
     ['app', 'responder', 'generator'].map(async (name) => {
@@ -182,5 +176,5 @@ test('a replay cancelled mid-generator leaves no process or port behind', async 
   for (const pid of pids) {
     assert.throws(() => process.kill(pid, 0), `pid ${pid} still alive`);
   }
-  assert.equal(await portOpen(port), false, 'the app port is still open');
+  assert.equal(await accepts(port), false, 'the app port is still open');
 });

@@ -17,6 +17,7 @@ import { runDir } from '../../src/paths.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { TASK_QUEUE } from '../../src/temporal/names.js';
 import type { ReplayProgress, ReplayResult } from '../../src/config/replay.js';
+import { waitFor } from '../workflows/loopback.js';
 import { startOrchestrator } from '../helpers/orchestrator-process.js';
 import { startCountingApp, writeItemsSnapshot, type CountingApp } from '../helpers/replay-fixtures.js';
 
@@ -49,11 +50,14 @@ test('a worker killed mid-replay is replaced and the replay finishes, leaving no
     workflowId: `replay-restart-${Date.now()}`,
     args: [{ snapshotId, target: { url: app.url }, load: { rate: 10, connections: 2 } }],
   });
-  for (;;) {
-    const p = (await handle.query('progress')) as ReplayProgress;
-    if (p.phase === 'Testing' && p.sent >= 5) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor(
+    'the generator to run',
+    async () => {
+      const p = (await handle.query('progress')) as ReplayProgress;
+      return p.phase === 'Testing' && p.sent >= 5;
+    },
+    60_000,
+  );
   const folder = path.join(runDir(home), handle.workflowId);
   const pids: number[] = [];
   for (const file of (await readdir(folder)).filter((f) => /^(responder|generator)\.json$/.test(f))) {

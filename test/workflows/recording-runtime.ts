@@ -1,6 +1,6 @@
 /** A CaptureRuntime that records what it is asked to do instead of starting processes. */
 import {
-  CaptureRuntimeError,
+  RuntimeError,
   type CaptureCounts,
   type CaptureRef,
   type CaptureRuntime,
@@ -16,7 +16,7 @@ export class RecordingRuntime implements CaptureRuntime {
 
   private async step(name: Step): Promise<void> {
     this.calls.push(name);
-    if (this.failing === name) throw new CaptureRuntimeError(`${name} refused`, 'TestRefusal');
+    if (this.failing === name) throw new RuntimeError(`${name} refused`, 'TestRefusal');
   }
   private counts(pairs: number): CaptureCounts {
     return { pairs, inbound: pairs, outbound: 0, bytes: pairs * 100, dropped: 0, filtered: 0 };
