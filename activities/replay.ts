@@ -14,6 +14,7 @@ import type {
   ReplayVerdict,
   ResponderConfig,
   Transform,
+  WorkloadRef,
 } from '../src/config/replay.js';
 import type { ResponderStats } from '../src/model/replay.js';
 import type { SnapshotStore } from '../src/store/types.js';
@@ -48,10 +49,15 @@ export interface ReplayRuntime {
   /** Logs gathered for the report (bounded). */
   collectLogs(req: ReplayRef, ctx: RuntimeContext): Promise<ComponentLogs[]>;
   stopCollector(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
+  /**
+   * Puts the service under test in place with its outbound traffic aimed at the responder: a
+   * local app it starts (`app`), or a cluster workload it patches (`workload`). Returns the URL
+   * the generator should use when the input gave none (a workload's Service).
+   */
   startApp(
-    req: ReplayRef & { app: AppConfig; targetUrl?: string; responderUrl?: string },
+    req: ReplayRef & { app?: AppConfig; workload?: WorkloadRef; targetUrl?: string; responderUrl?: string },
     ctx: RuntimeContext,
-  ): Promise<void>;
+  ): Promise<{ targetUrl?: string }>;
   stopApp(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
   /** Runs the load to completion (heartbeating), or until the activity is cancelled. */
   runGenerator(

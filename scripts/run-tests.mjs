@@ -15,6 +15,7 @@ function findTests(dir) {
 }
 
 const files = findTests('dist/test').sort();
-const args = ['--test', '--test-concurrency=1', '--test-timeout=300000', ...process.argv.slice(2), ...files];
+// Per file: a Kubernetes test file waits through several rollouts and deletions (minutes).
+const args = ['--test', '--test-concurrency=1', '--test-timeout=600000', ...process.argv.slice(2), ...files];
 const { status } = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(status ?? 1);

@@ -155,38 +155,46 @@ function plain(ctx: ConnectContext, t: Tunnel): void {
 
 function intercept(ctx: ConnectContext, t: Tunnel, sni: string | undefined): void {
   const name = sni || t.host;
-  ctx.leafs!.contextFor(name).then(
-    (secureContext) => {
-      if (t.socket.destroyed) return;
-      const client = new tls.TLSSocket(t.socket, {
-        isServer: true,
-        secureContext,
-        ALPNProtocols: ['http/1.1'],
-      });
-      client.on('error', () => {
-        ctx.rec.counters.tlsErrors++;
-        t.socket.destroy();
-      });
-      client.once('secure', () => {
-        const upstream = tls.connect({
-          host: t.host,
-          port: t.port,
-          servername: net.isIP(name) ? undefined : name,
-          rejectUnauthorized: !ctx.insecureUpstream,
-          ca: ctx.upstreamCa,
+  ctx
+    .leafs!.contextFor(name)
+    // A TLSSocket that takes over the socket's handle within the read callback that brought
+    // the ClientHello (a cached certificate resolves that soon) never sees the handshake and
+    // the tunnel hangs: wrap on a later turn of the event loop.
+    .then(
+      (secureContext) => new Promise<typeof secureContext>((resolve) => setImmediate(resolve, secureContext)),
+    )
+    .then(
+      (secureContext) => {
+        if (t.socket.destroyed) return;
+        const client = new tls.TLSSocket(t.socket, {
+          isServer: true,
+          secureContext,
           ALPNProtocols: ['http/1.1'],
         });
-        upstream.setNoDelay(true);
-        spliceRecorded(ctx, t, client, upstream, 'https', name, 'secureConnect');
-      });
-      t.socket.resume();
-    },
-    (err: Error) => {
-      // No certificate, no interception: the tunnel still works, unrecorded content.
-      ctx.rec.onError?.(err, { direction: 'outbound', scheme: 'https', host: name, port: t.port });
-      opaque(ctx, t, true, { answered: true, tags: { reason: 'certificate' } });
-    },
-  );
+        client.on('error', () => {
+          ctx.rec.counters.tlsErrors++;
+          t.socket.destroy();
+        });
+        client.once('secure', () => {
+          const upstream = tls.connect({
+            host: t.host,
+            port: t.port,
+            servername: net.isIP(name) ? undefined : name,
+            rejectUnauthorized: !ctx.insecureUpstream,
+            ca: ctx.upstreamCa,
+            ALPNProtocols: ['http/1.1'],
+          });
+          upstream.setNoDelay(true);
+          spliceRecorded(ctx, t, client, upstream, 'https', name, 'secureConnect');
+        });
+        t.socket.resume();
+      },
+      (err: Error) => {
+        // No certificate, no interception: the tunnel still works, unrecorded content.
+        ctx.rec.onError?.(err, { direction: 'outbound', scheme: 'https', host: name, port: t.port });
+        opaque(ctx, t, true, { answered: true, tags: { reason: 'certificate' } });
+      },
+    );
 }
 
 function spliceRecorded(

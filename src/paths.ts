@@ -14,3 +14,9 @@ export const caDir = (home: string) => path.join(home, 'ca');
 /** One folder per replay: observed.ndjson.gz, report.json, report.html, logs/. */
 export const replaysDir = (home: string) => path.join(home, 'replays');
 export const replayDir = (home: string, replayId: string) => path.join(home, 'replays', replayId);
+/** What the generator observed during a replay (read by the analyzer). */
+export const observedFile = (home: string, replayId: string) =>
+  path.join(replayDir(home, replayId), 'observed.ndjson.gz');
+/** The generator's summary, when it ran where the orchestrator cannot read its output (a pod). */
+export const generatorSummaryFile = (home: string, replayId: string) =>
+  path.join(replayDir(home, replayId), 'generator-summary.json');

@@ -1,6 +1,5 @@
 /** Reads a JSON or YAML rules file (YAML is a superset of JSON) and validates it with a schema. */
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import type { z } from 'zod';
 import { describeZodIssues } from './config/issues.js';
 
@@ -16,8 +15,21 @@ export class RulesFileError extends Error {
 
 /** The data in a JSON or YAML file (YAML is a superset of JSON). */
 export async function readDataFile(file: string): Promise<unknown> {
+  let text: string;
   try {
-    return parse(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new RulesFileError(file, (err as Error).message);
+  }
+  // The workers are handed JSON: they start without loading the YAML parser (~0.1 s of startup).
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // YAML, or broken JSON, whose error the YAML parser words better.
+  }
+  try {
+    const { parse } = await import('yaml');
+    return parse(text) as unknown;
   } catch (err) {
     throw new RulesFileError(file, (err as Error).message);
   }

@@ -12,9 +12,11 @@ import { repriseHome } from '../src/paths.js';
 import { loadRulesFile, RulesFileError } from '../src/rules-file.js';
 import { describeZodIssues } from '../src/config/issues.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
+import { HttpSnapshotStore, uploadReplayResults } from '../src/store/http-store.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
 
-const USAGE = `usage: generator --snapshot ID --target URL --out FILE [--home DIR] [--config FILE]
+const USAGE = `usage: generator --snapshot ID --target URL --out FILE [--home DIR | --snapshot-url URL]
+                 [--upload-url URL] [--config FILE]
                  [--rate N | --speed 2x] [--connections N] [--duration 30s | --passes N]
                  [--timeout 10s]`;
 
@@ -51,6 +53,9 @@ async function main(): Promise<void> {
     options: {
       snapshot: { type: 'string' },
       home: { type: 'string' },
+      // In a cluster: the snapshot from the forwarder, and where the results go back to.
+      'snapshot-url': { type: 'string' },
+      'upload-url': { type: 'string' },
       target: { type: 'string' },
       out: { type: 'string' },
       config: { type: 'string' },
@@ -71,6 +76,8 @@ async function main(): Promise<void> {
   for (const flag of ['snapshot', 'target', 'out'] as const) {
     if (!values[flag]) throw new UsageError(`--${flag}: required`);
   }
+  if (values.home && values['snapshot-url'])
+    throw new UsageError('--home and --snapshot-url are exclusive: give one');
   const file = values.config
     ? await loadRulesFile(values.config, ConfigFile).catch((err: unknown) => {
         throw err instanceof RulesFileError ? new UsageError(`--config: ${err.message}`) : err;
@@ -98,7 +105,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   const summary = await runGenerator({
-    store: new FsSnapshotStore(values.home ?? repriseHome()),
+    store: values['snapshot-url']
+      ? new HttpSnapshotStore(values['snapshot-url'])
+      : new FsSnapshotStore(values.home ?? repriseHome()),
     snapshotId: values.snapshot!,
     target: values.target!,
     load: parsed.data,
@@ -108,6 +117,7 @@ async function main(): Promise<void> {
     signal: controller.signal,
     onProgress: (p) => void emit({ event: 'progress', ...p }),
   });
+  if (values['upload-url']) await uploadReplayResults(values['upload-url'], values.out!, summary);
   await emit({ event: 'done', summary });
 }
 

@@ -1,6 +1,7 @@
 /**
- * The orchestrator worker: Reprise's workflows and the local-runtime activities on task queue
- * `reprise`. As a process (`node dist/workers/orchestrator.js`) it serves the server named by
+ * The orchestrator worker: Reprise's workflows and their activities on task queue `reprise`, on
+ * the local runtime or, with REPRISE_RUNTIME=kubernetes, the Kubernetes one (activities/kube/env.ts).
+ * As a process (`node dist/workers/orchestrator.js`) it serves the server named by
  * TEMPORAL_ADDRESS or the one `reprise up` started, prints one JSON ready line on stdout, and
  * stops on SIGTERM/SIGINT. In a command, resolveTemporal() runs it in-process instead.
  */
@@ -13,6 +14,7 @@ import type { CaptureRuntime } from '../activities/runtime.js';
 import { createReplayActivities, type ReplayRuntime } from '../activities/replay.js';
 import { createRegressionActivities } from '../activities/regression.js';
 import { LocalReplayRuntime } from '../activities/local/replay-runtime.js';
+import { kubeRuntimesFromEnv } from '../activities/kube/env.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
 import { childLog } from '../src/log.js';
 import { repriseHome } from '../src/paths.js';
@@ -108,6 +110,8 @@ export async function startInProcessWorker(opts: {
 
 async function main(): Promise<void> {
   const home = repriseHome();
+  // REPRISE_RUNTIME=kubernetes: checked before anything connects, so a bad variable fails at once.
+  const kube = kubeRuntimesFromEnv(process.env, home);
   installWorkerRuntime();
   const found = await findServer(home);
   if (!found) {
@@ -121,10 +125,11 @@ async function main(): Promise<void> {
     tls: server.tls,
     apiKey: server.apiKey,
   });
-  const worker = await createOrchestratorWorker({ connection, namespace: server.namespace, home });
+  const worker = await createOrchestratorWorker({ connection, namespace: server.namespace, home, ...kube });
   const ready = {
     event: 'ready',
     taskQueue: TASK_QUEUE,
+    runtime: kube ? 'kubernetes' : 'local',
     address: server.address,
     namespace: server.namespace,
   };

@@ -11,9 +11,10 @@ import { caDir, repriseHome } from '../src/paths.js';
 import { startResponder, type ResponderConfigInput } from '../src/responder/index.js';
 import { loadRulesFile, RulesFileError } from '../src/rules-file.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
+import { HttpSnapshotStore } from '../src/store/http-store.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
 
-const USAGE = `usage: responder --snapshot ID [--home DIR] [--port 0] [--host 127.0.0.1] [--config FILE]
+const USAGE = `usage: responder --snapshot ID [--home DIR | --snapshot-url URL] [--port 0] [--host 127.0.0.1] [--config FILE]
                  [--miss-policy 404|passthrough] [--latency none|recorded|<ms>] [--ca-dir DIR]
                  [--max-misses 1000]`;
 
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
     options: {
       snapshot: { type: 'string' },
       home: { type: 'string' },
+      // In a cluster the snapshot comes from the forwarder's snapshot API.
+      'snapshot-url': { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       config: { type: 'string' },
@@ -61,6 +64,8 @@ async function main(): Promise<void> {
     return;
   }
   if (!values.snapshot) throw new UsageError('--snapshot: required');
+  if (values.home && values['snapshot-url'])
+    throw new UsageError('--home and --snapshot-url are exclusive: give one');
   const home = values.home ?? repriseHome();
   const config: ResponderConfigInput = values.config
     ? await loadRulesFile(values.config, ResponderConfig).catch((err: unknown) => {
@@ -76,7 +81,7 @@ async function main(): Promise<void> {
       : integerFlag('--max-misses', values['max-misses'], 0, 1e9);
 
   const responder = await startResponder({
-    store: new FsSnapshotStore(home),
+    store: values['snapshot-url'] ? new HttpSnapshotStore(values['snapshot-url']) : new FsSnapshotStore(home),
     snapshotId: values.snapshot,
     port,
     host: values.host ?? '127.0.0.1',

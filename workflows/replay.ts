@@ -112,6 +112,7 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
   try {
     await main.run(async () => {
       let responderUrl: string | undefined;
+      let targetUrl = input.target.url;
       if (input.mode !== 'generator-only') {
         compensations.unshift(() => teardown.stopResponder({ replayId }));
         responderUrl = (
@@ -120,9 +121,16 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
       }
       compensations.unshift(() => teardown.stopCollector({ replayId }));
       await setup.startCollector({ replayId });
-      if (input.target.app) {
+      if (input.target.app || input.target.workload) {
         compensations.unshift(() => teardown.stopApp({ replayId }));
-        await setup.startApp({ replayId, app: input.target.app, targetUrl: input.target.url, responderUrl });
+        const started = await setup.startApp({
+          replayId,
+          app: input.target.app,
+          workload: input.target.workload,
+          targetUrl: input.target.url,
+          responderUrl,
+        });
+        targetUrl ??= started.targetUrl;
       }
       if (input.target.url && input.target.app) {
         await setup.waitForTarget({
@@ -139,12 +147,14 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
         await sleep(parseDuration(input.responderDuration ?? input.timeout) ?? 0);
         return;
       }
+      if (!targetUrl)
+        throw ApplicationFailure.nonRetryable('target.url: no URL to send the replay to', 'InvalidInput');
       let finished = false;
       const run = longRunning
         .runGenerator({
           replayId,
           snapshotId: input.snapshotId,
-          targetUrl: input.target.url!,
+          targetUrl,
           load: input.load,
           transforms: input.transforms,
         })

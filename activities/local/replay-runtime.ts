@@ -10,6 +10,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type {
   AppConfig,
+  WorkloadRef,
   LoadConfig,
   ReplayInput,
   ResponderConfig,
@@ -17,7 +18,7 @@ import type {
 } from '../../src/config/replay.js';
 import type { ResponderStats } from '../../src/model/replay.js';
 import type { GeneratorSummary } from '../../src/generator/index.js';
-import { caDir, replayDir } from '../../src/paths.js';
+import { caDir, observedFile, replayDir } from '../../src/paths.js';
 import { projectRoot } from '../../src/project-root.js';
 import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from '../replay.js';
 import { RuntimeError, type RuntimeContext } from '../runtime.js';
@@ -41,7 +42,7 @@ export class LocalReplayRuntime implements ReplayRuntime {
   }
 
   observedPath(replayId: string): string {
-    return path.join(replayDir(this.home, replayId), 'observed.ndjson.gz');
+    return observedFile(this.home, replayId);
   }
 
   async startResponder(
@@ -94,9 +95,15 @@ export class LocalReplayRuntime implements ReplayRuntime {
   }
 
   async startApp(
-    req: ReplayRef & { app: AppConfig; targetUrl?: string; responderUrl?: string },
+    req: ReplayRef & { app?: AppConfig; workload?: WorkloadRef; targetUrl?: string; responderUrl?: string },
     ctx: RuntimeContext,
-  ): Promise<void> {
+  ): Promise<{ targetUrl?: string }> {
+    if (!req.app) {
+      throw new RuntimeError(
+        'target.workload: a workload needs the Kubernetes runtime (REPRISE_RUNTIME=kubernetes); locally, give target.app or target.url',
+        'InvalidInput',
+      );
+    }
     const proxy = req.responderUrl ? proxyEnv(req.responderUrl, path.join(caDir(this.home), 'ca.pem')) : {};
     const port = req.targetUrl ? new URL(req.targetUrl).port : '';
     await this.supervisor.ensure(
@@ -111,6 +118,7 @@ export class LocalReplayRuntime implements ReplayRuntime {
       },
       ctx,
     );
+    return {};
   }
 
   stopApp(req: ReplayRef, ctx: RuntimeContext): Promise<void> {

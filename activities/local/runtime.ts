@@ -19,6 +19,7 @@ import {
   type RecordingHandle,
   type RuntimeContext,
 } from '../runtime.js';
+import { forwarderEnv } from '../../src/forwarder/index.js';
 import { ForwarderApi } from './forwarder-api.js';
 import { ownedAndAlive, readRecord, type ProcessRecord } from './processes.js';
 import { Supervisor } from './supervisor.js';
@@ -79,7 +80,13 @@ export class LocalRuntime implements CaptureRuntime {
   ): Promise<ProcessRecord> {
     const record = await this.supervisor.ensure(
       captureId,
-      { name: component, script: this.script(component), args, health },
+      {
+        name: component,
+        script: this.script(component),
+        args,
+        health,
+        ...(component === 'forwarder' ? { env: forwarderEnv() } : {}),
+      },
       ctx,
     );
     this.log.debug({ captureId, component, pid: record.pid, ready: record.ready }, 'process ready');
@@ -118,6 +125,12 @@ export class LocalRuntime implements CaptureRuntime {
 
   async enableCapture(req: EnableCaptureRequest, ctx: RuntimeContext): Promise<CaptureEndpoints> {
     const { target } = req;
+    if (target.appPort === undefined) {
+      throw new RuntimeError(
+        'target.appPort: required for a local capture (a workload needs the Kubernetes runtime)',
+        'InvalidInput',
+      );
+    }
     const args = [
       `--app-port=${target.appPort}`,
       `--app-host=${target.appHost}`,
@@ -184,7 +197,7 @@ export class LocalRuntime implements CaptureRuntime {
 }
 
 /** Heartbeats every second until `work` settles, for calls that take long on their own. */
-async function whileWaiting<T>(ctx: RuntimeContext, work: Promise<T>): Promise<T> {
+export async function whileWaiting<T>(ctx: RuntimeContext, work: Promise<T>): Promise<T> {
   const timer = setInterval(() => ctx.heartbeat(), 1_000);
   try {
     return await work;

@@ -8,24 +8,31 @@ import { DlpRules } from '../dlp/rules.js';
 import { FilterRules } from '../filters/rules.js';
 import { parseDuration } from './duration.js';
 import { describeZodIssues } from './issues.js';
-import { DurationText } from './replay.js';
+import { DurationText, WorkloadRef } from './replay.js';
 import { SafeId, ServiceName } from './ids.js';
 
 const Port = z.number().int().min(1).max(65535);
 
 const SnapshotId = SafeId;
 
-export const CaptureTarget = z.strictObject({
-  /** The app's own port; the sidecar forwards inbound traffic there. */
-  appPort: Port,
-  appHost: z.string().min(1).default('127.0.0.1'),
-  /** Where clients send traffic instead of appPort; 0 = any free port (see the progress query). */
-  inPort: z.number().int().min(0).max(65535).default(4143),
-  /** The app's HTTP_PROXY; 0 = any free port, -1 = no outbound capture. */
-  outPort: z.number().int().min(-1).max(65535).default(4140),
-  /** Decrypt CONNECT tunnels with the Reprise CA; off = tunnels recorded as opaque pairs. */
-  tlsIntercept: z.boolean().default(false),
-});
+export const CaptureTarget = z
+  .strictObject({
+    /** The app's own port; the sidecar forwards inbound traffic there. Optional with a workload (its first containerPort). */
+    appPort: Port.optional(),
+    appHost: z.string().min(1).default('127.0.0.1'),
+    /** Where clients send traffic instead of appPort; 0 = any free port (see the progress query). */
+    inPort: z.number().int().min(0).max(65535).default(4143),
+    /** The app's HTTP_PROXY; 0 = any free port, -1 = no outbound capture. */
+    outPort: z.number().int().min(-1).max(65535).default(4140),
+    /** Decrypt CONNECT tunnels with the Reprise CA; off = tunnels recorded as opaque pairs. */
+    tlsIntercept: z.boolean().default(false),
+    /** A Kubernetes workload to capture (the Kubernetes runtime annotates it for the sidecar webhook). */
+    workload: WorkloadRef.optional(),
+  })
+  .refine((t) => t.appPort !== undefined || t.workload !== undefined, {
+    message: 'required unless target.workload is given',
+    path: ['appPort'],
+  });
 export type CaptureTarget = z.output<typeof CaptureTarget>;
 
 export const CaptureInputSchema = z.strictObject({

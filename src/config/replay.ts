@@ -139,6 +139,38 @@ export const AppConfig = z.object({
 });
 export type AppConfig = z.infer<typeof AppConfig>;
 
+/** DNS-1123 label/subdomain, as Kubernetes names objects. */
+export const KubeName = z
+  .string()
+  .max(253)
+  .regex(
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    'expected a Kubernetes name (lowercase letters, digits, - and .)',
+  );
+
+/**
+ * The service under test as a Kubernetes workload (the Kubernetes runtime): its outbound traffic is
+ * routed to the responder for the replay and restored exactly afterwards.
+ */
+export const WorkloadRef = z.strictObject({
+  apiVersion: z.literal('apps/v1').default('apps/v1'),
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
+  name: KubeName,
+  namespace: KubeName.default('default'),
+  /** The container whose outbound traffic goes to the responder; default: the first one. */
+  container: z.string().min(1).optional(),
+  /** The Service the generator sends to; default: a Service named like the workload. */
+  service: KubeName.optional(),
+  /** The Service port; default: its first port. */
+  port: z.number().int().min(1).max(65535).optional(),
+  /**
+   * How the app's outbound calls reach the responder: `proxy` (default) sets HTTP_PROXY/HTTPS_PROXY;
+   * `hostalias` points the recorded hosts at the responder's Service (ports 80 and 443).
+   */
+  routing: z.enum(['proxy', 'hostalias']).optional(),
+});
+export type WorkloadRef = z.output<typeof WorkloadRef>;
+
 /**
  * The replay config: the `--config FILE` shape and replayWorkflow's input. Flags given on the
  * CLI override the file's values.
@@ -152,6 +184,7 @@ export const ReplayInput = z
       /** Base URL of the service under test: where the generator sends the recorded requests. */
       url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
       app: AppConfig.optional(),
+      workload: WorkloadRef.optional(),
     }),
     mode: ReplayMode.default('full-replay'),
     load: LoadConfig.prefault({}),
@@ -166,9 +199,13 @@ export const ReplayInput = z
     /** The whole replay, teardown excluded. */
     timeout: DurationText.default('30m'),
   })
-  .refine((r) => r.mode === 'responder-only' || r.target.url !== undefined, {
-    message: 'required unless mode is responder-only',
+  .refine((r) => r.mode === 'responder-only' || r.target.url !== undefined || r.target.workload, {
+    message: 'required unless mode is responder-only or target.workload is given',
     path: ['target', 'url'],
+  })
+  .refine((r) => !(r.target.app && r.target.workload), {
+    message: 'app and workload are exclusive: Reprise starts a local app, or routes a cluster workload',
+    path: ['target', 'workload'],
   });
 export type ReplayInput = z.infer<typeof ReplayInput>;
 export type ReplayInputText = z.input<typeof ReplayInput>;

@@ -8,7 +8,8 @@ import type { RRPair } from '../model/traffic.js';
 import type { ForwarderMetrics } from './metrics.js';
 import type { Recording } from './recording.js';
 import type { Recordings } from './recordings.js';
-import { validatePair } from './validate.js';
+import { patchLine } from './line-patch.js';
+import { checkPair } from './validate.js';
 
 export interface BatchResult {
   accepted: number;
@@ -29,16 +30,40 @@ export interface IngestContext {
   onAppendError(err: unknown, recording: Recording): void;
 }
 
-function parseLine(line: string): RRPair | string {
+/** A parsed line; `line` is set when its text stands for the pair as it is (see checkPair). */
+interface Parsed {
+  pair: RRPair;
+  line?: string;
+}
+
+function parseLine(line: string): Parsed | string {
   let data: unknown;
   try {
     data = JSON.parse(line);
   } catch (err) {
     return `invalid JSON: ${(err as Error).message}`;
   }
-  return validatePair(data);
+  const checked = checkPair(data);
+  if (typeof checked === 'string') return checked;
+  return checked.exact ? { pair: checked.pair, line } : { pair: checked.pair };
 }
 
+/** What happened to one pair across the recordings it was routed to. */
+interface Outcome {
+  kept: number;
+  failed: number;
+  filtered: number;
+  /** Recordings sharing a masker (the usual case) get the same masked copy. */
+  maskedBy?: Masker;
+  masked?: RRPair;
+  /** The masked copy's line, patched from the ingested one (undefined: serialise it). */
+  maskedLine?: string;
+}
+
+/**
+ * Synchronous while the store takes pairs at once: a batch costs no microtask per pair. Only
+ * when a writer pushes back does the batch await it, and only then does it read on.
+ */
 export class BatchIngest {
   readonly result: BatchResult = { accepted: 0, filtered: 0, rejected: 0, unrouted: 0 };
   private lineNo = 0;
@@ -48,48 +73,85 @@ export class BatchIngest {
   async lines(lines: string[]): Promise<void> {
     for (const line of lines) {
       this.lineNo++;
-      if (line.trim() === '') continue;
-      const pair = parseLine(line);
-      if (typeof pair === 'string') this.reject(pair);
-      else await this.pair(pair);
+      if (isBlank(line)) continue;
+      const parsed = parseLine(line);
+      if (typeof parsed === 'string') this.reject(parsed);
+      else {
+        const pending = this.pair(parsed);
+        if (pending) await pending;
+      }
     }
   }
 
-  private async pair(pair: RRPair): Promise<void> {
-    const targets = this.ctx.recordings.route(pair.service);
+  private pair(parsed: Parsed): Promise<void> | undefined {
+    const targets = this.ctx.recordings.route(parsed.pair.service);
     if (targets.length === 0) return this.count('unrouted');
-    let kept = 0;
-    let failed = 0;
-    let filtered = 0;
-    // Recordings sharing a masker (the usual case) get the same masked copy.
-    let maskedBy: Masker | undefined;
-    let masked = pair;
-    for (const rec of targets) {
-      // Sealed or aborted while this batch waited on an earlier append.
-      if (rec.state !== 'open') continue;
-      if (!rec.policy.filter(pair)) {
-        rec.filtered++;
-        filtered++;
-        continue;
-      }
-      const masker = rec.policy.masker;
-      if (masker && masker !== maskedBy) {
-        masked = masker(pair);
-        maskedBy = masker;
-      }
-      try {
-        await rec.append(masker ? masked : pair);
-        kept++;
-      } catch (err) {
-        failed++;
-        rec.forwarderDropped++;
-        this.ctx.metrics.appendErrors++;
-        this.ctx.onAppendError(err, rec);
-      }
+    const o: Outcome = { kept: 0, failed: 0, filtered: 0 };
+    for (let i = 0; i < targets.length; i++) {
+      const pending = this.offer(targets[i], parsed, o);
+      if (pending) return this.finish(pending, targets, i + 1, parsed, o);
     }
-    if (kept) this.count('accepted');
-    else if (failed) this.reject(`line ${this.lineNo}: the store did not take the pair`, false);
-    else if (filtered) this.count('filtered');
+    this.conclude(o);
+  }
+
+  /** The rest of pair() once a writer pushed back: one recording at a time, in order. */
+  private async finish(
+    pending: Promise<void>,
+    targets: Recording[],
+    from: number,
+    parsed: Parsed,
+    o: Outcome,
+  ): Promise<void> {
+    await pending;
+    for (let i = from; i < targets.length; i++) await this.offer(targets[i], parsed, o);
+    this.conclude(o);
+  }
+
+  /** Filters, masks and appends the pair to one recording; a promise only when it must wait. */
+  private offer(rec: Recording, { pair, line }: Parsed, o: Outcome): Promise<void> | undefined {
+    // Sealed or aborted while this batch waited on an earlier append.
+    if (rec.state !== 'open') return;
+    if (!rec.policy.filter(pair)) {
+      rec.filtered++;
+      o.filtered++;
+      return;
+    }
+    const masker = rec.policy.masker;
+    if (masker && masker !== o.maskedBy) {
+      o.masked = masker(pair);
+      o.maskedBy = masker;
+      o.maskedLine = line !== undefined && o.masked !== pair ? patchLine(line, pair, o.masked) : undefined;
+    }
+    const out = masker ? o.masked! : pair;
+    let pending: Promise<void> | undefined;
+    try {
+      // Nothing masked: the ingested line is stored as it came, not serialised again.
+      pending = rec.append(out, out === pair ? line : o.maskedLine);
+    } catch (err) {
+      return this.failed(err, rec, o);
+    }
+    if (!pending) {
+      o.kept++;
+      return;
+    }
+    return pending.then(
+      () => void o.kept++,
+      (err: unknown) => this.failed(err, rec, o),
+    );
+  }
+
+  private failed(err: unknown, rec: Recording, o: Outcome): undefined {
+    o.failed++;
+    rec.forwarderDropped++;
+    this.ctx.metrics.appendErrors++;
+    this.ctx.onAppendError(err, rec);
+    return undefined;
+  }
+
+  private conclude(o: Outcome): void {
+    if (o.kept) this.count('accepted');
+    else if (o.failed) this.reject(`line ${this.lineNo}: the store did not take the pair`, false);
+    else if (o.filtered) this.count('filtered');
     else this.count('unrouted');
   }
 
@@ -102,8 +164,12 @@ export class BatchIngest {
       for (const rec of this.ctx.recordings.route(this.ctx.service ?? '')) rec.forwarderDropped++;
   }
 
-  private count(outcome: 'accepted' | 'filtered' | 'rejected' | 'unrouted'): void {
+  private count(outcome: 'accepted' | 'filtered' | 'rejected' | 'unrouted'): undefined {
     this.result[outcome]++;
     this.ctx.metrics.pairs[outcome]++;
+    return undefined;
   }
 }
+
+/** Blank lines (between batches, at the end) are skipped; a pair's line starts with `{`. */
+const isBlank = (line: string): boolean => line.charCodeAt(0) !== 123 && line.trim() === '';

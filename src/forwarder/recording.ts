@@ -42,14 +42,17 @@ export class Recording {
     return this.service === '*' || this.service === service;
   }
 
-  /** Resolves when the writer took the pair: the batch reads on only then (backpressure). */
-  async append(pair: RRPair): Promise<void> {
+  /**
+   * Undefined when the writer took the pair at once; otherwise a promise the batch awaits
+   * before it reads on (backpressure), which seal() waits for too. `line`: the pair's JSON text.
+   */
+  append(pair: RRPair, line?: string): Promise<void> | undefined {
+    const pending = this.writer.append(pair, line);
+    if (!pending) return undefined;
     this.inflight++;
-    try {
-      await this.writer.append(pair);
-    } finally {
+    return pending.finally(() => {
       if (--this.inflight === 0) for (const w of this.drainWaiters.splice(0)) w();
-    }
+    });
   }
 
   status(): RecordingStatus {

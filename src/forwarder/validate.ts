@@ -109,12 +109,22 @@ function isPlainPair(v: unknown): v is RRPair {
   );
 }
 
-/** The pair, or why it is not one (`path: message; ...`). */
-export function validatePair(data: unknown): RRPair | string {
+/**
+ * The pair, or why it is not one. `exact`: `data` is the pair as it is, nothing stripped and no
+ * default filled in, so the JSON text it was parsed from stands for it.
+ */
+export function checkPair(data: unknown): { pair: RRPair; exact: boolean } | string {
   if (isPlainPair(data)) {
-    if (data.tags === undefined) data.tags = {};
-    return data;
+    if (data.tags !== undefined) return { pair: data, exact: true };
+    data.tags = {};
+    return { pair: data, exact: false };
   }
   const parsed = RRPair.safeParse(data);
-  return parsed.success ? parsed.data : describeZodIssues(parsed.error.issues);
+  return parsed.success ? { pair: parsed.data, exact: false } : describeZodIssues(parsed.error.issues);
+}
+
+/** The pair, or why it is not one (`path: message; ...`). */
+export function validatePair(data: unknown): RRPair | string {
+  const checked = checkPair(data);
+  return typeof checked === 'string' ? checked : checked.pair;
 }

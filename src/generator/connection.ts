@@ -9,6 +9,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import type { HeaderList } from '../model/traffic.js';
+import type { PlannedRequest } from './request-plan.js';
 import { ResponseParser, type ResponseHandler } from './response-parser.js';
 
 export interface ConnectionTarget {
@@ -37,8 +38,8 @@ const MAX_BACKOFF_MS = 1000;
 
 export class Connection implements ResponseHandler {
   busy = false;
-  /** What the owner sent: plan index, pass and performance.now() at send. */
-  index = -1;
+  /** What the owner sent: the planned request, its pass and performance.now() at send. */
+  request: PlannedRequest | undefined;
   pass = 0;
   sentAt = 0;
   /** performance.now() before which a new connect must not start (after failed connects). */

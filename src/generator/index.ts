@@ -1,7 +1,8 @@
 /**
  * runGenerator: replays a snapshot's recorded inbound requests against a target and streams
- * what came back to an observed file. The request list is built once (request-plan), a shared
- * cursor hands each connection its next request (cursor), the schedule says when it is due
+ * what came back to an observed file. The recording is scanned, then planned once when one pass
+ * is small or streamed pass by pass when it is not (request-plan), a shared cursor hands each
+ * connection its next request (cursor), the schedule says when it is due
  * (schedule), connections send and parse (connection), and every completion becomes one
  * observed line (observed-writer) and a sample in the statistics (stats).
  */
@@ -16,7 +17,7 @@ import type { ConnectionTarget } from './connection.js';
 import { Cursor } from './cursor.js';
 import { GeneratorConfigError } from './errors.js';
 import { ObservedWriter } from './observed-writer.js';
-import { buildPlan } from './request-plan.js';
+import { requestPlanner, scanRecording, streamPass, type PairSource } from './request-plan.js';
 import { Runner } from './runner.js';
 import { makeSchedule } from './schedule.js';
 import { Stats, type LatencyStats, type SecondStats } from './stats.js';
@@ -78,6 +79,11 @@ export interface GeneratorOptions {
   progressIntervalMs?: number;
   /** Observed response bodies are kept up to this size, then cut and marked. */
   maxBodyBytes?: number;
+  /**
+   * One pass of the recording is planned once and held when it is smaller than this (default
+   * HELD_PLAN_BYTES); a bigger one is streamed from the recording again for each pass.
+   */
+  heldPlanBytes?: number;
   /** Sources for `${env:NAME}` and `${var:NAME}` in transforms. */
   env?: NodeJS.ProcessEnv;
   vars?: Record<string, string>;
@@ -109,9 +115,19 @@ function connectionTarget(target: string): { url: URL; conn: ConnectionTarget } 
   };
 }
 
-function pairSource(opts: GeneratorOptions): AsyncIterable<RRPair> | Iterable<RRPair> {
-  if (opts.pairs) return opts.pairs;
-  if (opts.store && opts.snapshotId) return opts.store.readPairs(opts.snapshotId);
+/**
+ * How the recording is read again for each pass: a snapshot is re-opened; an array is walked
+ * again; any other iterable can be read only once, so it is held (the caller had it in memory).
+ */
+async function pairSource(opts: GeneratorOptions): Promise<PairSource> {
+  const { pairs, store, snapshotId } = opts;
+  if (pairs) {
+    if (Array.isArray(pairs)) return () => pairs as RRPair[];
+    const held: RRPair[] = [];
+    for await (const p of pairs) held.push(p);
+    return () => held;
+  }
+  if (store && snapshotId) return () => store.readPairs(snapshotId);
   throw new GeneratorConfigError('pairs', 'give the pairs, or a store and a snapshot id');
 }
 
@@ -121,26 +137,30 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const { url, conn } = connectionTarget(opts.target);
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
-  const plan = await buildPlan(pairSource(opts), {
-    target: url,
+  const open = await pairSource(opts);
+  const scanned = await scanRecording(open, {
     include: load.include,
-    transforms,
-    env: opts.env,
-    vars: opts.vars,
     signal: opts.signal,
+    heldBytes: opts.heldPlanBytes,
   });
-  if (plan.truncatedBodies) {
+  // `held` (the recorded requests of a small recording) is let go once planned.
+  let held = scanned.held;
+  const scan = { ...scanned, held: undefined };
+  const plan = requestPlanner(scan, { target: url, transforms, env: opts.env, vars: opts.vars });
+  if (scan.truncatedBodies) {
     log.warn(
-      { count: plan.truncatedBodies },
+      { count: scan.truncatedBodies },
       'recorded request bodies were cut at capture; they are sent as recorded',
     );
   }
 
   const stats = new Stats();
-  const cursor = new Cursor(plan.requests.length, load.duration ? Infinity : load.passes);
   const writer = await ObservedWriter.open(opts.observedPath);
-  const runner = new Runner({
-    requests: plan.requests,
+  // A small recording is planned once and held; a big one is read again for each pass.
+  const source = held?.map(plan) ?? (() => streamPass(open, scan, plan, { include: load.include }));
+  held = undefined;
+  const cursor = new Cursor(scan.count, load.duration ? Infinity : load.passes, source, () => runner.pump());
+  const runner: Runner = new Runner({
     target: conn,
     connections: load.connections,
     timeoutMs: parseDuration(load.timeout) ?? 10_000,
@@ -150,8 +170,8 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
       rate: load.rate,
       speed: load.speed,
       rampUpMs: load.rampUp ? parseDuration(load.rampUp) : undefined,
-      spanMs: plan.spanMs,
-      count: plan.requests.length,
+      spanMs: scan.spanMs,
+      count: scan.count,
     }),
     durationMs: load.duration ? parseDuration(load.duration) : undefined,
     writer,
@@ -162,7 +182,13 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     log.warn('rampUp is ignored with speed: the recorded timing decides when requests go');
   }
   log.info(
-    { target: url.origin, requests: plan.requests.length, skipped: plan.skipped, load },
+    {
+      target: url.origin,
+      requests: scan.count,
+      skipped: scan.skipped,
+      streamed: !Array.isArray(source),
+      load,
+    },
     'generator started',
   );
 
@@ -192,12 +218,13 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   }
   const durationMs = Math.round(performance.now() - runner.startPerf);
   await writer.close();
+  if (cursor.error) throw cursor.error;
 
   const summary: GeneratorSummary = {
     canceled: runner.canceled,
     startedAt: startedAt.toISOString(),
     target: url.origin,
-    recorded: plan.requests.length,
+    recorded: scan.count,
     requests: stats.sent,
     responses: stats.responses,
     errors: stats.errors,

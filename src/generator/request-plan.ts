@@ -1,6 +1,8 @@
 /**
  * The request list: every recorded inbound request that will be replayed, in recorded order,
- * turned into wire bytes once. Requests whose transforms depend on the send time keep a
+ * turned into wire bytes. The recording is read as a stream: a scan first (time bounds, counts,
+ * time order), then each pass planned as it is sent, unless one pass is small enough to hold
+ * (then it is planned once, as before). Requests whose transforms depend on the send time keep a
  * renderer that only concatenates prepared pieces.
  */
 import picomatch from 'picomatch';
@@ -58,58 +60,219 @@ export interface PlanOptions {
 /** Never replayed as recorded: hop-by-hop, or set by the generator for the target connection. */
 const DROPPED_HEADERS = new Set([...HOP_BY_HOP_HEADERS, 'host', 'content-length', 'expect']);
 
+/**
+ * The recorded requests of one pass are held in memory (planned once, reused for every pass)
+ * up to about this many bytes; a bigger recording is read from the snapshot again for each
+ * pass, so memory does not grow with the recording.
+ */
+export const HELD_PLAN_BYTES = 16 * 1024 * 1024;
+
 interface Recorded {
   id: string;
   request: HttpRequest;
   startedAtMs: number;
 }
 
-export async function buildPlan(
-  pairs: AsyncIterable<RRPair> | Iterable<RRPair>,
-  opts: PlanOptions,
-): Promise<RequestPlan> {
-  const included = opts.include?.length ? picomatch([...opts.include], { dot: true }) : () => true;
-  const recorded: Recorded[] = [];
+/** Opens the recording from its start; called once per read (the scan, then once per streamed pass). */
+export type PairSource = () => AsyncIterable<RRPair> | Iterable<RRPair>;
+
+/** What one streaming read of the recording learns before anything is sent. */
+export interface RecordingScan {
+  readonly window: { startMs: number; endMs: number };
+  readonly spanMs: number;
+  /** Replayed requests in one pass. */
+  readonly count: number;
+  readonly skipped: number;
+  readonly truncatedBodies: number;
+  /** Recorded time of the first replayed request. */
+  readonly firstMs: number;
+  /**
+   * Time-order rank of each replayed request, by its position in the recording; absent when the
+   * recording is already in time order (the usual case: a streamed pass then needs no buffer).
+   */
+  readonly ranks: Uint32Array | undefined;
+  /** Every replayed request in time order, when one pass fits in HELD_PLAN_BYTES. */
+  readonly held: Recorded[] | undefined;
+}
+
+type Replayable = (pair: RRPair, at: number) => boolean;
+
+function replayableFilter(include: readonly string[] | undefined): Replayable {
+  const included = include?.length ? picomatch([...include], { dot: true }) : () => true;
+  return (pair, at) =>
+    pair.direction === 'inbound' &&
+    Number.isFinite(at) &&
+    pair.request.method.toUpperCase() !== 'CONNECT' &&
+    included(pair.request.path);
+}
+
+/** About what a parsed recorded request costs on the heap: objects, arrays and their strings. */
+function heldBytes(req: HttpRequest): number {
+  let n = 512 + 2 * (req.path.length + (req.body?.data.length ?? 0));
+  for (const [k, v] of req.headers) n += 96 + 2 * (k.length + v.length);
+  for (const [k, v] of req.query) n += 96 + 2 * (k.length + v.length);
+  return n;
+}
+
+/** A Float64Array that grows by doubling: 8 bytes per replayed request, not an object each. */
+class Times {
+  values = new Float64Array(1024);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.values.length) {
+      const bigger = new Float64Array(this.values.length * 2);
+      bigger.set(this.values);
+      this.values = bigger;
+    }
+    this.values[this.length++] = x;
+  }
+}
+
+/** Reads the recording once, streaming: time bounds, counts, the time order, and the pass itself if it is small. */
+export async function scanRecording(
+  open: PairSource,
+  opts: { include?: readonly string[]; signal?: AbortSignal; heldBytes?: number },
+): Promise<RecordingScan> {
+  const replayable = replayableFilter(opts.include);
+  const budget = opts.heldBytes ?? HELD_PLAN_BYTES;
+  const times = new Times();
+  let held: Recorded[] | undefined = [];
+  let heldSize = 0;
+  let inOrder = true;
   let startMs = Infinity;
   let endMs = -Infinity;
   let skipped = 0;
-  for await (const pair of pairs) {
+  let truncatedBodies = 0;
+  for await (const pair of open()) {
     if (opts.signal?.aborted) break;
     const at = Date.parse(pair.startedAt);
     if (Number.isFinite(at)) {
       startMs = Math.min(startMs, at);
       endMs = Math.max(endMs, at + pair.durationMs);
     }
-    const replayable =
-      pair.direction === 'inbound' &&
-      Number.isFinite(at) &&
-      pair.request.method.toUpperCase() !== 'CONNECT' &&
-      included(pair.request.path);
-    if (replayable) recorded.push({ id: pair.id, request: pair.request, startedAtMs: at });
-    else skipped++;
+    if (!replayable(pair, at)) {
+      skipped++;
+      continue;
+    }
+    if (times.length && at < times.values[times.length - 1]) inOrder = false;
+    times.push(at);
+    if (pair.request.body?.truncated) truncatedBodies++;
+    if (held) {
+      heldSize += heldBytes(pair.request);
+      if (heldSize > budget) held = undefined;
+      else held.push({ id: pair.id, request: pair.request, startedAtMs: at });
+    }
   }
-  // Stable: requests recorded in the same millisecond keep their capture order.
-  recorded.sort((a, b) => a.startedAtMs - b.startedAtMs);
   if (!Number.isFinite(startMs)) startMs = endMs = Date.now();
+  const n = times.length;
+  let ranks: Uint32Array | undefined;
+  let firstMs = n ? times.values[0] : startMs;
+  let lastMs = n ? times.values[n - 1] : startMs;
+  if (!inOrder) {
+    // Stable: requests recorded in the same millisecond keep their capture order.
+    const t = times.values;
+    const order = new Uint32Array(n).map((_, i) => i);
+    order.sort((a, b) => t[a] - t[b] || a - b);
+    ranks = new Uint32Array(n);
+    for (let k = 0; k < n; k++) ranks[order[k]] = k;
+    firstMs = t[order[0]];
+    lastMs = t[order[n - 1]];
+    held?.sort((a, b) => a.startedAtMs - b.startedAtMs);
+  }
+  return {
+    window: { startMs, endMs },
+    spanMs: lastMs - firstMs,
+    count: n,
+    skipped,
+    truncatedBodies,
+    firstMs,
+    ranks,
+    held,
+  };
+}
 
-  const window = { startMs, endMs };
+/** Turns recorded requests into planned ones (transforms compiled once, for the scanned window). */
+export function requestPlanner(
+  scan: RecordingScan,
+  opts: PlanOptions,
+): (r: { id: string; request: HttpRequest; startedAtMs: number }) => PlannedRequest {
   const transforms = compileTransforms(opts.transforms ?? [], {
-    window,
+    window: scan.window,
     env: opts.env ?? process.env,
     vars: opts.vars ?? {},
   });
-  const first = recorded[0]?.startedAtMs ?? startMs;
-  const freeze = freezer(opts.target, window.startMs);
-  const requests = recorded.map((r) =>
-    freeze(draftOf(r, opts.target.host, transforms), r.startedAtMs - first),
-  );
+  const freeze = freezer(opts.target, scan.window.startMs);
+  const firstMs = scan.firstMs;
+  return (r) => freeze(draftOf(r, opts.target.host, transforms), r.startedAtMs - firstMs);
+}
+
+/**
+ * One pass of the recording, streamed, in time order. Out-of-order requests wait in a buffer
+ * until their turn, so memory is bounded by how far the recording is out of order (a capture
+ * writes pairs as they complete: a few in-flight requests at most).
+ */
+export async function* streamPass(
+  open: PairSource,
+  scan: RecordingScan,
+  plan: (r: Recorded) => PlannedRequest,
+  opts: { include?: readonly string[] },
+): AsyncGenerator<PlannedRequest> {
+  const replayable = replayableFilter(opts.include);
+  const waiting = new Map<number, PlannedRequest>();
+  let position = 0;
+  let next = 0;
+  for await (const pair of open()) {
+    const at = Date.parse(pair.startedAt);
+    if (!replayable(pair, at)) continue;
+    if (position >= scan.count) break; // the recording grew since the scan: keep to what was planned
+    const planned = plan({ id: pair.id, request: pair.request, startedAtMs: at });
+    const rank = scan.ranks ? scan.ranks[position] : position;
+    position++;
+    if (rank !== next) {
+      waiting.set(rank, planned);
+      continue;
+    }
+    yield planned;
+    next++;
+    for (let w = waiting.get(next); w !== undefined; w = waiting.get(next)) {
+      waiting.delete(next);
+      yield w;
+      next++;
+    }
+  }
+}
+
+/** The whole plan in memory (tests and small tools): the scan, then one pass collected. */
+export async function buildPlan(
+  pairs: AsyncIterable<RRPair> | Iterable<RRPair>,
+  opts: PlanOptions,
+): Promise<RequestPlan> {
+  const list = Array.isArray(pairs) ? (pairs as RRPair[]) : await collect(pairs, opts.signal);
+  const scan = await scanRecording(() => list, {
+    include: opts.include,
+    signal: opts.signal,
+    heldBytes: Infinity,
+  });
+  const plan = requestPlanner(scan, opts);
   return {
-    requests,
-    window,
-    spanMs: recorded.length ? recorded[recorded.length - 1].startedAtMs - first : 0,
-    skipped,
-    truncatedBodies: recorded.filter((r) => r.request.body?.truncated).length,
+    requests: scan.held!.map(plan),
+    window: scan.window,
+    spanMs: scan.spanMs,
+    skipped: scan.skipped,
+    truncatedBodies: scan.truncatedBodies,
   };
+}
+
+async function collect(
+  pairs: AsyncIterable<RRPair> | Iterable<RRPair>,
+  signal?: AbortSignal,
+): Promise<RRPair[]> {
+  const out: RRPair[] = [];
+  for await (const p of pairs) {
+    if (signal?.aborted) break;
+    out.push(p);
+  }
+  return out;
 }
 
 function draftOf(r: Recorded, host: string, transforms: readonly RequestTransform[]): DraftRequest {

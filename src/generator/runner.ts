@@ -13,13 +13,11 @@ import {
 } from './connection.js';
 import type { Cursor } from './cursor.js';
 import { exchangeLine, type ObservedWriter } from './observed-writer.js';
-import type { PlannedRequest } from './request-plan.js';
 import { responseBody } from './response-body.js';
 import type { Schedule } from './schedule.js';
 import type { Stats } from './stats.js';
 
 export interface RunnerOptions {
-  requests: readonly PlannedRequest[];
   target: ConnectionTarget;
   connections: number;
   timeoutMs: number;
@@ -49,6 +47,7 @@ export class Runner implements ConnectionOwner {
   private wakeAt = Infinity;
   private deadline: NodeJS.Timeout | undefined;
   private stopped = false;
+  private started = false;
   private finished!: () => void;
   readonly done = new Promise<void>((resolve) => (this.finished = resolve));
 
@@ -61,6 +60,7 @@ export class Runner implements ConnectionOwner {
   }
 
   start(): void {
+    this.started = true;
     this.startPerf = performance.now();
     this.startEpoch = Date.now();
     const { durationMs, cursor } = this.o;
@@ -106,8 +106,8 @@ export class Runner implements ConnectionOwner {
     response: ReceivedResponse | undefined,
     error: string | undefined,
   ) {
-    const { stats, writer, requests, maxBodyBytes } = this.o;
-    const req = requests[conn.index];
+    const { stats, writer, maxBodyBytes } = this.o;
+    const req = conn.request!;
     const latency = now - conn.sentAt;
     const sentElapsed = conn.sentAt - this.startPerf;
     const sentAtMs = this.startEpoch + sentElapsed;
@@ -136,18 +136,20 @@ export class Runner implements ConnectionOwner {
     this.parked.add(timer);
   }
 
-  private pump(): void {
-    const { cursor, schedule, requests, writer, stats } = this.o;
+  /** Sends what is due now; also called when a streamed request has been read. */
+  pump(): void {
+    if (!this.started) return;
+    const { cursor, schedule, writer, stats } = this.o;
     while (this.idle.length > 0 && !this.stopped) {
       if (writer.failed) return this.finish();
       if (writer.congested) return this.afterDrain();
-      const seq = cursor.peek();
-      if (seq < 0) break;
+      // Nothing now: the cursor is exhausted, or calls pump() once the next request is read.
+      const next = cursor.peek();
+      if (!next) break;
+      const { request: req, seq, pass } = next;
       const now = performance.now();
       const elapsed = now - this.startPerf;
-      const index = cursor.indexOf(seq);
-      const pass = cursor.passOf(seq);
-      const due = schedule.dueMs(seq, requests[index].offsetMs, pass);
+      const due = schedule.dueMs(seq, req.offsetMs, pass);
       if (this.o.durationMs !== undefined && Math.max(due, elapsed) >= this.o.durationMs) {
         cursor.close();
         break;
@@ -156,8 +158,7 @@ export class Runner implements ConnectionOwner {
       if (this.inFlight >= schedule.concurrency(elapsed)) return this.wakeIn(RAMP_TICK_MS);
       cursor.take();
       const conn = this.idle.pop()!;
-      const req = requests[index];
-      conn.index = index;
+      conn.request = req;
       conn.pass = pass;
       this.inFlight++;
       stats.recordSent(elapsed);

@@ -14,7 +14,7 @@ import type { MatchLog } from './match-log.js';
 import type { NearestSignatures } from './nearest.js';
 import type { IndexEntry, RecordedIndex } from './recorded-index.js';
 import { MATCH_HEADER, type PreparedResponse } from './recorded-reply.js';
-import { sign, type Signature, type SignatureRules } from './signature.js';
+import { sign, type RequestFacts, type Signature, type SignatureRules } from './signature.js';
 
 /**
  * Admin paths. They are consulted only after the recorded index missed, so a recorded
@@ -50,6 +50,19 @@ export class Answers {
   /** True when `respond` has something better than a miss for this request. */
   answerable(req: CompletedRequest, decision: Decision): boolean {
     return decision.entry !== undefined || adminPath(req) !== undefined;
+  }
+
+  /**
+   * The recorded response for a request answered ahead of mockttp (direct.ts), used up and
+   * counted; undefined when the request must go through mockttp (no match, or the next
+   * recorded reply closes or resets the connection).
+   */
+  directReply(facts: RequestFacts): { response: PreparedResponse; delayMs: number } | undefined {
+    const entry = this.index.find(sign(facts, this.rules));
+    if (!entry || this.index.peek(entry).kind !== 'respond') return undefined;
+    const reply = this.index.next(entry);
+    this.log.matched();
+    return reply.kind === 'respond' ? reply : undefined;
   }
 
   respond(req: CompletedRequest, decision: Decision): MaybePromise<Answer> {

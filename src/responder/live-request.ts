@@ -15,7 +15,7 @@ export function liveFacts(req: CompletedRequest): MaybePromise<RequestFacts> {
   const contentType = req.headers['content-type'];
   const facts: RequestFacts = {
     method: req.method,
-    host: hostOf(req.url),
+    host: hostOf(urlAuthority(req.url)),
     path,
     query,
     contentType: Array.isArray(contentType) ? contentType[0] : contentType,
@@ -35,8 +35,8 @@ export function liveFacts(req: CompletedRequest): MaybePromise<RequestFacts> {
 const hostKeys = new Map<string, string>();
 const HOST_KEYS_MAX = 1024;
 
-function hostOf(url: string): string {
-  const authority = urlAuthority(url);
+/** The host key of a URL authority or Host header. */
+export function hostOf(authority: string): string {
   let key = hostKeys.get(authority);
   if (key === undefined) {
     key = authorityKey(authority);

@@ -97,8 +97,15 @@ export class RecordedIndex {
 
   /** The next reply for the entry: recorded order, then the last again or from the start. */
   next(entry: IndexEntry): RecordedReply {
+    const reply = this.peek(entry);
+    entry.served++;
+    return reply;
+  }
+
+  /** The reply `next` would give, without using it up. */
+  peek(entry: IndexEntry): RecordedReply {
     const n = entry.replies.length;
-    const i = entry.served++;
+    const i = entry.served;
     if (i < n) return entry.replies[i];
     return entry.replies[this.options.exhausted === 'cycle' ? i % n : n - 1];
   }

@@ -4,6 +4,7 @@
  * app's base URL points at it; the Host header names the dependency). This file builds the
  * mockttp rules; answers.ts decides what each request gets.
  */
+import type { RequestListener } from 'node:http';
 import type { Server } from 'node:net';
 import { getLocal, type CompletedRequest, type Mockttp, type requestSteps } from 'mockttp';
 import type { Logger } from 'pino';
@@ -15,6 +16,7 @@ import type { RRPair } from '../model/traffic.js';
 import type { SnapshotStore } from '../store/types.js';
 import { Answers, type Decision } from './answers.js';
 import { ensureCa } from './ca.js';
+import { directListener } from './direct.js';
 import { MatchLog } from './match-log.js';
 import { NearestSignatures } from './nearest.js';
 import { buildIndex, type IndexSummary } from './recorded-index.js';
@@ -82,6 +84,7 @@ export async function startResponder(options: ResponderOptions): Promise<Respond
     logger,
   );
   await addRules(mock, answers, config.missPolicy);
+  answerDirectly(mock, answers);
 
   const host = options.host ?? '127.0.0.1';
   const server = bindHost(mock, host);
@@ -152,6 +155,16 @@ async function addRules(
       },
       beforeResponse: framePassedThrough,
     });
+}
+
+/**
+ * Puts direct.ts in front of mockttp's request listener. mockttp hands `app` (its connect app)
+ * to the HTTP server in start(), so it is swapped before that; startResponder's tests cover both
+ * paths.
+ */
+function answerDirectly(mock: Mockttp, answers: Answers): void {
+  const m = mock as unknown as { app: RequestListener };
+  m.app = directListener(answers, m.app);
 }
 
 /** Decisions made while matching, for the handler of the same request. */

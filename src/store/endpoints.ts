@@ -6,12 +6,27 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Long hex ids (Mongo ObjectIds, hashes) with at least one digit, so words like `deadbeefcafe` stay. */
 const HEX_ID = /^(?=.*\d)[0-9a-f]{16,}$/i;
 
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/** Whether one path segment is an id; the regexes only see segments that could be one. */
+function isIdSegment(seg: string): boolean {
+  const n = seg.length;
+  if (n === 0) return false;
+  if (isDigit(seg.charCodeAt(0)) && NUMERIC.test(seg)) return true;
+  return (n === 36 && UUID.test(seg)) || (n >= 16 && HEX_ID.test(seg));
+}
+
 /** `/orders/17/items/5f0c...` -> `/orders/{id}/items/{id}`: ids vary, the endpoint does not. */
 export function normaliseEndpointPath(path: string): string {
-  return path
-    .split('/')
-    .map((seg) => (NUMERIC.test(seg) || UUID.test(seg) || HEX_ID.test(seg) ? '{id}' : seg))
-    .join('/');
+  const segments = path.split('/');
+  let changed = false;
+  for (let i = 0; i < segments.length; i++) {
+    if (isIdSegment(segments[i])) {
+      segments[i] = '{id}';
+      changed = true;
+    }
+  }
+  return changed ? segments.join('/') : path;
 }
 
 /**

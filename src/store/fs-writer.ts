@@ -18,6 +18,8 @@ import { fsyncDir, fsyncFile, writeFileAtomic } from './durable.js';
 import { MANIFEST_FILE, TRAFFIC_FILE } from './manifest.js';
 
 const BATCH_CHARS = 64 * 1024;
+/** `2024-01-01T00:00:00.000Z`: fixed width, so text order is time order. */
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 export const PARTIAL_PREFIX = '.partial-';
 /** Inside a partial folder: which process writes it, so cleanup never removes a live capture. */
@@ -30,12 +32,21 @@ export interface PartialOwner {
 
 type State = 'open' | 'sealing' | 'sealed' | 'aborted' | 'failed';
 
+interface Instant {
+  iso: string;
+  /** Fixed-width UTC: compares as text, without Date.parse. */
+  canonical: boolean;
+}
+
+const earlier = (a: Instant, b: Instant): boolean =>
+  a.canonical && b.canonical ? a.iso < b.iso : Date.parse(a.iso) < Date.parse(b.iso);
+
 export class FsSnapshotWriter implements SnapshotWriter {
   private state: State = 'open';
   private readonly counts: WriterStats = { pairs: 0, inbound: 0, outbound: 0, bytes: 0, truncatedBodies: 0 };
   private readonly endpoints = new EndpointCounter();
-  private first?: { ms: number; iso: string };
-  private last?: { ms: number; iso: string };
+  private first?: Instant;
+  private last?: Instant;
   private readonly createdAt = new Date().toISOString();
   private drain?: Promise<void>;
   /** Lines not yet handed to gzip: one zlib call per ~64 KiB instead of one per pair. */
@@ -71,15 +82,22 @@ export class FsSnapshotWriter implements SnapshotWriter {
     return writer;
   }
 
-  async append(pair: RRPair): Promise<void> {
+  /**
+   * Synchronous unless gzip asks the writer to wait (then a promise for the drain): a batch of
+   * pairs costs no microtask per pair. `line` is the pair's JSON when the caller already has it
+   * (the forwarder passes an ingested line through untouched), saving a JSON.stringify.
+   */
+  append(pair: RRPair, line?: string): Promise<void> | undefined {
     if (this.state !== 'open')
-      throw new Error(`snapshot writer "${this.id}" is ${this.state}; cannot append`);
-    if (this.failure) throw new Error(`snapshot writer "${this.id}" failed: ${this.failure.message}`);
-    const line = JSON.stringify(pair) + '\n';
-    this.count(pair, Buffer.byteLength(line));
-    this.pending.push(line);
-    this.pendingChars += line.length;
-    if (this.pendingChars >= BATCH_CHARS && !this.flush()) await this.waitDrain();
+      return Promise.reject(new Error(`snapshot writer "${this.id}" is ${this.state}; cannot append`));
+    if (this.failure)
+      return Promise.reject(new Error(`snapshot writer "${this.id}" failed: ${this.failure.message}`));
+    const text = (line ?? JSON.stringify(pair)) + '\n';
+    this.count(pair, Buffer.byteLength(text));
+    this.pending.push(text);
+    this.pendingChars += text.length;
+    if (this.pendingChars >= BATCH_CHARS && !this.flush()) return this.waitDrain();
+    return undefined;
   }
 
   stats(): WriterStats {
@@ -130,10 +148,16 @@ export class FsSnapshotWriter implements SnapshotWriter {
     if (pair.request.body?.truncated) c.truncatedBodies++;
     if (pair.response?.body?.truncated) c.truncatedBodies++;
     this.endpoints.add(pair);
-    const ms = Date.parse(pair.startedAt);
-    if (Number.isNaN(ms)) return;
-    if (!this.first || ms < this.first.ms) this.first = { ms, iso: pair.startedAt };
-    if (!this.last || ms > this.last.ms) this.last = { ms, iso: pair.startedAt };
+    this.noteTime(pair.startedAt);
+  }
+
+  /** The capture window. Canonical UTC ISO strings (what sidecars write) order as text. */
+  private noteTime(iso: string): void {
+    const canonical = ISO_UTC.test(iso);
+    if (!canonical && Number.isNaN(Date.parse(iso))) return;
+    const t = { iso, canonical };
+    if (!this.first || earlier(t, this.first)) this.first = t;
+    if (!this.last || earlier(this.last, t)) this.last = t;
   }
 
   /** Hands the batched lines to gzip; false when gzip asks the writer to wait for 'drain'. */

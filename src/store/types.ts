@@ -22,8 +22,12 @@ export interface WriterStats {
 /** Appends pairs as a stream; nothing is visible in the store until seal() succeeds. */
 export interface SnapshotWriter {
   readonly id: string;
-  /** Resolves when the pair is accepted (respects backpressure of the underlying stream). */
-  append(pair: RRPair): Promise<void>;
+  /**
+   * Takes the pair; returns a promise only when the caller must wait (backpressure of the
+   * underlying stream) or to reject. `line`: the pair's JSON text (one line), when the caller
+   * already has it, so it is not serialised again.
+   */
+  append(pair: RRPair, line?: string): Promise<void> | undefined;
   stats(): WriterStats;
   /** Finishes the stream, writes the manifest and publishes the snapshot atomically. */
   seal(dropped?: Partial<DropCounts>): Promise<SnapshotManifest>;

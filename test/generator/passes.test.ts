@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runGenerator } from '../../src/generator/index.js';
+import type { RRPair } from '../../src/model/traffic.js';
+import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import { counts, observed, pairs, startTarget, tempDir, type Target } from './helpers.js';
 
 describe('generator: one shared cursor over the recording', () => {
@@ -115,6 +117,91 @@ describe('generator: one shared cursor over the recording', () => {
         ],
       );
       assert.equal(summary.recorded, 14);
+    } finally {
+      await target.close();
+    }
+  });
+});
+
+describe('generator: a recording too big to hold is streamed from the snapshot', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let store: FsSnapshotStore;
+  before(async () => {
+    tmp = await tempDir();
+    store = new FsSnapshotStore(path.join(tmp.dir, 'home'));
+  });
+  after(async () => {
+    await tmp.remove();
+  });
+
+  async function snapshot(recorded: RRPair[]): Promise<string> {
+    const writer = await store.createWriter({ service: 'orders', source: 'capture' });
+    for (const p of recorded) await writer.append(p);
+    await writer.seal();
+    return writer.id;
+  }
+
+  /** Stored as a capture writes them, by completion: neighbours swapped, so not in time order. */
+  const completionOrder = (n: number) =>
+    pairs(n).map((p, i, all) => (i % 2 ? all[i - 1] : (all[i + 1] ?? p)));
+
+  it('sends each request exactly once per pass with 20 connections, read again for every pass', async () => {
+    const target = await startTarget();
+    try {
+      const file = path.join(tmp.dir, 'streamed.ndjson.gz');
+      const summary = await runGenerator({
+        store,
+        snapshotId: await snapshot(completionOrder(500)),
+        target: target.url,
+        load: { connections: 20, passes: 3 },
+        observedPath: file,
+        heldPlanBytes: 0,
+      });
+      const seen = counts(target.arrivals.map((a) => a.url));
+      assert.equal(seen.size, 500);
+      for (const [url, n] of seen) assert.equal(n, 3, `${url} arrived ${n} times`);
+      assert.deepEqual([summary.requests, summary.recorded, summary.passes], [1500, 500, 3]);
+      const byPass = counts((await observed(file)).map((l) => `${l.pairId}#${l.pass}`));
+      assert.equal(byPass.size, 1500, 'one observed line per pair and pass');
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('sends a stream stored out of time order in recorded order', async () => {
+    const target = await startTarget();
+    try {
+      await runGenerator({
+        store,
+        snapshotId: await snapshot(completionOrder(40)),
+        target: target.url,
+        load: { connections: 1 },
+        observedPath: path.join(tmp.dir, 'ordered.ndjson.gz'),
+        heldPlanBytes: 0,
+      });
+      assert.deepEqual(
+        target.arrivals.map((a) => a.url),
+        pairs(40).map((p) => p.request.path),
+      );
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('keeps starting passes until the duration is up', async () => {
+    const target = await startTarget();
+    try {
+      const summary = await runGenerator({
+        store,
+        snapshotId: await snapshot(pairs(5)),
+        target: target.url,
+        load: { connections: 4, duration: '1s' },
+        observedPath: path.join(tmp.dir, 'duration.ndjson.gz'),
+        heldPlanBytes: 0,
+      });
+      assert.ok(summary.passes >= 2, `passes: ${summary.passes}`);
+      const seen = [...counts(target.arrivals.map((a) => a.url)).values()];
+      assert.ok(Math.max(...seen) - Math.min(...seen) <= 1, 'every request once per pass');
     } finally {
       await target.close();
     }

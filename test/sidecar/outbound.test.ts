@@ -211,6 +211,13 @@ describe('outbound forward proxy', () => {
       // No SNI at all (an IP address): the leaf is for the CONNECT host.
       const byIp = await httpsViaTunnel(sc.outPort, `127.0.0.1:${upstream.port}`, { ca, path: '/by-ip' });
       assert.equal(byIp.status, 200);
+      // A new tunnel for a name already minted: the cached certificate resolves at once.
+      const again = await httpsViaTunnel(sc.outPort, `127.0.0.1:${upstream.port}`, {
+        ca,
+        servername: 'localhost',
+        path: '/again',
+      });
+      assert.equal(again.status, 200);
       await waitFor(
         'https pairs',
         () =>

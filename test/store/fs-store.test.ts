@@ -108,7 +108,7 @@ test('abort leaves nothing behind and is idempotent', async () => {
   assert.deepEqual(await store.list(), []);
   assert.equal(await store.exists('snap-ab'), false);
   assert.deepEqual(await readdir(path.join(home, 'snapshots')), []);
-  await assert.rejects(writer.append(pair(1)), /aborted/);
+  await assert.rejects(async () => writer.append(pair(1)), /aborted/);
   await assert.rejects(writer.seal(), /aborted/);
 });
 

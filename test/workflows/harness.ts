@@ -11,6 +11,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { LocalRuntime } from '../../activities/local/index.js';
 import type { CaptureRuntime } from '../../activities/runtime.js';
+import type { ReplayRuntime } from '../../activities/replay.js';
 import { ensureTemporalBinary } from '../../src/temporal/binary.js';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE } from '../../src/temporal/names.js';
 import { createOrchestratorWorker, installWorkerRuntime } from '../../workers/orchestrator.js';
@@ -39,10 +40,15 @@ export async function startTemporal(extraArgs: string[] = []): Promise<TestWorkf
 }
 
 export async function startHarness(
-  opts: { runtime?: CaptureRuntime; serverArgs?: string[] } = {},
+  opts: {
+    runtime?: CaptureRuntime;
+    replayRuntime?: ReplayRuntime;
+    serverArgs?: string[];
+    home?: string;
+  } = {},
 ): Promise<WorkflowHarness> {
   const started = Date.now();
-  const home = await mkdtemp(path.join(tmpdir(), 'reprise-wf-'));
+  const home = opts.home ?? (await mkdtemp(path.join(tmpdir(), 'reprise-wf-')));
   const env = await startTemporal(opts.serverArgs);
   const local = opts.runtime ? undefined : new LocalRuntime({ home });
   const worker = await createOrchestratorWorker({
@@ -50,6 +56,7 @@ export async function startHarness(
     namespace: env.namespace ?? 'default',
     home,
     runtime: opts.runtime ?? local,
+    replayRuntime: opts.replayRuntime,
   });
   const running = worker.run();
   const startupMs = Date.now() - started;

@@ -1,5 +1,5 @@
 /** Realistic recorded pairs for benchmarks. */
-import type { RRPair } from '../src/model/traffic.js';
+import type { RRPair } from '../../src/model/traffic.js';
 
 const body = (data: unknown) => {
   const text = JSON.stringify(data);

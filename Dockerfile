@@ -1,0 +1,60 @@
+# The one image every Reprise component runs: the container's command picks the component,
+#   node dist/workers/<name>.js   (webhook = operator, forwarder, orchestrator, sidecar,
+#                                   generator, responder)
+# and `node bin/reprise.js` is the CLI. The Helm chart (charts/reprise) sets the command of each
+# container and takes the image as a value (image.repository / image.tag).
+#
+#   docker build -t reprise:0.1.0 .
+#   docker run --rm reprise:0.1.0                                    # CLI help
+#   docker run --rm reprise:0.1.0 node dist/workers/forwarder.js --help
+
+ARG NODE_IMAGE=node:20-slim
+
+# --- build: compile the TypeScript and bundle the workflows, then keep only runtime packages.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the package's own `prepare` (npm run build) needs the sources, copied next.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY bin ./bin
+COPY scripts/bundle-workflows.mjs ./scripts/
+COPY src ./src
+COPY cli ./cli
+COPY sidecar ./sidecar
+COPY workflows ./workflows
+COPY activities ./activities
+COPY workers ./workers
+# tsconfig also lists demo/, test/ and bench/: .dockerignore leaves them out of the context
+# (not part of the image), and tsc skips include paths that do not exist.
+RUN npx tsc -p tsconfig.json && node scripts/bundle-workflows.mjs
+# The same lockfile, without devDependencies (TypeScript, eslint, test tools).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# --- runtime: node, the compiled code and the runtime packages; no compiler, no npm cache.
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    REPRISE_HOME=/var/lib/reprise \
+    REPRISE_LOG_JSON=1
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/bin ./bin
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/cli ./dist/cli
+COPY --from=build /app/dist/sidecar ./dist/sidecar
+COPY --from=build /app/dist/workflows ./dist/workflows
+COPY --from=build /app/dist/activities ./dist/activities
+COPY --from=build /app/dist/workers ./dist/workers
+COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
+# A worker uses the bundle only when it is newer than the modules it contains (else it would
+# rebuild it, which a read-only root filesystem forbids): make sure it is the newest file.
+# The store directory belongs to the runtime user (uid 1000, `node` in the base image).
+RUN touch dist/workflow-bundle.js \
+ && mkdir -p /var/lib/reprise \
+ && chown 1000:1000 /var/lib/reprise
+# Numeric, so Kubernetes can check runAsNonRoot.
+USER 1000:1000
+# Sidecar inbound/outbound/admin, forwarder, operator webhook/health, inspector.
+EXPOSE 4143 4140 4144 8888 9443 8081 8080
+CMD ["node", "bin/reprise.js", "--help"]

@@ -1,0 +1,134 @@
+/**
+ * Recordings for the responder and generator measures: small, distinct recorded pairs written
+ * as a real snapshot (the workers read it like any other), and the same requests in the load
+ * tools' own formats (a HAR for autocannon, a .gor file for GoReplay).
+ */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import type { RRPair } from '../../src/model/traffic.js';
+import { FsSnapshotStore } from '../../src/store/fs-store.js';
+
+const T0 = Date.parse('2024-03-10T12:00:00Z');
+
+/** The dependency host the outbound recordings call; autocannon sends it as the Host header. */
+export const DEPENDENCY_HOST = 'inventory.bench';
+
+const json = (value: unknown) => {
+  const data = JSON.stringify(value);
+  return { encoding: 'utf8' as const, data, size: Buffer.byteLength(data), truncated: false };
+};
+
+/** Outbound pair `i`: a distinct GET to the dependency with a small JSON answer. */
+export function outboundPair(i: number): RRPair {
+  return {
+    id: `out-${i}`,
+    direction: 'outbound',
+    service: 'bench',
+    protocol: 'http/1.1',
+    startedAt: new Date(T0 + i).toISOString(),
+    durationMs: 1,
+    request: {
+      method: 'GET',
+      scheme: 'http',
+      host: DEPENDENCY_HOST,
+      port: 80,
+      path: `/stock/SKU-${i}`,
+      query: [['warehouse', 'eu-west-1']],
+      headers: [['accept', 'application/json']],
+    },
+    response: {
+      status: 200,
+      headers: [['content-type', 'application/json']],
+      body: json({ sku: `SKU-${i}`, available: 120 + (i % 30), reserved: 3, warehouse: 'eu-west-1' }),
+    },
+    tags: {},
+  };
+}
+
+/** The request target of outbound pair `i` (path and query, as sent). */
+export const outboundPath = (i: number) => `/stock/SKU-${i}?warehouse=eu-west-1`;
+
+/** Inbound pair `i`: a distinct GET to the app (what the generator replays); 1 ms apart. */
+export function inboundPair(i: number): RRPair {
+  return {
+    id: `in-${i}`,
+    direction: 'inbound',
+    service: 'bench',
+    protocol: 'http/1.1',
+    startedAt: new Date(T0 + i).toISOString(),
+    durationMs: 1,
+    request: {
+      method: 'GET',
+      scheme: 'http',
+      host: 'bench',
+      port: 80,
+      path: `/items/${i}`,
+      query: [['page', String(i % 7)]],
+      headers: [
+        ['accept', 'application/json'],
+        ['user-agent', 'bench'],
+      ],
+    },
+    tags: {},
+  };
+}
+
+/** Writes pairs 0..count-1 as a sealed snapshot in the store at `home`; returns its id. */
+export async function writeSnapshot(
+  home: string,
+  count: number,
+  pairOf: (i: number) => RRPair,
+): Promise<string> {
+  const writer = await new FsSnapshotStore(home).createWriter({ service: 'bench', source: 'capture' });
+  for (let i = 0; i < count; i++) await writer.append(pairOf(i));
+  await writer.seal();
+  return writer.id;
+}
+
+/** A HAR for autocannon's `--har`: GETs to `origin` with these targets and Host header. */
+export async function writeHar(file: string, origin: string, host: string, targets: string[]): Promise<void> {
+  const entries = targets.map((t) => ({
+    request: { method: 'GET', url: `${origin}${t}`, headers: [{ name: 'host', value: host }] },
+  }));
+  await writeFile(file, JSON.stringify({ log: { version: '1.2', entries } }));
+}
+
+/**
+ * GoReplay's file format: per request a header line (`1 <id> <timestamp ns> 0`), the raw
+ * request, and the separator. Timestamps are 1 us apart so that replay speed is not held back
+ * by the recorded timing.
+ */
+export async function writeGor(file: string, requests: Iterable<Buffer>): Promise<void> {
+  const out = createWriteStream(file);
+  let i = 0;
+  for (const raw of requests) {
+    const ok = out.write(
+      Buffer.concat([
+        Buffer.from(
+          `1 ${(i + 1).toString(16).padStart(24, '0')} ${BigInt(T0) * 1_000_000n + BigInt(i) * 1000n} 0\n`,
+        ),
+        raw,
+        GOR_SEPARATOR,
+      ]),
+    );
+    i++;
+    if (!ok) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+const GOR_SEPARATOR = Buffer.from('\n\u{1F435}\u{1F648}\u{1F649}\n');
+
+/** Deterministic pseudo-random integers (mulberry32), so every run requests the same spread. */
+export function seeded(seed: number): (below: number) => number {
+  let a = seed >>> 0;
+  return (below) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * below);
+  };
+}

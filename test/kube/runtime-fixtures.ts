@@ -1,0 +1,95 @@
+/**
+ * Shared parts of the Kubernetes runtime tests: a snapshot with an inbound and an outbound pair,
+ * a namespace + workload + Service on the test cluster, and readers of what carries a replay's
+ * labels.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { FsSnapshotStore } from '../../src/store/fs-store.js';
+import type { RRPair } from '../../src/model/traffic.js';
+import { KubeApi, resourcePath, type KubeObject } from '../../src/kube/api.js';
+import type { RuntimeContext } from '../../activities/runtime.js';
+
+export const ctx = (): RuntimeContext => ({ heartbeat: () => {}, signal: new AbortController().signal });
+
+export function kubeConfigOf(kubeconfigPath: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return kc;
+}
+
+function pair(id: string, direction: RRPair['direction'], host: string, path: string, body: string): RRPair {
+  return {
+    id,
+    direction,
+    service: 'orders',
+    protocol: 'http/1.1',
+    startedAt: new Date(Date.now() - 60_000).toISOString(),
+    durationMs: 1,
+    request: { method: 'GET', scheme: 'http', host, port: 80, path, query: [], headers: [['host', host]] },
+    response: {
+      status: 200,
+      headers: [['content-type', 'application/json']],
+      body: { encoding: 'utf8', data: body, size: Buffer.byteLength(body), truncated: false },
+    },
+    tags: {},
+  };
+}
+
+/** `GET /orders/1` in, and the `GET http://inventory.example/stock/1` it made, out. */
+export async function writeOrdersSnapshot(home: string): Promise<string> {
+  const writer = await new FsSnapshotStore(home).createWriter({ service: 'orders', source: 'capture' });
+  await writer.append(pair('in-1', 'inbound', 'orders', '/orders/1', '{"id":1,"stock":3}'));
+  await writer.append(pair('out-1', 'outbound', 'inventory.example', '/stock/1', '{"stock":3}'));
+  return (await writer.seal()).id;
+}
+
+/** A namespace with a Deployment and its Service, rolled out. */
+export async function createWorkload(api: KubeApi, namespace: string, name: string): Promise<void> {
+  await api.ensure({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  await api.ensure({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: { app: name } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name }, annotations: { 'example.com/keep': 'yes' } },
+        spec: {
+          // KWOK honours the grace period when pods go: keep rollouts quick.
+          terminationGracePeriodSeconds: 0,
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.example/orders:1',
+              ports: [{ containerPort: 8080 }],
+              env: [{ name: 'MODE', value: 'test' }],
+            },
+            { name: 'metrics', image: 'registry.example/metrics:1' },
+          ],
+        },
+      },
+    },
+  });
+  await api.ensure({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace },
+    spec: { selector: { app: name }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] },
+  });
+}
+
+export const workloadJson = async (api: KubeApi, namespace: string, name: string) =>
+  api.get<KubeObject & { spec: unknown }>(resourcePath('Deployment', namespace, name));
+
+/** `Kind/name` of every object carrying `selector` in these namespaces (pods and ReplicaSets included). */
+export async function labelled(api: KubeApi, namespaces: string[], selector: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const ns of namespaces) {
+    for (const kind of ['Deployment', 'ReplicaSet', 'Pod', 'Service', 'Job', 'ConfigMap', 'Secret']) {
+      const list = await api.list(resourcePath(kind, ns), selector);
+      found.push(...list.items.map((o) => `${kind}/${o.metadata?.name}`));
+    }
+  }
+  return found.sort();
+}
