@@ -52,6 +52,8 @@ export interface CaptureStackOptions {
   sidecarArgs?: string[];
   /** Extra node flags for the sidecar, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
   sidecarNodeArgs?: string[];
+  /** Extra node flags for the forwarder (profiling). */
+  forwarderNodeArgs?: string[];
 }
 
 export async function startCaptureStack(opts: CaptureStackOptions): Promise<CaptureStack> {
@@ -60,7 +62,7 @@ export async function startCaptureStack(opts: CaptureStackOptions): Promise<Capt
   const env = { REPRISE_HOME: home, LOG_LEVEL: 'warn' };
   const forwarder = await startReady(
     process.execPath,
-    [distPath('workers/forwarder.js'), '--port', '0', '--home', home],
+    [...(opts.forwarderNodeArgs ?? []), distPath('workers/forwarder.js'), '--port', '0', '--home', home],
     { env: forwarderEnv(env), timeoutMs: START_TIMEOUT_MS },
   );
   const fwdUrl = `http://127.0.0.1:${Number(forwarder.ready.port)}`;

@@ -105,8 +105,8 @@ const throughput: Measure = {
   budgetS: 150,
   run: (ctx) =>
     withInboundCapture(ctx, 'throughput', async (app, stack) => {
-      const seconds = ctx.quick ? 2 : 4;
-      const rounds = ctx.quick ? 1 : 3;
+      const seconds = ctx.quick ? 2 : 3;
+      const rounds = ctx.quick ? 1 : 5;
       const floors = await Promise.all(
         ['pipe', 'http'].map((mode) =>
           startReady(process.execPath, [distPath('bench/lib/floors.js'), mode, String(app.port)]),
@@ -335,8 +335,8 @@ const p99: Measure = {
   run: (ctx) =>
     withInboundCapture(ctx, 'p99', async (app, stack) => {
       const rate = 1000;
-      const seconds = ctx.quick ? 2 : 6;
-      const rounds = ctx.quick ? 1 : 3;
+      const seconds = ctx.quick ? 2 : 5;
+      const rounds = ctx.quick ? 1 : 5;
       const at =
         (u: string, s = seconds) =>
         () =>

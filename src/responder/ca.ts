@@ -8,7 +8,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateCACertificate } from 'mockttp';
+import { generateCACertificate } from 'mockttp/dist/util/certificates';
 
 export interface CaFiles {
   certPath: string;
