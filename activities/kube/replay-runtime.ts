@@ -25,6 +25,7 @@ import { KubeApi, KubeApiError, pointerKey, resourcePath, type KubeObject } from
 import { CA_VOLUME, LABELS } from '../../src/kube/annotations.js';
 import { childLog } from '../../src/log.js';
 import type { ResponderStats } from '../../src/model/replay.js';
+import { workerNodeFlags } from '../../src/node-options.js';
 import { caDir, generatorSummaryFile, observedFile } from '../../src/paths.js';
 import { ensureCa } from '../../src/responder/ca.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
@@ -114,7 +115,7 @@ export class KubeReplayRuntime implements ReplayRuntime {
       name,
       image: this.options.image,
       imagePullPolicy: this.options.imagePullPolicy,
-      command: ['node', `dist/workers/${name}.js`],
+      command: ['node', ...workerNodeFlags(name), `dist/workers/${name}.js`],
       args,
       volumeMounts: mounts.map((m) => ({ ...m, readOnly: true })),
     };

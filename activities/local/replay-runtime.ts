@@ -19,6 +19,7 @@ import type {
 import type { ResponderStats } from '../../src/model/replay.js';
 import type { GeneratorSummary } from '../../src/generator/index.js';
 import { caDir, observedFile, replayDir } from '../../src/paths.js';
+import { workerNodeOptions } from '../../src/node-options.js';
 import { projectRoot } from '../../src/project-root.js';
 import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from '../replay.js';
 import { RuntimeError, type RuntimeContext } from '../runtime.js';
@@ -61,6 +62,7 @@ export class LocalReplayRuntime implements ReplayRuntime {
         args: ['--snapshot', req.snapshotId, '--home', this.home, '--port', '0', '--config', configFile],
         health: (r) =>
           typeof r.ready.port === 'number' ? `http://127.0.0.1:${r.ready.port}/__reprise/healthz` : undefined,
+        env: workerNodeOptions('responder'),
       },
       ctx,
     );

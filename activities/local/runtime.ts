@@ -19,7 +19,7 @@ import {
   type RecordingHandle,
   type RuntimeContext,
 } from '../runtime.js';
-import { forwarderEnv } from '../../src/forwarder/index.js';
+import { workerNodeOptions } from '../../src/node-options.js';
 import { ForwarderApi } from './forwarder-api.js';
 import { ownedAndAlive, readRecord, type ProcessRecord } from './processes.js';
 import { Supervisor } from './supervisor.js';
@@ -85,7 +85,7 @@ export class LocalRuntime implements CaptureRuntime {
         script: this.script(component),
         args,
         health,
-        ...(component === 'forwarder' ? { env: forwarderEnv() } : {}),
+        env: workerNodeOptions(component),
       },
       ctx,
     );

@@ -3,7 +3,7 @@
  * filesystem store, a recording opened on it, and the sidecar process shipping every pair to
  * it. Each is its own process, started from dist/ as `reprise capture` starts them.
  */
-import { forwarderEnv } from '../../src/forwarder/index.js';
+import { workerEnv } from '../../src/node-options.js';
 import path from 'node:path';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import type { SnapshotManifest } from '../../src/model/traffic.js';
@@ -63,7 +63,7 @@ export async function startCaptureStack(opts: CaptureStackOptions): Promise<Capt
   const forwarder = await startReady(
     process.execPath,
     [...(opts.forwarderNodeArgs ?? []), distPath('workers/forwarder.js'), '--port', '0', '--home', home],
-    { env: forwarderEnv(env), timeoutMs: START_TIMEOUT_MS },
+    { env: workerEnv('forwarder', env), timeoutMs: START_TIMEOUT_MS },
   );
   const fwdUrl = `http://127.0.0.1:${Number(forwarder.ready.port)}`;
   let sidecar: Started;

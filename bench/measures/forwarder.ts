@@ -5,7 +5,7 @@
  * - `memory-capture-1m`: the capture pipeline's peak RSS for 1,000,000 pairs vs 10,000.
  * - `replay-start-latency`: replayWorkflow start to the first request the app receives.
  */
-import { forwarderEnv } from '../../src/forwarder/index.js';
+import { workerEnv } from '../../src/node-options.js';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Measure, MeasureResult } from '../lib/types.js';
@@ -40,7 +40,7 @@ interface ForwarderProcess extends Started {
 async function startForwarder(home: string, dlp: boolean): Promise<ForwarderProcess> {
   const args = [distPath('workers/forwarder.js'), '--port', '0', '--home', home];
   const s = await startReady(process.execPath, dlp ? args : [...args, '--no-dlp'], {
-    env: forwarderEnv({ REPRISE_LOG_LEVEL: 'warn', REPRISE_LOG_JSON: '1' }),
+    env: workerEnv('forwarder', { REPRISE_LOG_LEVEL: 'warn', REPRISE_LOG_JSON: '1' }),
   });
   return { ...s, url: `http://127.0.0.1:${Number(s.ready.port)}`, pid: s.child.pid!, home };
 }

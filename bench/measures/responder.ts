@@ -7,6 +7,7 @@
  *   WireMock standalone with one stub (its JVM warmed up first).
  */
 import path from 'node:path';
+import { workerEnv } from '../../src/node-options.js';
 import {
   alternate,
   autocannon,
@@ -60,7 +61,7 @@ async function startResponderProcess(home: string, snapshotId: string): Promise<
   const s = await startReady(
     process.execPath,
     [distPath('workers/responder.js'), '--snapshot', snapshotId, '--home', home],
-    { env: { LOG_LEVEL: 'warn' }, timeoutMs: 120_000 },
+    { env: workerEnv('responder', { LOG_LEVEL: 'warn' }), timeoutMs: 120_000 },
   );
   return { ...s, url: `http://127.0.0.1:${Number(s.ready.port)}` };
 }

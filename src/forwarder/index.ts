@@ -17,16 +17,6 @@ import { SidecarDrops } from './sidecar-drops.js';
 import { registerSnapshotApi } from './snapshot-api.js';
 
 export const DEFAULT_FORWARDER_PORT = 4150;
-/**
- * Node options every launcher gives the forwarder: a small young generation keeps its peak
- * RSS flat under sustained ingest (V8 otherwise grows it to 16 MB+ per semi-space: 1.66x RSS
- * at 1M pairs vs 10k, 1.3x with this; no measurable CPU cost in the benchmark).
- */
-export const FORWARDER_NODE_OPTIONS = '--max-semi-space-size=4';
-export const forwarderEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({
-  ...env,
-  NODE_OPTIONS: [env.NODE_OPTIONS, FORWARDER_NODE_OPTIONS].filter(Boolean).join(' '),
-});
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
 
 export interface ForwarderOptions {

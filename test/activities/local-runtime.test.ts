@@ -41,6 +41,10 @@ describe('local runtime (forwarder process)', () => {
     const first = await record(ref.captureId);
     assert.equal(forwarderUrl, `http://127.0.0.1:${first.ready.port}`);
     assert.ok(await isAlive(first.pid));
+    // It runs with the forwarder's V8 flags (src/node-options.ts), on top of the caller's NODE_OPTIONS.
+    const environ = (await readFile(`/proc/${first.pid}/environ`, 'utf8')).split('\0');
+    const nodeOptions = environ.find((e) => e.startsWith('NODE_OPTIONS='));
+    assert.ok(nodeOptions?.includes('--max-semi-space-size=4'), `forwarder env: ${nodeOptions}`);
 
     assert.deepEqual(await open(ref), { forwarderUrl });
     assert.equal((await record(ref.captureId)).pid, first.pid, 'a retry must not start a second forwarder');

@@ -97,10 +97,16 @@ describe('Kubernetes runtimes on a real API server', () => {
     const found = await labelled(api, [OWN_NS], replaySelector(replayId));
     assert.equal(found.filter((o) => o.startsWith('Deployment/')).length, 1);
     assert.equal(found.filter((o) => o.startsWith('Service/')).length, 1);
-    const dep = await api.get<{ status?: { availableReplicas?: number } }>(
-      resourcePath('Deployment', OWN_NS, name),
-    );
+    const dep = await api.get<{
+      status?: { availableReplicas?: number };
+      spec: { template: { spec: { containers: { command: string[] }[] } } };
+    }>(resourcePath('Deployment', OWN_NS, name));
     assert.equal(dep.status?.availableReplicas, 1);
+    assert.deepEqual(dep.spec.template.spec.containers[0].command, [
+      'node',
+      '--max-semi-space-size=32',
+      'dist/workers/responder.js',
+    ]);
     await rt.cleanup({ replayId, cleanup: 'inventory' }, ctx());
     assert.deepEqual(await labelled(api, [OWN_NS], replaySelector(replayId)), []);
   });
