@@ -1,7 +1,8 @@
 /**
  * V8 flags every launcher gives the data-plane workers: the local runtime and the bench through
- * NODE_OPTIONS, the Kubernetes runtime and the chart on the container's command line. Both were
- * measured with `npm run bench`.
+ * NODE_OPTIONS, the Kubernetes runtime on the container's command line, and the chart in the
+ * forwarder's NODE_OPTIONS (charts/reprise/templates/forwarder.yaml). Both were measured with
+ * `npm run bench`.
  */
 export const WORKER_NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   // A small young generation keeps the forwarder's peak RSS flat under sustained ingest. V8 otherwise
