@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
 import { kubeToolPaths, startDevCluster, type DevCluster } from '../../src/kube/dev-cluster/index.js';
 import { parseWebhookConfig } from '../../src/kube/webhook-config.js';
+import { workerNodeFlags } from '../../src/node-options.js';
 import { projectRoot } from '../../src/project-root.js';
 
 const CHART = path.join(projectRoot, 'charts/reprise');
@@ -282,6 +283,8 @@ describe('chart without a cluster', () => {
     );
     assert.ok(forwarder);
     assert.deepEqual(forwarder.command, ['node', 'dist/workers/forwarder.js']);
+    // The chart spells out the forwarder's V8 flags; they must stay those every other launcher uses.
+    assert.equal(containerEnv(forwarder).NODE_OPTIONS, workerNodeFlags('forwarder').join(' '));
     // The rendered flags as they are, except where this machine differs from the pod.
     const home = mkdtempSync(path.join(tmpdir(), 'reprise-store-'));
     const args = (forwarder.args ?? []).map((a) =>
