@@ -67,17 +67,27 @@ export interface Started {
  * Starts a process and waits for its first JSON line on stdout (Reprise's workers and the
  * bench apps print one when listening). Fails with the process's stderr if it exits first.
  */
-export async function startReady(
+/** `command` with piped output, in this process's environment plus `env`, stopped with the suite. */
+function spawnTracked(
   command: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<Started> {
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string },
+): ChildProcess {
   const child = spawn(command, args, {
     env: { ...process.env, ...opts.env },
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   track(child);
+  return child;
+}
+
+export async function startReady(
+  command: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<Started> {
+  const child = spawnTracked(command, args, opts);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -157,12 +167,7 @@ export async function startOnPort(
   args: string[],
   opts: { port: number; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number },
 ): Promise<Started> {
-  const child = spawn(command, args, {
-    env: { ...process.env, ...opts.env },
-    cwd: opts.cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  track(child);
+  const child = spawnTracked(command, args, opts);
   let output = '';
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
   child.stdout!.on('data', keep);

@@ -8,9 +8,8 @@
  *   PUT /replays/:id/observed      the generator's observed.ndjson.gz (bounded)
  *   PUT /replays/:id/summary       the generator's summary (JSON, bounded)
  */
-import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -19,7 +18,7 @@ import { createGzip } from 'node:zlib';
 import { isSafeId } from '../ids.js';
 import { childLog } from '../log.js';
 import { generatorSummaryFile, observedFile } from '../paths.js';
-import { fsyncDir, fsyncFile, writeFileAtomic } from '../store/durable.js';
+import { replaceAtomic, writeFileAtomic } from '../store/durable.js';
 import { FsSnapshotStore } from '../store/fs-store.js';
 import { TRAFFIC_FILE } from '../store/manifest.js';
 import { SnapshotNotFoundError, type SnapshotStore } from '../store/types.js';
@@ -142,7 +141,6 @@ async function receiveFile(req: IncomingMessage, file: string, max: number): Pro
   const declared = Number(req.headers['content-length']);
   if (declared > max) throw new ApiError(413, `body larger than ${max} bytes`);
   await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
   let size = 0;
   const limit = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -150,15 +148,7 @@ async function receiveFile(req: IncomingMessage, file: string, max: number): Pro
       done(size > max ? new ApiError(413, `body larger than ${max} bytes`) : null, chunk);
     },
   });
-  try {
-    await pipeline(req, limit, createWriteStream(tmp, { flags: 'wx' }));
-    await fsyncFile(tmp);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(path.dirname(file));
+  await replaceAtomic(file, (tmp) => pipeline(req, limit, createWriteStream(tmp, { flags: 'wx' })));
   return size;
 }
 

@@ -26,11 +26,14 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes `file` so that a reader sees either nothing or the whole content: temp, fsync, rename. */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
+/**
+ * Makes `file` appear whole or not at all: `write` fills a temp file beside it, which is then
+ * fsynced and renamed over `file` (the folder fsynced too); on failure the temp file goes.
+ */
+export async function replaceAtomic(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
   try {
-    await writeFile(tmp, data, { flag: 'wx' });
+    await write(tmp);
     await fsyncFile(tmp);
     await rename(tmp, file);
   } catch (err) {
@@ -38,4 +41,9 @@ export async function writeFileAtomic(file: string, data: string): Promise<void>
     throw err;
   }
   await fsyncDir(path.dirname(file));
+}
+
+/** Writes `file` so that a reader sees either nothing or the whole content. */
+export function writeFileAtomic(file: string, data: string): Promise<void> {
+  return replaceAtomic(file, (tmp) => writeFile(tmp, data, { flag: 'wx' }));
 }

@@ -11,13 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify as toYaml } from 'yaml';
-import { KubeReplayRuntime } from '../../activities/kube/index.js';
 import { replaySelector } from '../../activities/kube/common.js';
 import type { ReplayResult } from '../../src/config/replay.js';
 import { KubeApi } from '../../src/kube/api.js';
-import { startDevCluster, type DevCluster } from '../../src/kube/dev-cluster/index.js';
+import type { DevCluster } from '../../src/kube/dev-cluster/index.js';
 import type { TrafficReplay } from '../../src/kube/traffic-replay.js';
-import { startHarness, type WorkflowHarness } from '../workflows/harness.js';
+import type { WorkflowHarness } from '../workflows/harness.js';
 import { waitFor } from '../workflows/loopback.js';
 import {
   apply,
@@ -27,16 +26,7 @@ import {
   writeServingCert,
   type WebhookProcess,
 } from './operator-harness.js';
-import {
-  createWorkload,
-  kubeConfigOf,
-  labelled,
-  workloadJson,
-  writeOrdersSnapshot,
-} from './runtime-fixtures.js';
-
-const OWN_NS = 'reprise-system';
-const APP_NS = 'shop';
+import { APP_NS, labelled, OWN_NS, startKubeReplayStage, workloadJson } from './runtime-fixtures.js';
 
 describe('TrafficReplay controller with the Kubernetes runtime', { timeout: 600_000 }, () => {
   let cluster: DevCluster;
@@ -50,22 +40,7 @@ describe('TrafficReplay controller with the Kubernetes runtime', { timeout: 600_
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'reprise-controller-kube-'));
     const home = path.join(dir, 'home');
-    cluster = await startDevCluster();
-    api = new KubeApi(kubeConfigOf(cluster.kubeconfigPath));
-    await api.ensure({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: OWN_NS } });
-    await createWorkload(api, APP_NS, 'orders');
-    specBefore = JSON.stringify((await workloadJson(api, APP_NS, 'orders')).spec);
-    snapshotId = await writeOrdersSnapshot(home);
-    harness = await startHarness({
-      home,
-      replayRuntime: new KubeReplayRuntime({
-        kubeConfig: kubeConfigOf(cluster.kubeconfigPath),
-        namespace: OWN_NS,
-        image: 'registry.example/reprise:test',
-        forwarderUrl: 'http://reprise-forwarder.reprise-system.svc:4150',
-        home,
-      }),
-    });
+    ({ cluster, api, harness, snapshotId, specBefore } = await startKubeReplayStage(home));
     await installCrd(cluster);
     const { tlsDir } = await writeServingCert(dir);
     operator = await startControllerOperator(tlsDir, cluster, harness.env);

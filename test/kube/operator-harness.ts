@@ -37,6 +37,18 @@ export async function writeServingCert(dir: string): Promise<{ tlsDir: string; c
   return { tlsDir, caPem: pki.ca.cert };
 }
 
+/** The admission server on ephemeral loopback ports, serving the certificate in `tlsDir`. */
+export const loopbackWebhookArgs = (tlsDir: string) => [
+  '--port',
+  '0',
+  '--host',
+  '127.0.0.1',
+  '--health-port',
+  '0',
+  '--tls-dir',
+  tlsDir,
+];
+
 export async function startWebhook(
   args: string[],
   env: NodeJS.ProcessEnv,
@@ -92,27 +104,12 @@ export function startControllerOperator(
   cluster: DevCluster,
   temporal: { address: string; namespace?: string },
 ): Promise<WebhookProcess> {
-  return startWebhook(
-    [
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--health-port',
-      '0',
-      '--tls-dir',
-      tlsDir,
-      '--no-inspector',
-      '--poll',
-      '300ms',
-    ],
-    {
-      KUBECONFIG: cluster.kubeconfigPath,
-      REPRISE_IMAGE: 'reprise:test',
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: temporal.namespace ?? 'default',
-    },
-  );
+  return startWebhook([...loopbackWebhookArgs(tlsDir), '--no-inspector', '--poll', '300ms'], {
+    KUBECONFIG: cluster.kubeconfigPath,
+    REPRISE_IMAGE: 'reprise:test',
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: temporal.namespace ?? 'default',
+  });
 }
 
 export async function apply(cluster: DevCluster, doc: unknown): Promise<void> {

@@ -19,6 +19,7 @@ import {
   apply,
   getJson,
   installCrd,
+  loopbackWebhookArgs,
   registerWebhooks,
   startWebhook,
   writeServingCert,
@@ -74,21 +75,7 @@ describe('operator webhooks on a real API server', { timeout: 600_000 }, () => {
     [cluster, snapshotId] = await Promise.all([startDevCluster(), writeItemsSnapshot(home, 3)]);
     const { tlsDir, caPem } = await writeServingCert(dir);
     webhook = await startWebhook(
-      [
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--health-port',
-        '0',
-        '--tls-dir',
-        tlsDir,
-        '--no-controller',
-        '--inspector-port',
-        '0',
-        '--store-dir',
-        home,
-      ],
+      [...loopbackWebhookArgs(tlsDir), '--no-controller', '--inspector-port', '0', '--store-dir', home],
       {
         KUBECONFIG: cluster.kubeconfigPath,
         REPRISE_IMAGE: 'reprise:test',

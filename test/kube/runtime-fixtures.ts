@@ -8,6 +8,13 @@ import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import type { RRPair } from '../../src/model/traffic.js';
 import { KubeApi, resourcePath, type KubeObject } from '../../src/kube/api.js';
 import type { RuntimeContext } from '../../activities/runtime.js';
+import { KubeReplayRuntime } from '../../activities/kube/index.js';
+import { startDevCluster, type DevCluster } from '../../src/kube/dev-cluster/index.js';
+import { startHarness, type WorkflowHarness } from '../workflows/harness.js';
+
+/** Reprise's own namespace on the test cluster, and the namespace of the app it captures and replays. */
+export const OWN_NS = 'reprise-system';
+export const APP_NS = 'shop';
 
 export const ctx = (): RuntimeContext => ({ heartbeat: () => {}, signal: new AbortController().signal });
 
@@ -92,4 +99,35 @@ export async function labelled(api: KubeApi, namespaces: string[], selector: str
     }
   }
   return found.sort();
+}
+
+/** A test cluster with Reprise's namespace and the `orders` workload, and a Temporal harness whose replays run on the Kubernetes runtime. */
+export interface KubeReplayStage {
+  cluster: DevCluster;
+  api: KubeApi;
+  harness: WorkflowHarness;
+  /** The orders snapshot, in `home`. */
+  snapshotId: string;
+  /** The workload's spec before any replay touched it, as JSON. */
+  specBefore: string;
+}
+
+export async function startKubeReplayStage(home: string): Promise<KubeReplayStage> {
+  const cluster = await startDevCluster();
+  const api = new KubeApi(kubeConfigOf(cluster.kubeconfigPath));
+  await api.ensure({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: OWN_NS } });
+  await createWorkload(api, APP_NS, 'orders');
+  const specBefore = JSON.stringify((await workloadJson(api, APP_NS, 'orders')).spec);
+  const snapshotId = await writeOrdersSnapshot(home);
+  const harness = await startHarness({
+    home,
+    replayRuntime: new KubeReplayRuntime({
+      kubeConfig: kubeConfigOf(cluster.kubeconfigPath),
+      namespace: OWN_NS,
+      image: 'registry.example/reprise:test',
+      forwarderUrl: 'http://reprise-forwarder.reprise-system.svc:4150',
+      home,
+    }),
+  });
+  return { cluster, api, harness, snapshotId, specBefore };
 }

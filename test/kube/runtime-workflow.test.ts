@@ -11,22 +11,12 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import { KubeReplayRuntime } from '../../activities/kube/index.js';
 import { replaySelector } from '../../activities/kube/common.js';
 import { KubeApi } from '../../src/kube/api.js';
-import { startDevCluster, type DevCluster } from '../../src/kube/dev-cluster/index.js';
+import type { DevCluster } from '../../src/kube/dev-cluster/index.js';
 import type { ReplayInputText, ReplayResult } from '../../src/config/replay.js';
-import { startHarness, TASK_QUEUE, workflowId, type WorkflowHarness } from '../workflows/harness.js';
-import {
-  createWorkload,
-  kubeConfigOf,
-  labelled,
-  workloadJson,
-  writeOrdersSnapshot,
-} from './runtime-fixtures.js';
-
-const OWN_NS = 'reprise-system';
-const APP_NS = 'shop';
+import { TASK_QUEUE, workflowId, type WorkflowHarness } from '../workflows/harness.js';
+import { APP_NS, labelled, OWN_NS, startKubeReplayStage, workloadJson } from './runtime-fixtures.js';
 
 describe('replayWorkflow on the Kubernetes runtime', () => {
   let cluster: DevCluster;
@@ -36,23 +26,8 @@ describe('replayWorkflow on the Kubernetes runtime', () => {
   let specBefore: string;
 
   before(async () => {
-    cluster = await startDevCluster();
-    api = new KubeApi(kubeConfigOf(cluster.kubeconfigPath));
-    await api.ensure({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: OWN_NS } });
-    await createWorkload(api, APP_NS, 'orders');
-    specBefore = JSON.stringify((await workloadJson(api, APP_NS, 'orders')).spec);
     const home = await mkdtemp(path.join(tmpdir(), 'reprise-kube-wf-'));
-    snapshotId = await writeOrdersSnapshot(home);
-    harness = await startHarness({
-      home,
-      replayRuntime: new KubeReplayRuntime({
-        kubeConfig: kubeConfigOf(cluster.kubeconfigPath),
-        namespace: OWN_NS,
-        image: 'registry.example/reprise:test',
-        forwarderUrl: 'http://reprise-forwarder.reprise-system.svc:4150',
-        home,
-      }),
-    });
+    ({ cluster, api, harness, snapshotId, specBefore } = await startKubeReplayStage(home));
   });
   after(async () => {
     await harness?.close();

@@ -21,16 +21,15 @@ import { LoadConfig, ResponderConfig, WorkloadRef } from '../../src/config/repla
 import { validateCaptureInput } from '../../src/config/capture.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import {
+  APP_NS,
   createWorkload,
   ctx,
   kubeConfigOf,
   labelled,
+  OWN_NS,
   workloadJson,
   writeOrdersSnapshot,
 } from './runtime-fixtures.js';
-
-const OWN_NS = 'reprise-system';
-const APP_NS = 'shop';
 
 interface Container {
   name: string;
