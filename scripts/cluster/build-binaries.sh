@@ -30,7 +30,7 @@ if command -v flock >/dev/null; then
   flock 9
 fi
 
-if ! have kube-apiserver $K8S_VERSION || ! have kube-controller-manager $K8S_VERSION || ! have kube-scheduler $K8S_VERSION; then
+if ! have kube-apiserver $K8S_VERSION || ! have kube-controller-manager $K8S_VERSION || ! have kube-scheduler $K8S_VERSION || ! have kubelet $K8S_VERSION || ! have kube-proxy $K8S_VERSION; then
   need_go
   cd "$SRC"
   if [ ! -f go.sum ]; then
@@ -56,12 +56,14 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 )
 GO
     GOFLAGS=-mod=mod go mod tidy
   fi
   LDF="-X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=35"
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
     if ! have $cmd $K8S_VERSION; then
       echo "build-binaries: building $cmd $K8S_VERSION (minutes on a cold cache)" >&2
       go build -ldflags "$LDF" -o "$BIN/$cmd" "k8s.io/kubernetes/cmd/$cmd"

@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
-import { kubeToolPaths, startDevCluster, type DevCluster } from '../../src/kube/dev-cluster/index.js';
+import { kubeToolPaths, startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { parseWebhookConfig } from '../../src/kube/webhook-config.js';
 import { workerNodeFlags } from '../../src/node-options.js';
 import { projectRoot } from '../../src/project-root.js';

@@ -13,13 +13,13 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { startDevCluster, type DevCluster } from '../../src/kube/dev-cluster/index.js';
-import { isRunning, type ProcessEntry } from '../../src/kube/dev-cluster/processes.js';
-import { readState, type ClusterState } from '../../src/kube/dev-cluster/state.js';
+import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
+import { isRunning, type ProcessEntry } from '../../tools/dev-cluster/processes.js';
+import { readState, type ClusterState } from '../../tools/dev-cluster/state.js';
 import { projectRoot } from '../../src/project-root.js';
 
 const DEPLOYMENT = 'hello';
-const CLI = path.join(projectRoot, 'dist/src/kube/dev-cluster/cli.js');
+const CLI = path.join(projectRoot, 'dist/tools/dev-cluster/cli.js');
 
 /** Runs the dev-cluster CLI; resolves with its exit code and output whatever the code. */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -222,7 +222,7 @@ describe('dev cluster lifecycle', () => {
       [
         '--input-type=module',
         '-e',
-        `const { startDevCluster } = await import(${JSON.stringify(path.join(projectRoot, 'dist/src/kube/dev-cluster/index.js'))});
+        `const { startDevCluster } = await import(${JSON.stringify(path.join(projectRoot, 'dist/tools/dev-cluster/index.js'))});
          await startDevCluster({ dir: ${JSON.stringify(dir)} });
          console.log('ready');
          setInterval(() => {}, 1000);`,

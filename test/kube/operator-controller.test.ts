@@ -16,7 +16,7 @@ import type { Worker } from '@temporalio/worker';
 import { stringify as toYaml } from 'yaml';
 import type { ReplayResult } from '../../src/config/replay.js';
 import { TRAFFIC_REPLAY } from '../../src/kube/annotations.js';
-import { startDevCluster, type DevCluster } from '../../src/kube/dev-cluster/index.js';
+import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import type { TrafficReplay } from '../../src/kube/traffic-replay.js';
 import { createOrchestratorWorker } from '../../workers/orchestrator.js';
 import { startCountingApp, writeItemsSnapshot, type CountingApp } from '../helpers/replay-fixtures.js';

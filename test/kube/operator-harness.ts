@@ -9,8 +9,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify as toYaml } from 'yaml';
-import type { DevCluster } from '../../src/kube/dev-cluster/index.js';
-import { createClusterPki } from '../../src/kube/dev-cluster/certs.js';
+import type { DevCluster } from '../../tools/dev-cluster/index.js';
+import { createClusterPki } from '../../tools/dev-cluster/certs.js';
 import { projectRoot } from '../../src/project-root.js';
 
 export const CRD_FILE = path.join(projectRoot, 'charts/reprise/crds/trafficreplays.yaml');

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { V1Deployment, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { stringify as toYaml } from 'yaml';
 import { CAPTURE, SIDECAR_CONTAINER } from '../../src/kube/annotations.js';
-import { startDevCluster, type DevCluster } from '../../src/kube/dev-cluster/index.js';
+import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import type { TrafficReplay } from '../../src/kube/traffic-replay.js';
 import { writeItemsSnapshot } from '../helpers/replay-fixtures.js';
 import { waitFor } from '../workflows/loopback.js';

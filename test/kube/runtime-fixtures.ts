@@ -9,7 +9,7 @@ import type { RRPair } from '../../src/model/traffic.js';
 import { KubeApi, resourcePath, type KubeObject } from '../../src/kube/api.js';
 import type { RuntimeContext } from '../../activities/runtime.js';
 import { KubeReplayRuntime } from '../../activities/kube/index.js';
-import { startDevCluster, type DevCluster } from '../../src/kube/dev-cluster/index.js';
+import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { startHarness, type WorkflowHarness } from '../workflows/harness.js';
 
 /** Reprise's own namespace on the test cluster, and the namespace of the app it captures and replays. */

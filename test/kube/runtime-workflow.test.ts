@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { replaySelector } from '../../activities/kube/common.js';
 import { KubeApi } from '../../src/kube/api.js';
-import type { DevCluster } from '../../src/kube/dev-cluster/index.js';
+import type { DevCluster } from '../../tools/dev-cluster/index.js';
 import type { ReplayInputText, ReplayResult } from '../../src/config/replay.js';
 import { TASK_QUEUE, workflowId, type WorkflowHarness } from '../workflows/harness.js';
 import { APP_NS, labelled, OWN_NS, startKubeReplayStage, workloadJson } from './runtime-fixtures.js';

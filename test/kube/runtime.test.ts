@@ -16,7 +16,7 @@ import { RuntimeError } from '../../activities/runtime.js';
 import { startForwarder, type Forwarder } from '../../src/forwarder/index.js';
 import { KubeApi, resourcePath, type KubeObject } from '../../src/kube/api.js';
 import { CAPTURE, LABELS } from '../../src/kube/annotations.js';
-import { startDevCluster, type DevCluster } from '../../src/kube/dev-cluster/index.js';
+import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { LoadConfig, ResponderConfig, WorkloadRef } from '../../src/config/replay.js';
 import { validateCaptureInput } from '../../src/config/capture.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
