@@ -1,7 +1,7 @@
 /** The regression workflow's one activity: compare a finished replay with the key's baseline. */
 import type { RegressionCheck, RegressionInput, ReplayVerdict } from '../src/config/replay.js';
 import { readReport } from '../src/report/write.js';
-import { replayDir } from '../src/paths.js';
+import { replayDir } from '../src/base/paths.js';
 import { compareWithBaseline } from '../src/regression/compare.js';
 import { readBaseline, writeBaseline } from '../src/regression/baseline.js';
 

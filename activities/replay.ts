@@ -23,7 +23,7 @@ import type { GeneratorProgress as GeneratorCounts, GeneratorSummary } from '../
 import { analyzeReplay } from '../src/analyzer/index.js';
 import { writeReport } from '../src/report/write.js';
 import { readObserved } from '../src/generator/observed-reader.js';
-import { replayDir } from '../src/paths.js';
+import { replayDir } from '../src/base/paths.js';
 
 export interface ReplayRef {
   replayId: string;

@@ -6,7 +6,7 @@
  * Every method must be idempotent: Temporal retries activities, and a worker may die between
  * doing something and reporting it. Objects are named from the capture id (the workflow id).
  */
-import type { CaptureTarget } from '../src/config/capture.js';
+import type { CaptureCounts, CaptureTarget } from '../src/config/capture.js';
 import type { DlpRules } from '../src/dlp/rules.js';
 import type { FilterRules } from '../src/filters/rules.js';
 
@@ -42,18 +42,6 @@ export interface CaptureEndpoints {
   outPort: number;
 }
 
-export interface CaptureCounts {
-  pairs: number;
-  inbound: number;
-  outbound: number;
-  /** Uncompressed NDJSON bytes stored. */
-  bytes: number;
-  /** Pairs lost (sidecar buffer full, forwarder refused); not the ones filtered on purpose. */
-  dropped: number;
-  /** Pairs excluded on purpose by filters. */
-  filtered: number;
-}
-
 export interface CaptureStatus extends CaptureCounts {
   /** False when the capture proxy went away (local: the sidecar exited); enabling again restores it. */
   capturing: boolean;
@@ -68,16 +56,9 @@ export interface RuntimeContext {
 }
 
 /** A failure that retrying cannot fix (bad port, snapshot id taken); `type` names the kind. */
-export class RuntimeError extends Error {
-  constructor(
-    message: string,
-    readonly type: string,
-    readonly retryable = false,
-  ) {
-    super(message);
-    this.name = 'RuntimeError';
-  }
-}
+export { RuntimeError } from '../src/base/runtime-error.js';
+/** A recording's counts: defined with the capture results (src/config/capture.ts). */
+export type { CaptureCounts };
 
 export interface CaptureRuntime {
   /** Starts (or finds) the forwarder for this capture and opens the recording in it. */

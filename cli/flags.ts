@@ -1,7 +1,7 @@
 /** Parsers for flag values: each names the flag and what was expected when the value is bad. */
 import { InvalidArgumentError } from 'commander';
-import { parseDuration } from '../src/config/duration.js';
-import { SAFE_ID_PATTERN, SERVICE_NAME_PATTERN } from '../src/config/ids.js';
+import { parseDuration } from '../src/base/duration.js';
+import { SAFE_ID_PATTERN, SERVICE_NAME_PATTERN } from '../src/base/ids.js';
 
 export function portFlag(value: string): number {
   const n = Number(value);

@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import { CliError } from './errors.js';
-import { describeZodIssues } from '../src/config/issues.js';
+import { describeZodIssues } from '../src/base/issues.js';
 import { notice, style } from './output.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { captureCommand } from './commands/capture.js';

@@ -2,9 +2,10 @@
  * Builds a replay's input from `--config FILE` (JSON or YAML, the replayWorkflow input shape)
  * and flags, flags winning; validated here so a bad value is refused before anything starts.
  */
-import { readDataFile } from '../src/rules-file.js';
+import { readDataFile } from '../src/base/rules-file.js';
+import { mergeLoadFlags } from '../src/config/load-flags.js';
 import { ReplayInput } from '../src/config/replay.js';
-import { describeZodIssues } from '../src/config/issues.js';
+import { describeZodIssues } from '../src/base/issues.js';
 import { CliError, UsageError } from './errors.js';
 
 export interface ReplayFlags {
@@ -53,11 +54,8 @@ export async function buildReplayInput(snapshotId: string, flags: ReplayFlags): 
       env: port ? { PORT: port } : {},
     };
   }
-  const load = { ...(base.load as object | undefined) } as Record<string, unknown>;
-  if (flags.rate !== undefined) load.rate = flags.rate;
-  if (flags.speed !== undefined) load.speed = flags.speed;
-  if (flags.connections !== undefined) load.connections = flags.connections;
-  if (flags.duration !== undefined) load.duration = flags.duration;
+  const { rate, speed, connections, duration } = flags;
+  const load = mergeLoadFlags(base.load, { rate, speed, connections, duration });
   const raw = { ...base, snapshotId, target, load, ...(flags.mode ? { mode: flags.mode } : {}) };
   const parsed = ReplayInput.safeParse(raw);
   if (!parsed.success) {

@@ -11,14 +11,14 @@
  */
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
-import { repriseHome } from '../src/paths.js';
+import { repriseHome } from '../src/base/paths.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
 import { findServer, freePort, startDevServer, TASK_QUEUE } from '../src/temporal/index.js';
-import { newId } from '../src/ids.js';
+import { newId } from '../src/base/new-id.js';
 import { startInProcessWorker } from '../workers/orchestrator.js';
-import type { CaptureProgress, CaptureResult } from '../workflows/capture.js';
+import type { CaptureProgress, CaptureResult } from '../src/config/capture.js';
 import type { ReplayResult } from '../src/config/replay.js';
-import { projectRoot } from '../src/project-root.js';
+import { projectRoot } from '../src/base/project-root.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { driveTraffic } from './client.js';

@@ -7,7 +7,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { childLog } from '../src/log.js';
+import { childLog } from '../src/base/log.js';
 import { createAdmin } from './admin.js';
 import { createConnectHandler } from './connect-tunnel.js';
 import type { RecorderContext } from './connection-recorder.js';
@@ -64,7 +64,7 @@ export async function startSidecar(input: SidecarOptions): Promise<Sidecar> {
   // Loaded only when needed: the certificate machinery (mockttp, x509) takes a second to import.
   const interception =
     opts.tlsIntercept && opts.outPort !== -1
-      ? await Promise.all([import('./ca.js'), import('./tls-interception.js')])
+      ? await Promise.all([import('../src/tls/ca.js'), import('./tls-interception.js')])
       : undefined;
   const ca = interception && (await interception[0].loadCa(opts.caDir));
   const leafs = ca && (await interception[1].LeafCertificates.create(ca));

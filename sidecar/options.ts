@@ -1,6 +1,6 @@
 /** The sidecar's settings (docs/contracts.md), their defaults, and filling them in. */
 import { DEFAULT_MAX_BODY_BYTES } from '../src/model/traffic.js';
-import { caDir, repriseHome } from '../src/paths.js';
+import { caDir, repriseHome } from '../src/base/paths.js';
 
 export interface SidecarOptions {
   /** The app the inbound proxy forwards to; required unless inPort is -1. */

@@ -1,6 +1,6 @@
 /** One finished exchange, as the recorders saw it, into an RRPair. */
 import { performance } from 'node:perf_hooks';
-import { newId } from '../src/ids.js';
+import { newId } from '../src/base/new-id.js';
 import type { Direction, HeaderList, HttpRequest, RRPair } from '../src/model/traffic.js';
 import { type CappedBody, recordBody } from './recorded-body.js';
 

@@ -7,7 +7,7 @@ import * as x509 from '@peculiar/x509';
 import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { CaMaterial } from './ca.js';
+import type { CaMaterial } from '../src/tls/ca.js';
 import { Lru } from './lru.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);

@@ -7,9 +7,9 @@ import { parseArgs } from 'node:util';
 import { loadDlpRules, DEFAULT_DLP_RULES } from '../src/dlp/index.js';
 import { FilterRules, loadFilterRules } from '../src/filters/index.js';
 import { DEFAULT_FORWARDER_PORT, DEFAULT_MAX_BATCH_BYTES, startForwarder } from '../src/forwarder/index.js';
-import { log } from '../src/log.js';
-import { repriseHome } from '../src/paths.js';
-import { RulesFileError } from '../src/rules-file.js';
+import { log } from '../src/base/log.js';
+import { repriseHome } from '../src/base/paths.js';
+import { RulesFileError } from '../src/base/rules-file.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
 
 const USAGE = `usage: forwarder [--port 4150] [--host 127.0.0.1] [--home DIR] [--dlp FILE | --no-dlp]

@@ -6,11 +6,18 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import {
+  LOAD_FLAGS,
+  mergeLoadFlags,
+  NUMERIC_LOAD_FIELDS,
+  type LoadField,
+  type LoadFlagValues,
+} from '../src/config/load-flags.js';
 import { LoadConfig } from '../src/config/replay.js';
 import { GeneratorConfigError, runGenerator, type TransformInput } from '../src/generator/index.js';
-import { repriseHome } from '../src/paths.js';
-import { loadRulesFile, RulesFileError } from '../src/rules-file.js';
-import { describeZodIssues } from '../src/config/issues.js';
+import { repriseHome } from '../src/base/paths.js';
+import { loadRulesFile, RulesFileError } from '../src/base/rules-file.js';
+import { describeZodIssues } from '../src/base/issues.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
 import { HttpSnapshotStore, uploadReplayResults } from '../src/store/http-store.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
@@ -27,16 +34,6 @@ const ConfigFile = z.object({
   load: z.record(z.string(), z.unknown()).optional(),
   transforms: z.array(z.unknown()).optional(),
 });
-
-/** Load fields a flag can set, flag name by field. */
-const LOAD_FLAGS = {
-  rate: 'rate',
-  speed: 'speed',
-  connections: 'connections',
-  duration: 'duration',
-  passes: 'passes',
-  timeout: 'timeout',
-} as const;
 
 function numberFlag(flag: string, text: string): number {
   const n = Number(text);
@@ -83,12 +80,13 @@ async function main(): Promise<void> {
         throw err instanceof RulesFileError ? new UsageError(`--config: ${err.message}`) : err;
       })
     : {};
-  const load: Record<string, unknown> = { ...file.load };
+  const flags: LoadFlagValues = {};
   for (const [field, flag] of Object.entries(LOAD_FLAGS)) {
     const text = values[flag];
-    if (text === undefined) continue;
-    load[field] = ['rate', 'connections', 'passes'].includes(field) ? numberFlag(flag, text) : text;
+    if (text !== undefined)
+      flags[field as LoadField] = NUMERIC_LOAD_FIELDS.has(field) ? numberFlag(flag, text) : text;
   }
+  const load = mergeLoadFlags(file.load, flags);
   const parsed = LoadConfig.safeParse(load);
   if (!parsed.success) {
     const field = String(parsed.error.issues[0].path[0] ?? '');

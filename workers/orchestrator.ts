@@ -16,11 +16,11 @@ import { createRegressionActivities } from '../activities/regression.js';
 import { LocalReplayRuntime } from '../activities/local/replay-runtime.js';
 import { kubeRuntimesFromEnv } from '../activities/kube/env.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
-import { childLog } from '../src/log.js';
-import { repriseHome } from '../src/paths.js';
+import { childLog } from '../src/base/log.js';
+import { repriseHome } from '../src/base/paths.js';
 import { ensureSearchAttributes } from '../src/temporal/connect.js';
 import { TASK_QUEUE } from '../src/temporal/names.js';
-import { findServer } from '../src/temporal/resolve.js';
+import { findServer } from '../src/temporal/find-server.js';
 import { loadWorkflowBundle } from '../src/temporal/workflow-bundle.js';
 
 export interface OrchestratorWorkerOptions {

@@ -4,12 +4,12 @@
  * stopped line with the match stats and exits 0. Bad flags exit 2 naming the flag.
  */
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../src/config/duration.js';
+import { parseDuration } from '../src/base/duration.js';
 import { ResponderConfig } from '../src/config/replay.js';
-import { log } from '../src/log.js';
-import { caDir, repriseHome } from '../src/paths.js';
+import { log } from '../src/base/log.js';
+import { caDir, repriseHome } from '../src/base/paths.js';
 import { startResponder, type ResponderConfigInput } from '../src/responder/index.js';
-import { loadRulesFile, RulesFileError } from '../src/rules-file.js';
+import { loadRulesFile, RulesFileError } from '../src/base/rules-file.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
 import { HttpSnapshotStore } from '../src/store/http-store.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';

@@ -4,7 +4,7 @@
  * the forwarder, bounded by --drain-timeout), prints a stopped line with the final counters
  * and exits 0. Bad flags exit 2 naming the flag.
  */
-import { log } from '../src/log.js';
+import { log } from '../src/base/log.js';
 import { parseSidecarFlags, UsageError, USAGE } from '../sidecar/flags.js';
 import { startSidecar } from '../sidecar/index.js';
 

@@ -2,7 +2,7 @@
  * The operator process (`node dist/workers/webhook.js`): the HTTPS admission server
  * (/mutate-workloads, /mutate-trafficreplay, /validate-trafficreplay), /healthz and /readyz on
  * the health port, the TrafficReplay controller (unless --no-controller) and the inspector
- * (unless --no-inspector). Configuration: src/kube/webhook-config.ts (flags, then env). Prints
+ * (unless --no-inspector). Configuration: src/kube/webhooks/config.ts (flags, then env). Prints
  * one JSON ready line on stdout; on SIGTERM/SIGINT stops everything, prints a stopped line and
  * exits 0. A bad flag or variable exits 2 naming it.
  */
@@ -12,12 +12,13 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { admissionHandler, type AdmissionContext } from '../src/kube/admission.js';
-import { loadKubeConfig, realLookups } from '../src/kube/client.js';
-import { TrafficReplayController } from '../src/kube/controller.js';
-import { startInspector, type Inspector } from '../src/kube/inspector.js';
-import { ConfigError, parseWebhookConfig, USAGE } from '../src/kube/webhook-config.js';
-import { childLog } from '../src/log.js';
+import { admissionHandler, type AdmissionContext } from '../src/kube/webhooks/admission.js';
+import { loadKubeConfig } from '../src/kube/client/client-node.js';
+import { realLookups } from '../src/kube/webhooks/lookups.js';
+import { TrafficReplayController } from '../src/kube/controller/controller.js';
+import { startInspector, type Inspector } from '../src/kube/inspector/server.js';
+import { ConfigError, parseWebhookConfig, USAGE } from '../src/kube/webhooks/config.js';
+import { childLog } from '../src/base/log.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
 import { HttpSnapshotStore } from '../src/store/http-store.js';
 import { serverFromEnv } from '../src/temporal/connect.js';

@@ -32,6 +32,9 @@ import {
   validateCaptureInput,
   type CaptureConfig,
   type CaptureInput,
+  type CapturePhase,
+  type CaptureProgress,
+  type CaptureResult,
 } from '../src/config/capture.js';
 import { RepriseKind, RepriseService, RepriseSnapshotId } from '../src/temporal/names.js';
 
@@ -57,36 +60,6 @@ const { sealSnapshot } = proxyActivities<CaptureActivities>(SEAL);
 const teardown = proxyActivities<CaptureActivities>(TEARDOWN);
 const { captureProgress } = proxyActivities<CaptureActivities>(PROGRESS);
 
-export type CapturePhase = 'starting' | 'capturing' | 'stopping' | 'sealing' | 'done' | 'failed' | 'canceled';
-
-export interface CaptureProgress {
-  phase: CapturePhase;
-  snapshotId: string | null;
-  pairs: number;
-  dropped: number;
-  bytes: number;
-  startedAt: string;
-  /** Where clients send traffic (null until the capture is enabled). */
-  inPort: number | null;
-  /** The app's HTTP_PROXY port; -1 when outbound capture is off. */
-  outPort: number | null;
-}
-
-export interface CaptureResult {
-  snapshotId: string;
-  pairs: number;
-  /** Pairs lost (sidecar buffer full, forwarder refused). */
-  dropped: number;
-  /** Pairs left out on purpose by the filters. */
-  filtered: number;
-  bytes: number;
-  inbound: number;
-  outbound: number;
-  workflowId: string;
-  startedAt: string;
-  endedAt: string;
-}
-
 /** State carried across continue-as-new, so a long capture keeps its processes and recording. */
 export interface CaptureResume {
   snapshotId: string;
@@ -97,7 +70,7 @@ export interface CaptureResume {
 export const stopSignal = defineSignal('stop');
 export const progressQuery = defineQuery<CaptureProgress>('progress');
 
-/** Same shape as newSnapshotId() (src/ids.ts), from the workflow's deterministic clock and random. */
+/** Same shape as newSnapshotId() (src/base/new-id.ts), from the workflow's deterministic clock and random. */
 function newSnapshotId(): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `snap-${t}-${uuid4().slice(0, 6)}`;

@@ -12,8 +12,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RegressionActivities } from '../activities/regression.js';
-import { describeZodIssues } from '../src/config/issues.js';
-import { toSafeId } from '../src/config/ids.js';
+import { describeZodIssues } from '../src/base/issues.js';
+import { toSafeId } from '../src/base/ids.js';
 import {
   RegressionInput,
   type RegressionResult,

@@ -17,7 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ReplayActivities } from '../activities/replay.js';
-import { parseDuration } from '../src/config/duration.js';
+import { parseDuration } from '../src/base/duration.js';
 import {
   ReplayInput,
   type ReplayPhase,
@@ -25,8 +25,8 @@ import {
   type ReplayResult,
   type ReplayVerdict,
 } from '../src/config/replay.js';
-import { describeZodIssues } from '../src/config/issues.js';
-import { toSafeId } from '../src/config/ids.js';
+import { describeZodIssues } from '../src/base/issues.js';
+import { toSafeId } from '../src/base/ids.js';
 import { RepriseKind, RepriseService, RepriseSnapshotId, RepriseVerdict } from '../src/temporal/names.js';
 
 export const cancelReplaySignal = defineSignal('cancel');

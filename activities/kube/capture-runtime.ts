@@ -8,9 +8,15 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { WorkloadRef } from '../../src/config/replay.js';
-import { KubeApi, KubeApiError, pointerKey, resourcePath, type JsonPatchOp } from '../../src/kube/api.js';
-import { CAPTURE, LABELS } from '../../src/kube/annotations.js';
-import { ForwarderApi } from '../local/forwarder-api.js';
+import {
+  KubeApi,
+  KubeApiError,
+  pointerKey,
+  resourcePath,
+  type JsonPatchOp,
+} from '../../src/kube/client/api.js';
+import { CAPTURE, LABELS } from '../../src/kube/api/annotations.js';
+import { ForwarderApi } from '../../src/forwarder/client.js';
 import {
   RuntimeError,
   type CaptureCounts,

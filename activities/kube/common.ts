@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkloadRef } from '../../src/config/replay.js';
-import { isNotFound, resourcePath, type KubeApi, type KubeObject } from '../../src/kube/api.js';
-import { LABELS, MANAGED_BY } from '../../src/kube/annotations.js';
+import { isNotFound, resourcePath, type KubeApi, type KubeObject } from '../../src/kube/client/api.js';
+import { LABELS, MANAGED_BY } from '../../src/kube/api/annotations.js';
 import { RuntimeError, type RuntimeContext } from '../runtime.js';
 
 /** The id part of object names and label values: lowercase DNS-1123, at most 40 characters. */

@@ -21,13 +21,19 @@ import type {
   WorkloadRef,
 } from '../../src/config/replay.js';
 import type { GeneratorSummary } from '../../src/generator/index.js';
-import { KubeApi, KubeApiError, pointerKey, resourcePath, type KubeObject } from '../../src/kube/api.js';
-import { CA_VOLUME, LABELS } from '../../src/kube/annotations.js';
-import { childLog } from '../../src/log.js';
+import {
+  KubeApi,
+  KubeApiError,
+  pointerKey,
+  resourcePath,
+  type KubeObject,
+} from '../../src/kube/client/api.js';
+import { CA_VOLUME, LABELS } from '../../src/kube/api/annotations.js';
+import { childLog } from '../../src/base/log.js';
 import type { ResponderStats } from '../../src/model/replay.js';
-import { workerNodeFlags } from '../../src/node-options.js';
-import { caDir, generatorSummaryFile, observedFile } from '../../src/paths.js';
-import { ensureCa } from '../../src/responder/ca.js';
+import { workerNodeFlags } from '../../src/base/node-options.js';
+import { caDir, generatorSummaryFile, observedFile } from '../../src/base/paths.js';
+import { ensureCa } from '../../src/tls/ca.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from '../replay.js';
 import { RuntimeError, type RuntimeContext } from '../runtime.js';

@@ -18,9 +18,9 @@ import type {
 } from '../../src/config/replay.js';
 import type { ResponderStats } from '../../src/model/replay.js';
 import type { GeneratorSummary } from '../../src/generator/index.js';
-import { caDir, observedFile, replayDir } from '../../src/paths.js';
-import { workerNodeOptions } from '../../src/node-options.js';
-import { projectRoot } from '../../src/project-root.js';
+import { caDir, observedFile, replayDir } from '../../src/base/paths.js';
+import { workerNodeOptions } from '../../src/base/node-options.js';
+import { projectRoot } from '../../src/base/project-root.js';
 import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from '../replay.js';
 import { RuntimeError, type RuntimeContext } from '../runtime.js';
 import { Supervisor } from './supervisor.js';

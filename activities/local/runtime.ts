@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { childLog } from '../../src/log.js';
-import { projectRoot } from '../../src/project-root.js';
+import { childLog } from '../../src/base/log.js';
+import { projectRoot } from '../../src/base/project-root.js';
 import {
   RuntimeError,
   type CaptureCounts,
@@ -19,8 +19,8 @@ import {
   type RecordingHandle,
   type RuntimeContext,
 } from '../runtime.js';
-import { workerNodeOptions } from '../../src/node-options.js';
-import { ForwarderApi } from './forwarder-api.js';
+import { workerNodeOptions } from '../../src/base/node-options.js';
+import { ForwarderApi } from '../../src/forwarder/client.js';
 import { ownedAndAlive, readRecord, type ProcessRecord } from './processes.js';
 import { Supervisor } from './supervisor.js';
 

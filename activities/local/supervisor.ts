@@ -8,9 +8,9 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { isSafeId } from '../../src/ids.js';
-import { childLog } from '../../src/log.js';
-import { runDir } from '../../src/paths.js';
+import { isSafeId } from '../../src/base/ids.js';
+import { childLog } from '../../src/base/log.js';
+import { runDir } from '../../src/base/paths.js';
 import { RuntimeError, type RuntimeContext } from '../runtime.js';
 import {
   isAlive,

@@ -3,7 +3,7 @@
  * filesystem store, a recording opened on it, and the sidecar process shipping every pair to
  * it. Each is its own process, started from dist/ as `reprise capture` starts them.
  */
-import { workerEnv } from '../../src/node-options.js';
+import { workerEnv } from '../../src/base/node-options.js';
 import path from 'node:path';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import type { SnapshotManifest } from '../../src/model/traffic.js';

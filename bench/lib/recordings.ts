@@ -8,42 +8,32 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import type { RRPair } from '../../src/model/traffic.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
+import { jsonBody, makePair } from '../../tools/fixtures/pairs.js';
 
 const T0 = Date.parse('2024-03-10T12:00:00Z');
 
 /** The dependency host the outbound recordings call; autocannon sends it as the Host header. */
 export const DEPENDENCY_HOST = 'inventory.bench';
 
-const json = (value: unknown) => {
-  const data = JSON.stringify(value);
-  return { encoding: 'utf8' as const, data, size: Buffer.byteLength(data), truncated: false };
-};
-
 /** Outbound pair `i`: a distinct GET to the dependency with a small JSON answer. */
 export function outboundPair(i: number): RRPair {
-  return {
+  return makePair({
     id: `out-${i}`,
     direction: 'outbound',
     service: 'bench',
-    protocol: 'http/1.1',
     startedAt: new Date(T0 + i).toISOString(),
     durationMs: 1,
-    request: {
-      method: 'GET',
-      scheme: 'http',
-      host: DEPENDENCY_HOST,
-      port: 80,
-      path: `/stock/SKU-${i}`,
-      query: [['warehouse', 'eu-west-1']],
-      headers: [['accept', 'application/json']],
-    },
-    response: {
-      status: 200,
-      headers: [['content-type', 'application/json']],
-      body: json({ sku: `SKU-${i}`, available: 120 + (i % 30), reserved: 3, warehouse: 'eu-west-1' }),
-    },
-    tags: {},
-  };
+    host: DEPENDENCY_HOST,
+    port: 80,
+    path: `/stock/SKU-${i}`,
+    query: [['warehouse', 'eu-west-1']],
+    responseBody: jsonBody({
+      sku: `SKU-${i}`,
+      available: 120 + (i % 30),
+      reserved: 3,
+      warehouse: 'eu-west-1',
+    }),
+  });
 }
 
 /** The request target of outbound pair `i` (path and query, as sent). */
@@ -51,27 +41,21 @@ export const outboundPath = (i: number) => `/stock/SKU-${i}?warehouse=eu-west-1`
 
 /** Inbound pair `i`: a distinct GET to the app (what the generator replays); 1 ms apart. */
 export function inboundPair(i: number): RRPair {
-  return {
+  return makePair({
     id: `in-${i}`,
-    direction: 'inbound',
     service: 'bench',
-    protocol: 'http/1.1',
     startedAt: new Date(T0 + i).toISOString(),
     durationMs: 1,
-    request: {
-      method: 'GET',
-      scheme: 'http',
-      host: 'bench',
-      port: 80,
-      path: `/items/${i}`,
-      query: [['page', String(i % 7)]],
-      headers: [
-        ['accept', 'application/json'],
-        ['user-agent', 'bench'],
-      ],
-    },
-    tags: {},
-  };
+    host: 'bench',
+    port: 80,
+    path: `/items/${i}`,
+    query: [['page', String(i % 7)]],
+    headers: [
+      ['accept', 'application/json'],
+      ['user-agent', 'bench'],
+    ],
+    noResponse: true,
+  });
 }
 
 /** Writes pairs 0..count-1 as a sealed snapshot in the store at `home`; returns its id. */

@@ -5,7 +5,7 @@
  * - `memory-capture-1m`: the capture pipeline's peak RSS for 1,000,000 pairs vs 10,000.
  * - `replay-start-latency`: replayWorkflow start to the first request the app receives.
  */
-import { workerEnv } from '../../src/node-options.js';
+import { workerEnv } from '../../src/base/node-options.js';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Measure, MeasureResult } from '../lib/types.js';

@@ -7,7 +7,7 @@
  *   WireMock standalone with one stub (its JVM warmed up first).
  */
 import path from 'node:path';
-import { workerEnv } from '../../src/node-options.js';
+import { workerEnv } from '../../src/base/node-options.js';
 import {
   alternate,
   autocannon,

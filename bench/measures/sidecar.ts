@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { loadCa } from '../../sidecar/ca.js';
+import { loadCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../sidecar/tls-interception.js';
 import { startCaptureStack, type CaptureStack } from '../lib/capture-stack.js';
 import {

@@ -1,13 +1,12 @@
 /** `reprise capture`: record an app's traffic into a snapshot through a captureWorkflow. */
 import { Command, Option } from 'commander';
 import type { z } from 'zod';
-import { loadRulesFile, RulesFileError } from '../../src/rules-file.js';
+import { loadRulesFile, RulesFileError } from '../../src/base/rules-file.js';
 import { FilterRules } from '../../src/filters/rules.js';
 import { DlpRules } from '../../src/dlp/rules.js';
-import { newId } from '../../src/ids.js';
-import { parseDuration } from '../../src/config/duration.js';
-import type { CaptureInput } from '../../src/config/capture.js';
-import type { CaptureProgress, CaptureResult } from '../../workflows/capture.js';
+import { newId } from '../../src/base/new-id.js';
+import { parseDuration } from '../../src/base/duration.js';
+import type { CaptureInput, CaptureProgress, CaptureResult } from '../../src/config/capture.js';
 import { CliError } from '../errors.js';
 import { durationFlag, portFlag, positiveIntFlag, serviceFlag } from '../flags.js';
 import { formatBytes, notice, printJson, printLine, style } from '../output.js';
@@ -79,7 +78,7 @@ export function captureCommand(): Command {
             : {}),
       };
       // Loaded here, not at start-up: the Temporal SDK is heavy and other commands don't need it.
-      const { resolveTemporal, TASK_QUEUE } = await import('../../src/temporal/index.js');
+      const { resolveTemporal, TASK_QUEUE } = await import('../resolve-temporal.js');
       const temporal = await resolveTemporal();
       try {
         const workflowId = newId(`capture-${opts.service}`);

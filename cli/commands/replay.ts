@@ -1,8 +1,8 @@
 /** `reprise replay SNAPSHOT --target URL ...` and `reprise replay ls`. */
 import { readdir } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { newId } from '../../src/ids.js';
-import { repriseHome, replayDir, replaysDir } from '../../src/paths.js';
+import { newId } from '../../src/base/new-id.js';
+import { repriseHome, replayDir, replaysDir } from '../../src/base/paths.js';
 import type { ReplayProgress, ReplayResult } from '../../src/config/replay.js';
 import { readReport } from '../../src/report/write.js';
 import { CliError } from '../errors.js';
@@ -26,7 +26,7 @@ export function paintVerdict(verdict: string): string {
 
 async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolean }): Promise<void> {
   const input = await buildReplayInput(snapshotId, opts);
-  const { resolveTemporal, TASK_QUEUE } = await import('../../src/temporal/index.js');
+  const { resolveTemporal, TASK_QUEUE } = await import('../resolve-temporal.js');
   const temporal = await resolveTemporal();
   try {
     const workflowId = input.replayId ?? newId('replay');

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Command } from 'commander';
-import { repriseHome, replayDir } from '../../src/paths.js';
+import { repriseHome, replayDir } from '../../src/base/paths.js';
 import { readReport } from '../../src/report/write.js';
 import type { Report } from '../../src/report/schema.js';
 import { CliError } from '../errors.js';

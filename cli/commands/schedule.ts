@@ -9,7 +9,7 @@ import { nameFlag } from '../flags.js';
 async function withClient<T>(
   fn: (client: import('@temporalio/client').Client, taskQueue: string) => Promise<T>,
 ) {
-  const { resolveTemporal, TASK_QUEUE } = await import('../../src/temporal/index.js');
+  const { resolveTemporal, TASK_QUEUE } = await import('../resolve-temporal.js');
   const temporal = await resolveTemporal();
   try {
     return await fn(temporal.client, TASK_QUEUE);

@@ -7,7 +7,7 @@ import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import { SnapshotNotFoundError } from '../../src/store/types.js';
 import type { SnapshotManifest } from '../../src/model/traffic.js';
 import { importHar, writeHar } from '../../src/har/index.js';
-import { repriseHome } from '../../src/paths.js';
+import { repriseHome } from '../../src/base/paths.js';
 import { CliError } from '../errors.js';
 import { formatBytes, printJson, printLine, printTable, style } from '../output.js';
 import { serviceFlag } from '../flags.js';

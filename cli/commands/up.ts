@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { repriseHome } from '../../src/paths.js';
+import { repriseHome } from '../../src/base/paths.js';
 import { CliError } from '../errors.js';
 import { portFlag } from '../flags.js';
 import { notice, printJson, printLine, style } from '../output.js';

@@ -12,7 +12,8 @@ import { parsePattern, type PathPattern } from './jsonpath.js';
 import { NoiseRegistry } from './noise.js';
 import { ObservedPass } from './observed.js';
 import { indexRecordings } from './recordings.js';
-import { percent, round2 } from './summarize.js';
+import { round2 } from '../base/round.js';
+import { latencySummary, percent } from './summarize.js';
 
 /** forceCompare holds JSON paths (`$.createdAt`) and, prefixed with `header:`, header names (`header:etag`). */
 function splitForceCompare(entries: readonly string[]): { body: PathPattern[]; headers: Set<string> } {
@@ -62,7 +63,7 @@ export async function analyzeReplay(input: AnalyzeInput): Promise<Report> {
   const durationMs = round2(gen.durationMs ?? (Number.isFinite(span) && span > 0 ? span : measuredSpan));
   const rps = round2(gen.rps ?? (durationMs > 0 ? (t.requests * 1000) / durationMs : 0));
   // Copied field by field: the report carries exactly its schema, whatever else was passed.
-  const { p50, p75, p90, p95, p99, mean, max } = gen.latency ?? t.latency.summary();
+  const { p50, p75, p90, p95, p99, mean, max } = gen.latency ?? latencySummary(t.latency);
   const latency = { p50, p75, p90, p95, p99, mean, max };
   const successRate = percent(t.succeeded, t.requests);
   const assertionPassRate = percent(t.passed, t.requests);

@@ -16,7 +16,8 @@ import {
 import { endpointKey } from './endpoint.js';
 import type { AnalyzeLimits } from './input.js';
 import type { Expectation, RecordingIndex } from './recordings.js';
-import { EndpointStats, EndpointTable, PerSecondSeries, round2 } from './summarize.js';
+import { round2 } from '../base/round.js';
+import { EndpointStats, EndpointTable, PerSecondSeries } from './summarize.js';
 
 export function compareExchange(
   exp: Expectation,

@@ -1,9 +1,10 @@
 /**
- * Accumulators for the numbers in the report: latency histograms (HDR, as the generator
- * uses), the per-second series, and per-endpoint rows. Each holds bounded state whatever
- * the number of requests.
+ * Accumulators for the numbers in the report: latency histograms (the generator's kind,
+ * src/base/latency-histogram.ts), the per-second series, and per-endpoint rows. Each holds
+ * bounded state whatever the number of requests.
  */
-import * as hdr from 'hdr-histogram-js';
+import { LatencyHistogram } from '../base/latency-histogram.js';
+import { round2 } from '../base/round.js';
 import type { ObservedExchange } from '../model/replay.js';
 import type { EndpointReport, LatencySummary, PerSecond } from '../report/schema.js';
 import type { Comparison } from './compare.js';
@@ -13,43 +14,17 @@ export function percent(n: number, d: number): number {
   return d === 0 ? 0 : Math.floor((n / d) * 10000) / 100;
 }
 
-export const round2 = (v: number) => Math.round(v * 100) / 100;
-
-/** Histogram unit: 10 µs, so values below ~20 ms are exact to 0.01 ms and the rest within 0.1%. */
-const UNITS_PER_MS = 100;
-
-/** Latencies in ms (HDR histogram, 3 significant digits, up to an hour). */
-export class LatencyRecorder {
-  private readonly h = hdr.build({
-    bitBucketSize: 'packed',
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3600 * 1000 * UNITS_PER_MS,
-    numberOfSignificantValueDigits: 3,
-  });
-
-  get count(): number {
-    return this.h.totalCount;
-  }
-
-  record(ms: number): void {
-    this.h.recordValue(Math.max(1, Math.round(ms * UNITS_PER_MS)));
-  }
-
-  at(percentile: number): number {
-    return this.count === 0 ? 0 : round2(this.h.getValueAtPercentile(percentile) / UNITS_PER_MS);
-  }
-
-  summary(): LatencySummary {
-    return {
-      p50: this.at(50),
-      p75: this.at(75),
-      p90: this.at(90),
-      p95: this.at(95),
-      p99: this.at(99),
-      mean: this.count === 0 ? 0 : round2(this.h.mean / UNITS_PER_MS),
-      max: this.count === 0 ? 0 : round2(this.h.maxValue / UNITS_PER_MS),
-    };
-  }
+/** A histogram's latency summary, as the report carries it. */
+export function latencySummary(h: LatencyHistogram): LatencySummary {
+  return {
+    p50: h.at(50),
+    p75: h.at(75),
+    p90: h.at(90),
+    p95: h.at(95),
+    p99: h.at(99),
+    mean: h.mean,
+    max: h.max,
+  };
 }
 
 /** Samples kept per second for its p50/p99: enough for a chart, bounded for long replays. */
@@ -130,7 +105,7 @@ export class EndpointStats {
   failed = 0;
   fieldsMatched = 0;
   fieldsCompared = 0;
-  readonly latency = new LatencyRecorder();
+  readonly latency = new LatencyHistogram({ packed: true });
 
   constructor(readonly endpoint: string) {}
 
@@ -171,7 +146,7 @@ export class EndpointStats {
         p50: this.latency.at(50),
         p95: this.latency.at(95),
         p99: this.latency.at(99),
-        mean: this.latency.summary().mean,
+        mean: this.latency.mean,
       },
     };
   }

@@ -6,10 +6,10 @@
 import { z } from 'zod';
 import { DlpRules } from '../dlp/rules.js';
 import { FilterRules } from '../filters/rules.js';
-import { parseDuration } from './duration.js';
-import { describeZodIssues } from './issues.js';
+import { parseDuration } from '../base/duration.js';
+import { describeZodIssues } from '../base/issues.js';
 import { DurationText, WorkloadRef } from './replay.js';
-import { SafeId, ServiceName } from './ids.js';
+import { SafeId, ServiceName } from '../base/ids.js';
 
 const Port = z.number().int().min(1).max(65535);
 
@@ -104,4 +104,48 @@ export function validateCaptureInput(input: unknown): CaptureConfig {
 /** Milliseconds of a validated config's duration, or undefined (until stopped). */
 export function captureDurationMs(config: CaptureConfig): number | undefined {
   return config.duration === undefined ? undefined : parseDuration(config.duration);
+}
+
+/** What a recording holds so far, or in the end (the forwarder's counts). */
+export interface CaptureCounts {
+  pairs: number;
+  inbound: number;
+  outbound: number;
+  /** Uncompressed NDJSON bytes stored. */
+  bytes: number;
+  /** Pairs lost (sidecar buffer full, forwarder refused); not the ones filtered on purpose. */
+  dropped: number;
+  /** Pairs excluded on purpose by filters. */
+  filtered: number;
+}
+
+/** What captureWorkflow reports while it runs (the `progress` query) and when it ends. */
+export type CapturePhase = 'starting' | 'capturing' | 'stopping' | 'sealing' | 'done' | 'failed' | 'canceled';
+
+export interface CaptureProgress {
+  phase: CapturePhase;
+  snapshotId: string | null;
+  pairs: number;
+  dropped: number;
+  bytes: number;
+  startedAt: string;
+  /** Where clients send traffic (null until the capture is enabled). */
+  inPort: number | null;
+  /** The app's HTTP_PROXY port; -1 when outbound capture is off. */
+  outPort: number | null;
+}
+
+export interface CaptureResult {
+  snapshotId: string;
+  pairs: number;
+  /** Pairs lost (sidecar buffer full, forwarder refused). */
+  dropped: number;
+  /** Pairs left out on purpose by the filters. */
+  filtered: number;
+  bytes: number;
+  inbound: number;
+  outbound: number;
+  workflowId: string;
+  startedAt: string;
+  endedAt: string;
 }

@@ -4,8 +4,8 @@
  * boundary; errors carry the field path.
  */
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
-import { SafeId } from './ids.js';
+import { parseDuration } from '../base/duration.js';
+import { SafeId } from '../base/ids.js';
 
 export const DurationText = z.string().refine((v) => parseDuration(v) !== undefined, {
   message: 'expected a duration such as 500ms, 30s, 5m, 1h',

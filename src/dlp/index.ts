@@ -1,5 +1,5 @@
 /** Data loss prevention: secrets in recorded traffic become deterministic tokens before storage. */
-import { loadRulesFile } from '../rules-file.js';
+import { loadRulesFile } from '../base/rules-file.js';
 import { DlpRules } from './rules.js';
 
 export {

@@ -1,5 +1,5 @@
 /** Which recorded pairs are kept: rules as data, compiled once into a predicate. */
-import { loadRulesFile } from '../rules-file.js';
+import { loadRulesFile } from '../base/rules-file.js';
 import { FilterRules } from './rules.js';
 
 export { Condition, FilterRules, HeaderCondition, StatusPattern, type FilterRulesInput } from './rules.js';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { DEFAULT_DLP_RULES, loadOrCreateDlpKey, type DlpRules } from '../dlp/index.js';
 import { FilterRules } from '../filters/index.js';
-import { childLog } from '../log.js';
+import { childLog } from '../base/log.js';
 import type { SnapshotStore } from '../store/types.js';
 import { ForwarderMetrics } from './metrics.js';
 import { PolicyCache } from './policy.js';

@@ -6,7 +6,7 @@
  * the schema (test/forwarder/validate.test.ts holds it to that).
  */
 import { RRPair } from '../model/traffic.js';
-import { describeZodIssues } from '../config/issues.js';
+import { describeZodIssues } from '../base/issues.js';
 
 type Obj = Record<string, unknown>;
 

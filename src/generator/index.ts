@@ -9,8 +9,8 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { LoadConfig, Transform } from '../config/replay.js';
-import { parseDuration } from '../config/duration.js';
-import { childLog } from '../log.js';
+import { parseDuration } from '../base/duration.js';
+import { childLog } from '../base/log.js';
 import { DEFAULT_MAX_BODY_BYTES, type RRPair } from '../model/traffic.js';
 import type { SnapshotStore } from '../store/types.js';
 import type { ConnectionTarget } from './connection.js';

@@ -5,7 +5,7 @@
  * response is an error of its kind (`timeout` included). A second's row is closed as soon as
  * its last request has completed, so only the last few seconds are ever open.
  */
-import * as hdr from 'hdr-histogram-js';
+import { LatencyHistogram } from '../base/latency-histogram.js';
 
 export interface LatencyStats {
   min: number;
@@ -31,18 +31,8 @@ interface OpenSecond {
   requests: number;
   errors: number;
   outstanding: number;
-  latency: hdr.Histogram;
+  latency: LatencyHistogram;
 }
-
-/** Microseconds, from 1 us to an hour at 3 significant digits. */
-const newHistogram = () =>
-  hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-
-const toMs = (us: number) => Math.round(us) / 1000;
 
 export class Stats {
   sent = 0;
@@ -52,10 +42,10 @@ export class Stats {
   readonly errorsByKind: Record<string, number> = {};
   readonly statusCounts: Record<string, number> = {};
 
-  private readonly latency = newHistogram();
+  private readonly latency = new LatencyHistogram();
   private readonly open = new Map<number, OpenSecond>();
   private readonly closed: SecondStats[] = [];
-  private readonly spare: hdr.Histogram[] = [];
+  private readonly spare: LatencyHistogram[] = [];
   private lastSentSecond = -1;
 
   /** A request went out `elapsedMs` into the run. */
@@ -68,7 +58,12 @@ export class Stats {
     }
     let second = this.open.get(t);
     if (!second) {
-      second = { requests: 0, errors: 0, outstanding: 0, latency: this.spare.pop() ?? newHistogram() };
+      second = {
+        requests: 0,
+        errors: 0,
+        outstanding: 0,
+        latency: this.spare.pop() ?? new LatencyHistogram(),
+      };
       this.open.set(t, second);
     }
     second.requests++;
@@ -78,12 +73,11 @@ export class Stats {
   recordResponse(status: number, latencyMs: number, sentElapsedMs: number): void {
     this.responses++;
     this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
-    const us = Math.max(1, Math.round(latencyMs * 1000));
-    this.latency.recordValue(us);
+    this.latency.record(latencyMs);
     const t = Math.floor(sentElapsedMs / 1000);
     const second = this.open.get(t);
     if (!second) return;
-    second.latency.recordValue(us);
+    second.latency.record(latencyMs);
     this.settle(t, second);
   }
 
@@ -104,17 +98,15 @@ export class Stats {
 
   latencySummary(): LatencyStats {
     const h = this.latency;
-    if (h.totalCount === 0) return { min: 0, mean: 0, p50: 0, p75: 0, p90: 0, p95: 0, p99: 0, max: 0 };
-    const at = (p: number) => toMs(h.getValueAtPercentile(p));
     return {
-      min: toMs(h.minNonZeroValue),
-      mean: toMs(h.mean),
-      p50: at(50),
-      p75: at(75),
-      p90: at(90),
-      p95: at(95),
-      p99: at(99),
-      max: toMs(h.maxValue),
+      min: h.min,
+      mean: h.mean,
+      p50: h.at(50),
+      p75: h.at(75),
+      p90: h.at(90),
+      p95: h.at(95),
+      p99: h.at(99),
+      max: h.max,
     };
   }
 
@@ -135,13 +127,13 @@ export class Stats {
 
   private close(t: number, second: OpenSecond): void {
     const h = second.latency;
-    const some = h.totalCount > 0;
+    const some = h.count > 0;
     this.closed.push({
       t,
       requests: second.requests,
       errors: second.errors,
-      p50: some ? toMs(h.getValueAtPercentile(50)) : null,
-      p99: some ? toMs(h.getValueAtPercentile(99)) : null,
+      p50: some ? h.at(50) : null,
+      p99: some ? h.at(99) : null,
     });
     this.open.delete(t);
     h.reset();

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Creator, Har } from 'har-format';
-import { projectRoot } from '../project-root.js';
+import { projectRoot } from '../base/project-root.js';
 import type { SnapshotManifest } from '../model/traffic.js';
 import type { SnapshotStore } from '../store/types.js';
 import { pairToEntry } from './pair-to-entry.js';

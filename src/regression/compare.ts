@@ -4,9 +4,9 @@
  */
 import type { RegressionCheck, RegressionInput } from '../config/replay.js';
 import type { Report } from '../report/schema.js';
+import { round2 } from '../base/round.js';
 
 const errorRate = (r: Report) => (r.summary.requests ? (100 * r.summary.errors) / r.summary.requests : 0);
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export function compareWithBaseline(
   current: Report,

@@ -6,7 +6,6 @@ export {
   type ResponderConfigInput,
 } from './server.js';
 export { ADMIN_HEALTH, ADMIN_PREFIX, ADMIN_STATS } from './answers.js';
-export { ensureCa, CA_CERT_FILE, CA_KEY_FILE, type CaFiles } from './ca.js';
 export { MATCH_HEADER, TRUNCATED_HEADER } from './recorded-reply.js';
 export { DEFAULT_MAX_MISSES } from './match-log.js';
 export { buildIndex, RecordedIndex, type IndexSummary } from './recorded-index.js';

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { childLog } from '../log.js';
-import { projectRoot } from '../project-root.js';
+import { childLog } from '../base/log.js';
+import { projectRoot } from '../base/project-root.js';
 
 interface EnsureTemporalScript {
   ensureTemporal(opts: { root: string; log: (msg: string) => void }): Promise<string>;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 // Not re-exported from the package index; the value is the proto enum the operator API takes.
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
-import { childLog } from '../log.js';
+import { childLog } from '../base/log.js';
 import { SEARCH_ATTRIBUTES } from './names.js';
 
 export const DEFAULT_NAMESPACE = 'default';

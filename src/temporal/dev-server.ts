@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { childLog } from '../log.js';
+import { childLog } from '../base/log.js';
 import { ensureTemporalBinary } from './binary.js';
 import { DEFAULT_NAMESPACE, tryConnect } from './connect.js';
 import { SEARCH_ATTRIBUTES } from './names.js';

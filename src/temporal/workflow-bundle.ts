@@ -6,8 +6,8 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleOption } from '@temporalio/worker';
-import { childLog } from '../log.js';
-import { projectRoot } from '../project-root.js';
+import { childLog } from '../base/log.js';
+import { projectRoot } from '../base/project-root.js';
 
 export const workflowsEntry = (root = projectRoot) => path.join(root, 'dist/workflows/index.js');
 export const workflowBundleFile = (root = projectRoot) => path.join(root, 'dist/workflow-bundle.js');

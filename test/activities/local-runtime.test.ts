@@ -12,7 +12,7 @@ import { LocalRuntime } from '../../activities/local/index.js';
 import { isAlive, type ProcessRecord } from '../../activities/local/processes.js';
 import { RuntimeError, type CaptureRef, type RuntimeContext } from '../../activities/runtime.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
-import { makePair } from '../dlp/pair-fixture.js';
+import { makePair } from '../../tools/fixtures/pairs.js';
 
 const ctx: RuntimeContext = { heartbeat: () => {}, signal: new AbortController().signal };
 
@@ -41,7 +41,7 @@ describe('local runtime (forwarder process)', () => {
     const first = await record(ref.captureId);
     assert.equal(forwarderUrl, `http://127.0.0.1:${first.ready.port}`);
     assert.ok(await isAlive(first.pid));
-    // It runs with the forwarder's V8 flags (src/node-options.ts), on top of the caller's NODE_OPTIONS.
+    // It runs with the forwarder's V8 flags (src/base/node-options.ts), on top of the caller's NODE_OPTIONS.
     const environ = (await readFile(`/proc/${first.pid}/environ`, 'utf8')).split('\0');
     const nodeOptions = environ.find((e) => e.startsWith('NODE_OPTIONS='));
     assert.ok(nodeOptions?.includes('--max-semi-space-size=4'), `forwarder env: ${nodeOptions}`);

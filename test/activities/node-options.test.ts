@@ -1,7 +1,7 @@
-/** The V8 flags the launchers give each worker (src/node-options.ts). */
+/** The V8 flags the launchers give each worker (src/base/node-options.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { workerEnv, workerNodeFlags, workerNodeOptions } from '../../src/node-options.js';
+import { workerEnv, workerNodeFlags, workerNodeOptions } from '../../src/base/node-options.js';
 
 describe('worker node options', () => {
   it('appends the worker flags to what NODE_OPTIONS already holds', () => {

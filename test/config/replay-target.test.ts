@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ReplayInput } from '../../src/config/replay.js';
-import { describeZodIssues } from '../../src/config/issues.js';
+import { describeZodIssues } from '../../src/base/issues.js';
 
 function problems(input: unknown): string {
   const r = ReplayInput.safeParse(input);

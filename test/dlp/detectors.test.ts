@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createMasker, luhnValid } from '../../src/dlp/index.js';
-import { makePair, textBody } from './pair-fixture.js';
+import { makePair, textBody } from '../../tools/fixtures/pairs.js';
 
 const KEY = Buffer.alloc(32, 7);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createMasker } from '../../src/dlp/index.js';
-import { json, makePair, textBody } from './pair-fixture.js';
+import { jsonBody, makePair, textBody } from '../../tools/fixtures/pairs.js';
 
 const KEY = Buffer.alloc(32, 1);
 const masker = () => createMasker({}, KEY);
@@ -93,7 +93,7 @@ describe('key rules: query, path, bodies', () => {
     const pair = makePair({
       method: 'POST',
       headers: [['content-type', 'application/json']],
-      body: json(body),
+      body: jsonBody(body),
     });
     const out = masker()(pair).request.body!;
     const parsed = JSON.parse(out.data);
@@ -109,7 +109,7 @@ describe('key rules: query, path, bodies', () => {
   });
 
   it('updates content-length when the body changes size', () => {
-    const body = json({ password: 'x' });
+    const body = jsonBody({ password: 'x' });
     const pair = makePair({
       method: 'POST',
       headers: [
@@ -157,14 +157,14 @@ describe('key rules: query, path, bodies', () => {
       body: { encoding: 'base64', data: 'cGFzc3dvcmQ9aHVudGVyMg==', size: 16, truncated: false },
     });
     assert.equal(m(bin), bin);
-    const clean = makePair({ path: '/a', body: json({ a: 1 }) });
+    const clean = makePair({ path: '/a', body: jsonBody({ a: 1 }) });
     assert.equal(m(clean), clean);
   });
 
   it('does not modify its input', () => {
     const pair = makePair({
       headers: [['authorization', 'Bearer abcdefgh123']],
-      body: json({ password: 'p' }),
+      body: jsonBody({ password: 'p' }),
     });
     const before = JSON.stringify(pair);
     masker()(pair);
@@ -176,7 +176,7 @@ describe('key rules: query, path, bodies', () => {
     const pair = makePair({
       headers: [['authorization', 'Bearer keep-me']],
       method: 'POST',
-      body: json({ dob: '1990-01-01', password: 'kept', email: 'a@b.co' }),
+      body: jsonBody({ dob: '1990-01-01', password: 'kept', email: 'a@b.co' }),
     });
     const out = m(pair);
     assert.equal(out.request.headers[0][1], 'Bearer keep-me');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createMasker, DlpRules, dlpKeyPath, loadOrCreateDlpKey } from '../../src/dlp/index.js';
-import { makePair } from './pair-fixture.js';
+import { makePair } from '../../tools/fixtures/pairs.js';
 
 const authToken = (key: Buffer, secret: string) =>
   createMasker({}, key)(makePair({ headers: [['authorization', `Bearer ${secret}`]] })).request.headers[0][1];

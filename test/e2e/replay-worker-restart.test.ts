@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { isAlive } from '../../activities/local/processes.js';
-import { runDir } from '../../src/paths.js';
+import { runDir } from '../../src/base/paths.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { TASK_QUEUE } from '../../src/temporal/names.js';
 import type { ReplayProgress, ReplayResult } from '../../src/config/replay.js';

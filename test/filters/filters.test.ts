@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ZodError } from 'zod';
 import { compileFilter, DEFAULT_FILTERS, FilterRules, loadFilterRules } from '../../src/filters/index.js';
-import { makePair } from '../dlp/pair-fixture.js';
+import { makePair } from '../../tools/fixtures/pairs.js';
 
 const keep = compileFilter();
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { makePair } from '../dlp/pair-fixture.js';
+import { makePair } from '../../tools/fixtures/pairs.js';
 import { collect, readTree, startHarness, type Harness } from './harness.js';
 
 const open = (h: Harness, snapshotId: string, service = 'orders', extra: object = {}) =>

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RRPair } from '../../src/model/traffic.js';
-import { json, makePair, textBody } from '../dlp/pair-fixture.js';
+import { jsonBody, makePair, textBody } from '../../tools/fixtures/pairs.js';
 import { collect, readTree, startHarness, type Harness } from './harness.js';
 
 const JWT =
@@ -68,7 +68,7 @@ function secretPairs(i: number): RRPair[] {
         ['User-Agent', `crawler/1.0 (+${S.uaEmail})`],
         ['Content-Type', 'application/json'],
       ],
-      body: json({
+      body: jsonBody({
         user: { password: S.password, contacts: [{ email: S.nestedEmail }, { phone: S.phone }] },
         payment: {
           cards: [{ card_number: S.card, cvv: Number(S.cvv) }, { number: S.cardSpaced }],
@@ -82,7 +82,7 @@ function secretPairs(i: number): RRPair[] {
         ['Content-Type', 'application/json'],
         ['Set-Cookie', `sid=${S.setCookie}; Path=/; HttpOnly`],
       ],
-      responseBody: json({ access_token: S.respAccess, token_type: 'Bearer', id_token: S.jwt }),
+      responseBody: jsonBody({ access_token: S.respAccess, token_type: 'Bearer', id_token: S.jwt }),
     }),
     makePair({
       direction: 'outbound',

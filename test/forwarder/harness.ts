@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { startForwarder, type Forwarder, type ForwarderOptions } from '../../src/forwarder/index.js';
-import { childLog } from '../../src/log.js';
+import { childLog } from '../../src/base/log.js';
 import type { RRPair } from '../../src/model/traffic.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 

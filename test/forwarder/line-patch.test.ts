@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { createMasker, DEFAULT_DLP_RULES } from '../../src/dlp/index.js';
 import { patchLine } from '../../src/forwarder/line-patch.js';
 import type { RRPair } from '../../src/model/traffic.js';
-import { json, makePair, textBody } from '../dlp/pair-fixture.js';
+import { jsonBody, makePair, textBody } from '../../tools/fixtures/pairs.js';
 
 const masker = createMasker(DEFAULT_DLP_RULES, Buffer.alloc(32, 1));
 
@@ -34,7 +34,7 @@ describe('patchLine', () => {
         ['cookie', 'sid=sess8f7e6d5c4b3a; theme=dark'],
       ],
       responseHeaders: [['set-cookie', 'sid=sessNew99887766; Path=/; HttpOnly']],
-      responseBody: json({ ok: true, note: 'a "quoted" body' }),
+      responseBody: jsonBody({ ok: true, note: 'a "quoted" body' }),
     });
     const out = patched(pair);
     assert.ok(out, 'patched');
@@ -50,7 +50,7 @@ describe('patchLine', () => {
   });
 
   it('declines when a masked body changes (its size changes too)', () => {
-    const pair = makePair({ method: 'POST', body: json({ email: 'jane@example.com' }) });
+    const pair = makePair({ method: 'POST', body: jsonBody({ email: 'jane@example.com' }) });
     assert.equal(patched(pair), undefined);
   });
 
@@ -90,7 +90,7 @@ describe('patchLine', () => {
           ['user-agent', 'Mozilla/5.0 Chrome/120.0.0.0'],
           ['x-forwarded-for', i % 2 ? '203.0.113.45' : 'proxy'],
         ],
-        responseBody: i % 5 ? json({ id: i }) : textBody(`call +14155552671 #${i}`),
+        responseBody: i % 5 ? jsonBody({ id: i }) : textBody(`call +14155552671 #${i}`),
       });
       if (patched(pair) !== undefined) done++;
     }

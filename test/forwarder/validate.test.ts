@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validatePair } from '../../src/forwarder/validate.js';
 import { RRPair } from '../../src/model/traffic.js';
-import { describeZodIssues } from '../../src/config/issues.js';
-import { json, makePair, textBody } from '../dlp/pair-fixture.js';
+import { describeZodIssues } from '../../src/base/issues.js';
+import { jsonBody, makePair, textBody } from '../../tools/fixtures/pairs.js';
 
 const viaZod = (data: unknown) => {
   const r = RRPair.safeParse(data);
@@ -49,7 +49,7 @@ const WEIRD = [
 
 describe('fast pair validation', () => {
   const bases = [
-    makePair({ body: json({ a: 1 }), responseBody: textBody('x', { decodedFrom: 'gzip' }) }),
+    makePair({ body: jsonBody({ a: 1 }), responseBody: textBody('x', { decodedFrom: 'gzip' }) }),
     { ...makePair({ noResponse: true }), error: { code: 'ECONNRESET', message: 'reset' }, tags: { k: 'v' } },
   ];
 

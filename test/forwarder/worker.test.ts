@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
-import { makePair } from '../dlp/pair-fixture.js';
+import { makePair } from '../../tools/fixtures/pairs.js';
 
 const WORKER = fileURLToPath(new URL('../../workers/forwarder.js', import.meta.url));
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { projectRoot } from '../../src/project-root.js';
+import { projectRoot } from '../../src/base/project-root.js';
 import { TASK_QUEUE } from '../../src/temporal/names.js';
 
 /** `node dist/workers/orchestrator.js`, resolved once it prints its ready line. */

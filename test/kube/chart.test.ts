@@ -16,9 +16,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
 import { kubeToolPaths, startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
-import { parseWebhookConfig } from '../../src/kube/webhook-config.js';
-import { workerNodeFlags } from '../../src/node-options.js';
-import { projectRoot } from '../../src/project-root.js';
+import { parseWebhookConfig } from '../../src/kube/webhooks/config.js';
+import { workerNodeFlags } from '../../src/base/node-options.js';
+import { projectRoot } from '../../src/base/project-root.js';
 
 const CHART = path.join(projectRoot, 'charts/reprise');
 const RELEASE = 'rp';
@@ -237,7 +237,7 @@ describe('chart without a cluster', () => {
     assert.ok(podSpec(operator).volumes.some((v) => JSON.stringify(v).includes(cert.spec.secretName)));
   });
 
-  test('the operator accepts its rendered flags and environment (src/kube/webhook-config.ts)', async () => {
+  test('the operator accepts its rendered flags and environment (src/kube/webhooks/config.ts)', async () => {
     for (const variant of ['defaults', 'inspector off']) {
       const { objects } = await render(VARIANTS[variant]);
       const spec = podSpec(find(objects, 'Deployment', `${FULLNAME}-operator`));

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { isRunning, type ProcessEntry } from '../../tools/dev-cluster/processes.js';
 import { readState, type ClusterState } from '../../tools/dev-cluster/state.js';
-import { projectRoot } from '../../src/project-root.js';
+import { projectRoot } from '../../src/base/project-root.js';
 
 const DEPLOYMENT = 'hello';
 const CLI = path.join(projectRoot, 'dist/tools/dev-cluster/cli.js');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Container } from '@kubernetes/client-node';
-import { CAPTURE, INIT_CONTAINER, SIDECAR_CONTAINER } from '../../src/kube/annotations.js';
+import { CAPTURE, INIT_CONTAINER, SIDECAR_CONTAINER } from '../../src/kube/api/annotations.js';
 import {
   CA_CERT_PATH,
   DEFAULT_INJECT_OPTIONS,
@@ -12,7 +12,7 @@ import {
   type JsonPatchOp,
   type PodTemplate,
   type WorkloadAdmission,
-} from '../../src/kube/inject.js';
+} from '../../src/kube/webhooks/inject.js';
 
 const opts: InjectOptions = {
   ...DEFAULT_INJECT_OPTIONS,

@@ -13,9 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import { stringify as toYaml } from 'yaml';
 import { replaySelector } from '../../activities/kube/common.js';
 import type { ReplayResult } from '../../src/config/replay.js';
-import { KubeApi } from '../../src/kube/api.js';
+import { KubeApi } from '../../src/kube/client/api.js';
 import type { DevCluster } from '../../tools/dev-cluster/index.js';
-import type { TrafficReplay } from '../../src/kube/traffic-replay.js';
+import type { TrafficReplay } from '../../src/kube/api/traffic-replay.js';
 import type { WorkflowHarness } from '../workflows/harness.js';
 import { waitFor } from '../workflows/loopback.js';
 import {

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { stringify as toYaml } from 'yaml';
 import type { DevCluster } from '../../tools/dev-cluster/index.js';
 import { createClusterPki } from '../../tools/dev-cluster/certs.js';
-import { projectRoot } from '../../src/project-root.js';
+import { projectRoot } from '../../src/base/project-root.js';
 
 export const CRD_FILE = path.join(projectRoot, 'charts/reprise/crds/trafficreplays.yaml');
 

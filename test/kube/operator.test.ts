@@ -10,9 +10,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { V1Deployment, V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { stringify as toYaml } from 'yaml';
-import { CAPTURE, SIDECAR_CONTAINER } from '../../src/kube/annotations.js';
+import { CAPTURE, SIDECAR_CONTAINER } from '../../src/kube/api/annotations.js';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
-import type { TrafficReplay } from '../../src/kube/traffic-replay.js';
+import type { TrafficReplay } from '../../src/kube/api/traffic-replay.js';
 import { writeItemsSnapshot } from '../helpers/replay-fixtures.js';
 import { waitFor } from '../workflows/loopback.js';
 import {

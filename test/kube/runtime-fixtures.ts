@@ -6,7 +6,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import type { RRPair } from '../../src/model/traffic.js';
-import { KubeApi, resourcePath, type KubeObject } from '../../src/kube/api.js';
+import { KubeApi, resourcePath, type KubeObject } from '../../src/kube/client/api.js';
 import type { RuntimeContext } from '../../activities/runtime.js';
 import { KubeReplayRuntime } from '../../activities/kube/index.js';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';

@@ -12,7 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { replaySelector } from '../../activities/kube/common.js';
-import { KubeApi } from '../../src/kube/api.js';
+import { KubeApi } from '../../src/kube/client/api.js';
 import type { DevCluster } from '../../tools/dev-cluster/index.js';
 import type { ReplayInputText, ReplayResult } from '../../src/config/replay.js';
 import { TASK_QUEUE, workflowId, type WorkflowHarness } from '../workflows/harness.js';

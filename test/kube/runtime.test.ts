@@ -14,8 +14,8 @@ import { KubeCaptureRuntime, KubeReplayRuntime } from '../../activities/kube/ind
 import { objectName, replaySelector } from '../../activities/kube/common.js';
 import { RuntimeError } from '../../activities/runtime.js';
 import { startForwarder, type Forwarder } from '../../src/forwarder/index.js';
-import { KubeApi, resourcePath, type KubeObject } from '../../src/kube/api.js';
-import { CAPTURE, LABELS } from '../../src/kube/annotations.js';
+import { KubeApi, resourcePath, type KubeObject } from '../../src/kube/client/api.js';
+import { CAPTURE, LABELS } from '../../src/kube/api/annotations.js';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { LoadConfig, ResponderConfig, WorkloadRef } from '../../src/config/replay.js';
 import { validateCaptureInput } from '../../src/config/capture.js';

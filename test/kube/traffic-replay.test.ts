@@ -12,16 +12,16 @@ import {
   mutateTrafficReplay,
   type AdmissionContext,
   type AdmissionRequest,
-} from '../../src/kube/admission.js';
-import { statusFor } from '../../src/kube/controller.js';
-import { DEFAULT_INJECT_OPTIONS } from '../../src/kube/inject.js';
+} from '../../src/kube/webhooks/admission.js';
+import { statusFor } from '../../src/kube/controller/controller.js';
+import { DEFAULT_INJECT_OPTIONS } from '../../src/kube/webhooks/inject.js';
 import {
   checkSpec,
   defaultsPatch,
   toReplayInput,
   type TrafficReplay,
-} from '../../src/kube/traffic-replay.js';
-import { parseWebhookConfig } from '../../src/kube/webhook-config.js';
+} from '../../src/kube/api/traffic-replay.js';
+import { parseWebhookConfig } from '../../src/kube/webhooks/config.js';
 
 const cr = (
   spec: Record<string, unknown>,

@@ -3,26 +3,11 @@ import { request as httpRequest, type IncomingHttpHeaders, type RequestOptions }
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import type { Body, HeaderList, RRPair } from '../../src/model/traffic.js';
+import type { RRPair } from '../../src/model/traffic.js';
+import { makePair, textBody, type PairSpec } from '../../tools/fixtures/pairs.js';
 
-export function text(data: string, extra: Partial<Body> = {}): Body {
-  return { encoding: 'utf8', data, size: Buffer.byteLength(data), truncated: false, ...extra };
-}
-
-export interface OutboundSpec {
-  method?: string;
+export interface OutboundSpec extends Omit<PairSpec, 'direction' | 'id' | 'startedAt' | 'service'> {
   scheme?: 'http' | 'https';
-  host?: string;
-  port?: number;
-  path?: string;
-  query?: [string, string][];
-  headers?: HeaderList;
-  body?: Body;
-  status?: number;
-  responseHeaders?: HeaderList;
-  responseBody?: Body;
-  durationMs?: number;
-  noResponse?: boolean;
 }
 
 let seq = 0;
@@ -31,32 +16,19 @@ let seq = 0;
 export function outbound(s: OutboundSpec = {}): RRPair {
   const n = ++seq;
   const scheme = s.scheme ?? 'https';
-  return {
+  return makePair({
+    host: 'api.example.com',
+    port: scheme === 'https' ? 443 : 80,
+    path: '/v1/items',
+    durationMs: 2,
+    responseBody: textBody(JSON.stringify({ n })),
+    ...s,
     id: `out-${n}`,
     direction: 'outbound',
     service: 'orders',
-    protocol: 'http/1.1',
     startedAt: new Date(Date.UTC(2024, 0, 1, 0, 0, n % 60)).toISOString(),
-    durationMs: s.durationMs ?? 2,
-    request: {
-      method: s.method ?? 'GET',
-      scheme,
-      host: s.host ?? 'api.example.com',
-      port: s.port ?? (scheme === 'https' ? 443 : 80),
-      path: s.path ?? '/v1/items',
-      query: s.query ?? [],
-      headers: s.headers ?? [['accept', 'application/json']],
-      body: s.body,
-    },
-    response: s.noResponse
-      ? undefined
-      : {
-          status: s.status ?? 200,
-          headers: s.responseHeaders ?? [['content-type', 'application/json']],
-          body: s.responseBody ?? text(JSON.stringify({ n })),
-        },
-    tags: {},
-  };
+    scheme,
+  });
 }
 
 export interface Reply {

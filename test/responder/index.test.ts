@@ -4,7 +4,8 @@ import type { ResponderConfig } from '../../src/config/replay.js';
 import type { RRPair } from '../../src/model/traffic.js';
 import { buildIndex, type RecordedIndex } from '../../src/responder/recorded-index.js';
 import { compileSignatureRules, sign, type RequestFacts } from '../../src/responder/signature.js';
-import { outbound, text } from './fixtures.js';
+import { outbound } from './fixtures.js';
+import { textBody } from '../../tools/fixtures/pairs.js';
 
 const rules = compileSignatureRules();
 const build = (
@@ -32,7 +33,7 @@ function serve(index: RecordedIndex, facts: RequestFacts, times: number): string
   return out;
 }
 
-const three = () => ['a', 'b', 'c'].map((v) => outbound({ responseBody: text(v) }));
+const three = () => ['a', 'b', 'c'].map((v) => outbound({ responseBody: textBody(v) }));
 
 describe('recorded index', () => {
   it('serves several responses for one signature in recorded order, then repeats the last', async () => {
@@ -47,9 +48,9 @@ describe('recorded index', () => {
 
   it('keeps a cursor per signature', async () => {
     const pairs = [
-      outbound({ path: '/x', responseBody: text('x1') }),
-      outbound({ path: '/y', responseBody: text('y1') }),
-      outbound({ path: '/x', responseBody: text('x2') }),
+      outbound({ path: '/x', responseBody: textBody('x1') }),
+      outbound({ path: '/y', responseBody: textBody('y1') }),
+      outbound({ path: '/x', responseBody: textBody('x2') }),
     ];
     const index = await build(pairs);
     assert.deepEqual(serve(index, get({ path: '/y' }), 2), ['y1', 'y1']);
@@ -78,8 +79,8 @@ describe('recorded index', () => {
     const pair = outbound({
       method: 'POST',
       headers: [['content-type', 'text/plain']],
-      body: text(full.slice(0, 40), { size: full.length, truncated: true }),
-      responseBody: text('cut'),
+      body: textBody(full.slice(0, 40), { size: full.length, truncated: true }),
+      responseBody: textBody('cut'),
     });
     const index = await build([pair]);
     const post = (body: string) =>
@@ -98,8 +99,8 @@ describe('recorded index', () => {
           path: `/v1/items/${i}`,
           query: [['page', String(i % 7)]],
           headers: [['content-type', 'application/json']],
-          body: i % 2 ? text(JSON.stringify({ id: i, kind: 'x' })) : undefined,
-          responseBody: text(`r${i}`),
+          body: i % 2 ? textBody(JSON.stringify({ id: i, kind: 'x' })) : undefined,
+          responseBody: textBody(`r${i}`),
         });
       }
     }

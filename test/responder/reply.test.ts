@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { recordedReply, type PreparedResponse } from '../../src/responder/recorded-reply.js';
-import { outbound, text, type OutboundSpec } from './fixtures.js';
+import { outbound, type OutboundSpec } from './fixtures.js';
+import { textBody } from '../../tools/fixtures/pairs.js';
 
 function prepared(
   spec: OutboundSpec,
@@ -19,7 +20,7 @@ describe('recorded reply', () => {
         ['Content-Length', '9999'],
         ['Transfer-Encoding', 'chunked'],
       ],
-      responseBody: text('héllo'),
+      responseBody: textBody('héllo'),
     });
     assert.equal(r.headers['content-length'], '6');
     assert.equal(r.headers['transfer-encoding'], undefined);
@@ -35,19 +36,19 @@ describe('recorded reply', () => {
     const head = prepared({
       method: 'HEAD',
       responseHeaders: [['content-length', '1234']],
-      responseBody: text(''),
+      responseBody: textBody(''),
     });
     assert.deepEqual([head.headers['content-length'], head.rawBody.length], ['1234', 0]);
     const notModified = prepared({
       status: 304,
       responseHeaders: [['content-length', '50']],
-      responseBody: text(''),
+      responseBody: textBody(''),
     });
     assert.equal(notModified.headers['content-length'], '50');
     const noContent = prepared({
       status: 204,
       responseHeaders: [['content-length', '0']],
-      responseBody: text(''),
+      responseBody: textBody(''),
     });
     assert.equal(noContent.headers['content-length'], undefined);
   });
@@ -58,13 +59,13 @@ describe('recorded reply', () => {
         ['content-encoding', 'gzip'],
         ['vary', 'accept-encoding'],
       ],
-      responseBody: text('plain', { decodedFrom: 'gzip', size: 25 }),
+      responseBody: textBody('plain', { decodedFrom: 'gzip', size: 25 }),
     });
     assert.equal(r.headers['content-encoding'], undefined);
     assert.equal(r.headers.vary, 'accept-encoding');
     const raw = prepared({
       responseHeaders: [['content-encoding', 'gzip']],
-      responseBody: text('still gzip bytes'),
+      responseBody: textBody('still gzip bytes'),
     });
     assert.equal(raw.headers['content-encoding'], 'gzip', 'bytes recorded as sent keep their encoding');
   });

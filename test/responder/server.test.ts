@@ -7,16 +7,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startResponder, type Responder } from '../../src/responder/index.js';
-import { direct, outbound, text, viaProxy, viaTunnel } from './fixtures.js';
+import { direct, outbound, viaProxy, viaTunnel } from './fixtures.js';
+import { textBody } from '../../tools/fixtures/pairs.js';
 
 const recording = () => [
-  outbound({ path: '/v1/items', query: [['page', '1']], responseBody: text('{"page":1}') }),
-  outbound({ path: '/v1/items', query: [['page', '1']], responseBody: text('{"page":1,"again":true}') }),
+  outbound({ path: '/v1/items', query: [['page', '1']], responseBody: textBody('{"page":1}') }),
+  outbound({ path: '/v1/items', query: [['page', '1']], responseBody: textBody('{"page":1,"again":true}') }),
   outbound({
     method: 'POST',
     path: '/v1/orders',
     headers: [['content-type', 'application/json']],
-    body: text('{"sku":"a","qty":1}'),
+    body: textBody('{"sku":"a","qty":1}'),
     status: 201,
     responseHeaders: [
       ['Content-Type', 'application/json'],
@@ -26,7 +27,7 @@ const recording = () => [
       ['Set-Cookie', 'a=1'],
       ['Set-Cookie', 'b=2'],
     ],
-    responseBody: text('{"order":7}'),
+    responseBody: textBody('{"order":7}'),
   }),
   outbound({
     scheme: 'http',
@@ -38,11 +39,11 @@ const recording = () => [
       ['content-encoding', 'gzip'],
       ['content-length', '999'],
     ],
-    responseBody: text('all good', { decodedFrom: 'gzip', size: 28 }),
+    responseBody: textBody('all good', { decodedFrom: 'gzip', size: 28 }),
   }),
-  outbound({ path: '/v1/slow', durationMs: 150, responseBody: text('slow') }),
+  outbound({ path: '/v1/slow', durationMs: 150, responseBody: textBody('slow') }),
   outbound({ path: '/v1/broken', noResponse: true, durationMs: 1 }),
-  outbound({ path: '/v1/big', responseBody: text('0123456789', { size: 5000, truncated: true }) }),
+  outbound({ path: '/v1/big', responseBody: textBody('0123456789', { size: 5000, truncated: true }) }),
 ];
 
 describe('responder server', () => {

@@ -9,7 +9,8 @@ import {
   signRecorded,
   type RequestFacts,
 } from '../../src/responder/signature.js';
-import { outbound, text } from './fixtures.js';
+import { outbound } from './fixtures.js';
+import { textBody } from '../../tools/fixtures/pairs.js';
 
 const rules = compileSignatureRules();
 const facts = (f: Partial<RequestFacts> = {}): RequestFacts => ({
@@ -192,7 +193,7 @@ describe('request signature', () => {
         ['a', '2'],
       ],
       headers: [['Content-Type', 'application/json']],
-      body: text('{"b":1,"a":2}'),
+      body: textBody('{"b":1,"a":2}'),
     });
     const live = facts({
       query: [
@@ -219,7 +220,7 @@ describe('request signature', () => {
   });
 
   it('keys a body the recorder cut by its kept prefix', () => {
-    const pair = outbound({ method: 'POST', body: text('abcdef', { size: 100, truncated: true }) });
+    const pair = outbound({ method: 'POST', body: textBody('abcdef', { size: 100, truncated: true }) });
     const sig = signRecorded(pair.request, rules);
     assert.equal(sig.prefixLength, 6);
     assert.match(sig.key, / prefix6#/);

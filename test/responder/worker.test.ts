@@ -8,7 +8,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
-import { outbound, text, viaProxy } from './fixtures.js';
+import { outbound, viaProxy } from './fixtures.js';
+import { textBody } from '../../tools/fixtures/pairs.js';
 
 const WORKER = fileURLToPath(new URL('../../workers/responder.js', import.meta.url));
 
@@ -37,9 +38,9 @@ describe('responder process', () => {
       service: 'orders',
       source: 'capture',
     });
-    await writer.append(outbound({ path: '/v1/a', responseBody: text('first') }));
-    await writer.append(outbound({ path: '/v1/a', responseBody: text('second') }));
-    await writer.append(outbound({ path: '/v1/b', responseBody: text('b') }));
+    await writer.append(outbound({ path: '/v1/a', responseBody: textBody('first') }));
+    await writer.append(outbound({ path: '/v1/a', responseBody: textBody('second') }));
+    await writer.append(outbound({ path: '/v1/b', responseBody: textBody('b') }));
     await writer.seal();
   });
   after(() => rm(home, { recursive: true, force: true }));

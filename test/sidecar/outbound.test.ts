@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { bodyText } from '../../src/model/body.js';
 import { headerValue } from '../../src/model/headers.js';
 import { RRPair } from '../../src/model/traffic.js';
-import { loadCa } from '../../sidecar/ca.js';
+import { loadCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../sidecar/tls-interception.js';
 import {
   type Collector,

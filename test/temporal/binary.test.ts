@@ -5,7 +5,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { projectRoot } from '../../src/project-root.js';
+import { projectRoot } from '../../src/base/project-root.js';
 import { ensureTemporalBinary } from '../../src/temporal/binary.js';
 
 const script = path.join(projectRoot, 'scripts/ensure-temporal.mjs');

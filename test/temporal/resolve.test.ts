@@ -14,7 +14,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { tryConnect } from '../../src/temporal/connect.js';
 import { startDevServer } from '../../src/temporal/dev-server.js';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE } from '../../src/temporal/names.js';
-import { resolveTemporal } from '../../src/temporal/resolve.js';
+import { resolveTemporal } from '../../cli/resolve-temporal.js';
 import { clearUpState, readUpState, writeUpState } from '../../src/temporal/up-state.js';
 import { captureWorkflow } from '../../workflows/capture.js';
 import { startTemporal } from '../workflows/harness.js';

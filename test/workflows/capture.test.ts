@@ -11,7 +11,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure, RetryState } from '@temporalio/common';
 import type { RRPair } from '../../src/model/traffic.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
-import { captureWorkflow, progressQuery, stopSignal, type CaptureProgress } from '../../workflows/capture.js';
+import type { CaptureProgress } from '../../src/config/capture.js';
+import { captureWorkflow, progressQuery, stopSignal } from '../../workflows/capture.js';
 import { startHarness, TASK_QUEUE, workflowId, type WorkflowHarness } from './harness.js';
 import {
   accepts,

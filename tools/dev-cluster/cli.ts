@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { projectRoot } from '../../src/project-root.js';
+import { projectRoot } from '../../src/base/project-root.js';
 import { probeReady, startDevCluster } from './cluster.js';
 import { isRunning } from './processes.js';
 import { readState, teardown, type ClusterState } from './state.js';

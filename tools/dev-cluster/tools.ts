@@ -5,7 +5,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../../src/project-root.js';
+import { projectRoot } from '../../src/base/project-root.js';
 
 export const ENSURE_COMMAND = 'node scripts/ensure-kube-tools.mjs';
 

@@ -5,7 +5,7 @@
  */
 import { createHmac, createPrivateKey, createSecretKey, sign, type KeyObject } from 'node:crypto';
 import type { Transform } from '../../config/replay.js';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../base/duration.js';
 import { GeneratorConfigError } from '../errors.js';
 import type { DraftRequest } from './draft.js';
 import { matchesToSlots, type Slot } from './text.js';

@@ -6,8 +6,8 @@
  * cleanup, workloads[].ref, customURL, tests, mocks); the test config mirrors ReplayInput.
  */
 import { z } from 'zod';
-import { describeZodIssues } from '../config/issues.js';
-import { SafeId, toSafeId } from '../config/ids.js';
+import { describeZodIssues } from '../../base/issues.js';
+import { SafeId, toSafeId } from '../../base/ids.js';
 import {
   Assertions,
   DurationText,
@@ -22,8 +22,8 @@ import {
   KubeName,
   type ReplayPhase,
   type ReplayVerdict,
-} from '../config/replay.js';
-import type { JsonPatchOp } from './inject.js';
+} from '../../config/replay.js';
+import type { JsonPatchOp } from '../webhooks/inject.js';
 
 export const TrafficReplayRef = z.strictObject({
   apiVersion: z.literal('apps/v1').optional(),

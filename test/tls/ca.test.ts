@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ensureCa } from '../../src/responder/ca.js';
+import { ensureCa } from '../../src/tls/ca.js';
 
 describe('Reprise CA files', () => {
   it('creates one matching pair even when several callers race, and reuses it', async () => {

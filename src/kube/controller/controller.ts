@@ -24,12 +24,12 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { parseDuration } from '../config/duration.js';
-import type { ReplayPhase, ReplayProgress, ReplayResult, ReplayVerdict } from '../config/replay.js';
-import { childLog } from '../log.js';
-import { TASK_QUEUE } from '../temporal/names.js';
-import { TRAFFIC_REPLAY } from './annotations.js';
-import { apiMessage, statusOf } from './client.js';
+import { parseDuration } from '../../base/duration.js';
+import type { ReplayPhase, ReplayProgress, ReplayResult, ReplayVerdict } from '../../config/replay.js';
+import { childLog } from '../../base/log.js';
+import { TASK_QUEUE } from '../../temporal/names.js';
+import { TRAFFIC_REPLAY } from '../api/annotations.js';
+import { apiMessage, statusOf } from '../client/client-node.js';
 import {
   checkSpec,
   replayIdOf,
@@ -37,7 +37,7 @@ import {
   type Condition,
   type TrafficReplay,
   type TrafficReplayStatus,
-} from './traffic-replay.js';
+} from '../api/traffic-replay.js';
 
 export const REPLAY_WORKFLOW_TYPE = 'replayWorkflow';
 const VERDICTS: readonly string[] = ['Passed', 'Missed Goals', 'Error', 'Canceled'];

@@ -1,7 +1,7 @@
 /** Reads a JSON or YAML rules file (YAML is a superset of JSON) and validates it with a schema. */
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { describeZodIssues } from './config/issues.js';
+import { describeZodIssues } from './issues.js';
 
 export class RulesFileError extends Error {
   constructor(

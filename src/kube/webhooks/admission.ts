@@ -7,7 +7,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { mutateWorkload, type InjectOptions, type JsonPatchOp, type WorkloadAdmission } from './inject.js';
-import { checkSpec, defaultsPatch, type TrafficReplay, type TrafficReplaySpec } from './traffic-replay.js';
+import {
+  checkSpec,
+  defaultsPatch,
+  type TrafficReplay,
+  type TrafficReplaySpec,
+} from '../api/traffic-replay.js';
 
 export interface AdmissionRequest {
   uid: string;

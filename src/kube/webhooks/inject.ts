@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Container, V1EnvVar, V1ObjectMeta, V1PodSpec, V1VolumeMount } from '@kubernetes/client-node';
-import { CA_VOLUME, CAPTURE, INIT_CONTAINER, SIDECAR_CONTAINER } from './annotations.js';
+import { CA_VOLUME, CAPTURE, INIT_CONTAINER, SIDECAR_CONTAINER } from '../api/annotations.js';
 
 export const PROXY_TYPES = ['reverse', 'forward', 'dual', 'transparent'] as const;
 export type ProxyType = (typeof PROXY_TYPES)[number];

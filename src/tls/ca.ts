@@ -1,7 +1,7 @@
 /**
  * The Reprise CA in `<caDir>/ca.pem` + `<caDir>/ca-key.pem`: read when present, generated once
- * otherwise. The sidecar intercepts TLS with the same files, so apps trust one CA for capture and
- * replay. Two processes may create it at the same moment: each publishes the key with link(),
+ * otherwise. The sidecar intercepts TLS with it, the responder answers TLS with it and the
+ * Kubernetes runtime hands it to the app, so apps trust one CA for capture and replay. Two processes may create it at the same moment: each publishes the key with link(),
  * which only one can win, and the loser re-reads the winner's pair.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
@@ -19,6 +19,14 @@ export interface CaFiles {
 
 export const CA_CERT_FILE = 'ca.pem';
 export const CA_KEY_FILE = 'ca-key.pem';
+
+/** The CA with its key in memory: what the sidecar signs intercepted hosts' certificates with. */
+export interface CaMaterial {
+  certPath: string;
+  keyPath: string;
+  certPem: string;
+  keyPem: string;
+}
 
 const ATTEMPTS = 40;
 const RETRY_MS = 50;
@@ -39,6 +47,16 @@ export async function ensureCa(dir: string): Promise<CaFiles> {
   throw new Error(
     `CA in ${dir} is unusable: ${reason} (remove ${CA_CERT_FILE} and ${CA_KEY_FILE} to regenerate)`,
   );
+}
+
+export async function loadCa(dir: string): Promise<CaMaterial> {
+  const files = await ensureCa(dir);
+  return {
+    certPath: files.certPath,
+    keyPath: files.keyPath,
+    certPem: files.cert,
+    keyPem: await readFile(files.keyPath, 'utf8'),
+  };
 }
 
 type PairState = { ok: true; cert: string } | { ok: false; missing?: 'both'; reason: string };

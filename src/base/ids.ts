@@ -25,3 +25,8 @@ export function toSafeId(text: string): string {
     .replace(/^[^A-Za-z0-9]+/, '');
   return cleaned.slice(0, 128) || 'run';
 }
+
+/** Ids become folder names: refuse anything that could escape the store. */
+export function isSafeId(id: string): boolean {
+  return SAFE_ID_PATTERN.test(id) && !id.includes('..');
+}

@@ -1,6 +1,21 @@
-/** The forwarder's control API (docs/contracts.md), as the local runtime calls it. */
-import type { SnapshotManifest } from '../../src/model/traffic.js';
-import { RuntimeError, type CaptureCounts, type OpenRecordingRequest } from '../runtime.js';
+/**
+ * The forwarder's control API (docs/contracts.md), as both runtimes call it: open, poll, seal or
+ * abort a recording. Failures are RuntimeErrors whose type says whether a retry may help.
+ */
+import { RuntimeError } from '../base/runtime-error.js';
+import type { DlpRules } from '../dlp/rules.js';
+import type { FilterRules } from '../filters/rules.js';
+import type { CaptureCounts } from '../config/capture.js';
+import type { SnapshotManifest } from '../model/traffic.js';
+
+/** What opening a recording sends (the capture runtime's OpenRecordingRequest is one). */
+export interface OpenRecordingBody {
+  snapshotId: string;
+  service: string;
+  filters?: FilterRules;
+  dlp?: DlpRules | false;
+  meta?: Record<string, string>;
+}
 
 interface RecordingStatus {
   pairs: number;
@@ -77,7 +92,7 @@ export class ForwarderApi {
   }
 
   /** 200 when already open with this id (a retried activity) counts as success. */
-  async openRecording(req: OpenRecordingRequest, signal: AbortSignal): Promise<void> {
+  async openRecording(req: OpenRecordingBody, signal: AbortSignal): Promise<void> {
     const res = await this.call('POST', '/v1/recordings', {
       body: {
         snapshotId: req.snapshotId,

@@ -1,10 +1,8 @@
 /**
  * Small helpers over @kubernetes/client-node shared by the operator's parts: the kubeconfig
- * (in-cluster or KUBECONFIG), API error codes, and the webhook's real lookups.
+ * (in-cluster or KUBECONFIG) and API error codes.
  */
-import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
-import type { SnapshotStore } from '../store/types.js';
-import type { ReplayLookups } from './admission.js';
+import { KubeConfig } from '@kubernetes/client-node';
 
 /** In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config. */
 export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
@@ -34,25 +32,4 @@ export function apiMessage(err: unknown): string {
     }
   }
   return (body as { message?: string })?.message ?? (err as Error)?.message ?? String(err);
-}
-
-/** Lookups against the real API server and the snapshot store (absent: not checked). */
-export function realLookups(kc: KubeConfig, store?: Pick<SnapshotStore, 'exists'>): ReplayLookups {
-  const objects = KubernetesObjectApi.makeApiClient(kc);
-  return {
-    snapshotExists: store ? (id) => store.exists(id) : undefined,
-    async workloadExists(ref) {
-      try {
-        await objects.read({
-          apiVersion: 'apps/v1',
-          kind: ref.kind,
-          metadata: { name: ref.name, namespace: ref.namespace },
-        });
-        return 'found';
-      } catch (err) {
-        if (statusOf(err) === 404) return 'missing';
-        return { error: apiMessage(err) };
-      }
-    },
-  };
 }

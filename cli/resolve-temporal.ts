@@ -7,12 +7,15 @@
  *     the command's lifetime (said on stderr).
  */
 import { Client, Connection } from '@temporalio/client';
-import { childLog } from '../log.js';
-import { repriseHome } from '../paths.js';
-import { ensureSearchAttributes, serverFromEnv, tryConnect, type ServerOptions } from './connect.js';
-import { startDevServer } from './dev-server.js';
-import { readUpState } from './up-state.js';
-import type { InProcessWorker } from '../../workers/orchestrator.js';
+import { childLog } from '../src/base/log.js';
+import { repriseHome } from '../src/base/paths.js';
+import { ensureSearchAttributes } from '../src/temporal/connect.js';
+import { findServer } from '../src/temporal/find-server.js';
+import { startDevServer } from '../src/temporal/dev-server.js';
+import type { InProcessWorker } from '../workers/orchestrator.js';
+
+/** The commands load this module lazily (the SDK is heavy) and need the queue with it. */
+export { TASK_QUEUE } from '../src/temporal/names.js';
 
 export interface ResolvedTemporal {
   client: Client;
@@ -29,56 +32,6 @@ export interface ResolvedTemporal {
 export interface ResolveOptions {
   home?: string;
   env?: NodeJS.ProcessEnv;
-}
-
-export interface FoundServer {
-  server: ServerOptions;
-  source: 'env' | 'up';
-  uiUrl?: string;
-  connection: Connection;
-}
-
-const UP_CHECK_TIMEOUT_MS = 2_000;
-/** A remote cluster may take a few seconds; a wrong address should not hang a command long. */
-const ENV_CONNECT_TIMEOUT_MS = 5_000;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Cases a and b: a server someone else runs, connected; undefined when there is none. */
-export async function findServer(
-  home: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<FoundServer | undefined> {
-  const fromEnv = serverFromEnv(env);
-  if (fromEnv) {
-    try {
-      const connection = await Connection.connect({
-        address: fromEnv.address,
-        tls: fromEnv.tls,
-        apiKey: fromEnv.apiKey,
-        connectTimeout: ENV_CONNECT_TIMEOUT_MS,
-      });
-      return { server: fromEnv, source: 'env', connection };
-    } catch (err) {
-      throw new Error(
-        `cannot reach Temporal at ${fromEnv.address} (TEMPORAL_ADDRESS): ${(err as Error).message}`,
-      );
-    }
-  }
-  const up = await readUpState(home);
-  if (up && pidAlive(up.pid)) {
-    const server = { address: up.address, namespace: up.namespace };
-    const connection = await tryConnect(server, UP_CHECK_TIMEOUT_MS);
-    if (connection) return { server, source: 'up', uiUrl: up.uiUrl, connection };
-  }
-  return undefined;
 }
 
 export async function resolveTemporal(opts: ResolveOptions = {}): Promise<ResolvedTemporal> {
@@ -110,7 +63,7 @@ export async function resolveTemporal(opts: ResolveOptions = {}): Promise<Resolv
   let worker: InProcessWorker;
   try {
     // Loaded only here: the worker pulls in the native SDK core, which cases a and b never need.
-    const { startInProcessWorker } = await import('../../workers/orchestrator.js');
+    const { startInProcessWorker } = await import('../workers/orchestrator.js');
     worker = await startInProcessWorker({ address: server.address, namespace: server.namespace, home });
   } catch (err) {
     await connection.close();

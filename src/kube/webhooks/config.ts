@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../config/duration.js';
-import { CA_VOLUME } from './annotations.js';
+import { parseDuration } from '../../base/duration.js';
+import { CA_VOLUME } from '../api/annotations.js';
 import { DEFAULT_INJECT_OPTIONS, type InjectOptions } from './inject.js';
 
 export const USAGE = `usage: webhook [--port 9443] [--host 0.0.0.0] [--tls-dir /etc/reprise/tls] [--health-port 8081]

@@ -14,11 +14,11 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { SnapshotStore } from '../store/types.js';
-import { CAPTURE, TRAFFIC_REPLAY } from './annotations.js';
-import { apiMessage, statusOf } from './client.js';
-import { readInjectedRecord, WORKLOAD_KINDS, type PodTemplate } from './inject.js';
-import type { TrafficReplay } from './traffic-replay.js';
+import type { SnapshotStore } from '../../store/types.js';
+import { CAPTURE, TRAFFIC_REPLAY } from '../api/annotations.js';
+import { apiMessage, statusOf } from '../client/client-node.js';
+import { readInjectedRecord, WORKLOAD_KINDS, type PodTemplate } from '../webhooks/inject.js';
+import type { TrafficReplay } from '../api/traffic-replay.js';
 
 export interface InspectorOptions {
   kc: KubeConfig;
