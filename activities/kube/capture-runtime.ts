@@ -8,13 +8,8 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { WorkloadRef } from '../../src/config/replay.js';
-import {
-  KubeApi,
-  KubeApiError,
-  pointerKey,
-  resourcePath,
-  type JsonPatchOp,
-} from '../../src/kube/client/api.js';
+import { pointerKey, type JsonPatchOp } from '../../src/kube/api/json-patch.js';
+import { KubeApi, KubeApiError, resourcePath } from '../../src/kube/client/api.js';
 import { CAPTURE, LABELS } from '../../src/kube/api/annotations.js';
 import { ForwarderApi } from '../../src/forwarder/client.js';
 import {

@@ -21,13 +21,8 @@ import type {
   WorkloadRef,
 } from '../../src/config/replay.js';
 import type { GeneratorSummary } from '../../src/generator/index.js';
-import {
-  KubeApi,
-  KubeApiError,
-  pointerKey,
-  resourcePath,
-  type KubeObject,
-} from '../../src/kube/client/api.js';
+import { pointerKey } from '../../src/kube/api/json-patch.js';
+import { KubeApi, KubeApiError, resourcePath, type KubeObject } from '../../src/kube/client/api.js';
 import { CA_VOLUME, LABELS } from '../../src/kube/api/annotations.js';
 import { childLog } from '../../src/base/log.js';
 import type { ResponderStats } from '../../src/model/replay.js';

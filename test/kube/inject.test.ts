@@ -3,16 +3,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Container } from '@kubernetes/client-node';
 import { CAPTURE, INIT_CONTAINER, SIDECAR_CONTAINER } from '../../src/kube/api/annotations.js';
+import type { JsonPatchOp } from '../../src/kube/api/json-patch.js';
+import { DEFAULT_INJECT_OPTIONS, type InjectOptions } from '../../src/kube/webhooks/capture-config.js';
 import {
-  CA_CERT_PATH,
-  DEFAULT_INJECT_OPTIONS,
   mutateWorkload,
   readInjectedRecord,
-  type InjectOptions,
-  type JsonPatchOp,
   type PodTemplate,
   type WorkloadAdmission,
 } from '../../src/kube/webhooks/inject.js';
+import { CA_CERT_PATH } from '../../src/kube/webhooks/sidecar-container.js';
 
 const opts: InjectOptions = {
   ...DEFAULT_INJECT_OPTIONS,

@@ -13,8 +13,8 @@ import {
   type AdmissionContext,
   type AdmissionRequest,
 } from '../../src/kube/webhooks/admission.js';
-import { statusFor } from '../../src/kube/controller/controller.js';
-import { DEFAULT_INJECT_OPTIONS } from '../../src/kube/webhooks/inject.js';
+import { statusFor } from '../../src/kube/controller/status.js';
+import { DEFAULT_INJECT_OPTIONS } from '../../src/kube/webhooks/capture-config.js';
 import {
   checkSpec,
   defaultsPatch,

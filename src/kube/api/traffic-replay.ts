@@ -23,7 +23,7 @@ import {
   type ReplayPhase,
   type ReplayVerdict,
 } from '../../config/replay.js';
-import type { JsonPatchOp } from '../webhooks/inject.js';
+import type { JsonPatchOp } from './json-patch.js';
 
 export const TrafficReplayRef = z.strictObject({
   apiVersion: z.literal('apps/v1').optional(),

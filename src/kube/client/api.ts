@@ -7,6 +7,7 @@
 import https from 'node:https';
 import http from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { JsonPatchOp } from '../api/json-patch.js';
 
 /** What every object has; the rest is the kind's own. */
 export interface KubeObject {
@@ -82,12 +83,6 @@ export interface RequestOptions {
 const REQUEST_TIMEOUT_MS = 30_000;
 /** Answers above this are refused: a list or a log tail is expected to be small. */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
-
-export type JsonPatchOp =
-  { op: 'add' | 'replace' | 'test'; path: string; value: unknown } | { op: 'remove'; path: string };
-
-/** Escapes a key for a JSON Pointer (`capture.reprise.dev/inject` -> `capture.reprise.dev~1inject`). */
-export const pointerKey = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 export class KubeApi {
   private readonly server: URL;

@@ -8,10 +8,7 @@
  * status.reconcileFailures.
  */
 import {
-  CustomObjectsApi,
   makeInformer,
-  PatchStrategy,
-  setHeaderOptions,
   type Informer,
   type KubeConfig,
   type KubernetesObject,
@@ -25,22 +22,16 @@ import {
 } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { parseDuration } from '../../base/duration.js';
-import type { ReplayPhase, ReplayProgress, ReplayResult, ReplayVerdict } from '../../config/replay.js';
+import type { ReplayProgress, ReplayResult } from '../../config/replay.js';
 import { childLog } from '../../base/log.js';
 import { TASK_QUEUE } from '../../temporal/names.js';
 import { TRAFFIC_REPLAY } from '../api/annotations.js';
-import { apiMessage, statusOf } from '../client/client-node.js';
-import {
-  checkSpec,
-  replayIdOf,
-  toReplayInput,
-  type Condition,
-  type TrafficReplay,
-  type TrafficReplayStatus,
-} from '../api/traffic-replay.js';
+import { apiMessage } from '../client/client-node.js';
+import { checkSpec, toReplayInput, type TrafficReplay } from '../api/traffic-replay.js';
+import { statusFor, VERDICTS } from './status.js';
+import { TrafficReplays } from './traffic-replays.js';
 
 export const REPLAY_WORKFLOW_TYPE = 'replayWorkflow';
-const VERDICTS: readonly string[] = ['Passed', 'Missed Goals', 'Error', 'Canceled'];
 
 export interface ControllerOptions {
   kc: KubeConfig;
@@ -58,113 +49,11 @@ export interface ControllerOptions {
 
 type Result = { requeueMs?: number };
 
-/** `Ready`/`MocksReady` with lastTransitionTime kept while the status stays the same. */
-export function setCondition(
-  list: Condition[] | undefined,
-  next: Omit<Condition, 'lastTransitionTime'>,
-  now: string,
-): Condition[] {
-  const out = (list ?? []).filter((c) => c.type !== next.type);
-  const prev = list?.find((c) => c.type === next.type);
-  const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : now;
-  return [...out, { ...next, lastTransitionTime }].sort((a, b) => a.type.localeCompare(b.type));
-}
-
-/** The status a phase (and, when finished, a result) implies; pure, unit-tested. */
-export function statusFor(
-  cr: TrafficReplay,
-  step: {
-    phase: ReplayPhase;
-    progress?: Omit<ReplayProgress, 'phase'>;
-    result?: Pick<ReplayResult, 'verdict' | 'reportPath' | 'replayId'>;
-    message?: string;
-    finishedAt?: string;
-  },
-  now: string,
-): TrafficReplayStatus {
-  const prev = cr.status ?? {};
-  const generation = cr.metadata.generation;
-  const mode = cr.spec.mode ?? 'full-replay';
-  const terminal = VERDICTS.includes(step.phase);
-  const verdict = terminal ? (step.phase as ReplayVerdict) : undefined;
-  const status: TrafficReplayStatus = {
-    ...prev,
-    phase: step.phase,
-    active: !terminal,
-    observedGeneration: generation,
-    reportId: step.result?.replayId ?? prev.reportId ?? replayIdOf(cr),
-  };
-  if (step.progress)
-    status.progress = {
-      sent: step.progress.sent,
-      done: step.progress.done,
-      errors: step.progress.errors,
-      ...(step.progress.total !== undefined ? { total: step.progress.total } : {}),
-    };
-  // Set-up is over once the generator runs: the phase moved on from Initializing.
-  if ((step.phase === 'Testing' || step.phase === 'Analyzing') && !prev.initializedTime)
-    status.initializedTime = now;
-  if (verdict) {
-    status.verdict = verdict;
-    status.finishedTime = step.finishedAt ?? prev.finishedTime ?? now;
-    if (step.result?.reportPath) status.reportPath = step.result.reportPath;
-  }
-  if (step.message !== undefined) status.message = step.message;
-  else if (!terminal) delete status.message;
-  const ready: Omit<Condition, 'lastTransitionTime'> = verdict
-    ? verdict === 'Passed'
-      ? { type: 'Ready', status: 'True', reason: 'TestSucceeded', message: 'the replay passed' }
-      : {
-          type: 'Ready',
-          status: 'False',
-          reason: 'TestFailed',
-          message: step.message ? `${verdict}: ${step.message}` : verdict,
-        }
-    : { type: 'Ready', status: 'False', reason: 'InProgress', message: `phase ${step.phase}` };
-  let mocks: Omit<Condition, 'lastTransitionTime'>;
-  const prevMocks = prev.conditions?.find((c) => c.type === 'MocksReady');
-  if (mode === 'generator-only')
-    mocks = {
-      type: 'MocksReady',
-      status: 'False',
-      reason: 'MocksDisabled',
-      message: 'generator-only: no responder',
-    };
-  else if (step.phase === 'Initializing')
-    mocks = {
-      type: 'MocksReady',
-      status: 'Unknown',
-      reason: 'Starting',
-      message: 'the responder is starting',
-    };
-  else if (!terminal || prevMocks?.status === 'True')
-    mocks = {
-      type: 'MocksReady',
-      status: terminal ? 'False' : 'True',
-      reason: terminal ? 'TornDown' : 'ResponderReady',
-      message: terminal
-        ? 'the responder was torn down with the replay'
-        : 'the responder answers from the snapshot',
-    };
-  else
-    mocks = {
-      type: 'MocksReady',
-      status: 'False',
-      reason: 'NotStarted',
-      message: 'the replay ended before the responder was up',
-    };
-  const withGen = (c: Omit<Condition, 'lastTransitionTime'>) =>
-    generation !== undefined ? { ...c, observedGeneration: generation } : c;
-  status.conditions = setCondition(setCondition(prev.conditions, withGen(ready), now), withGen(mocks), now);
-  return status;
-}
-
 const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
   `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export class TrafficReplayController {
-  private readonly api: CustomObjectsApi;
+  private readonly replays: TrafficReplays;
   private readonly log: Logger;
   private readonly resyncMs: number;
   private readonly pollMs: number;
@@ -184,7 +73,7 @@ export class TrafficReplayController {
   synced = false;
 
   constructor(private readonly opts: ControllerOptions) {
-    this.api = opts.kc.makeApiClient(CustomObjectsApi);
+    this.replays = new TrafficReplays(opts.kc);
     this.log = opts.log ?? childLog('controller');
     this.resyncMs = opts.resyncMs ?? 5 * 60_000;
     this.pollMs = opts.pollMs ?? 2_000;
@@ -195,7 +84,7 @@ export class TrafficReplayController {
   async start(): Promise<void> {
     const { group, version, plural } = TRAFFIC_REPLAY;
     const informer = makeInformer<KubernetesObject>(this.opts.kc, `/apis/${group}/${version}/${plural}`, () =>
-      this.api.listClusterCustomObject({ group, version, plural }),
+      this.replays.list(),
     );
     this.informer = informer;
     const enqueue = (o: KubernetesObject) => this.enqueue(keyOf(o), 0);
@@ -277,10 +166,12 @@ export class TrafficReplayController {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
       const message = apiMessage(err);
-      await this.patchStatus(namespace, name, {
-        reconcileFailures: n,
-        message: `reconcile failed: ${message}`,
-      }).catch(() => undefined);
+      await this.replays
+        .patchStatus(namespace, name, {
+          reconcileFailures: n,
+          message: `reconcile failed: ${message}`,
+        })
+        .catch(() => undefined);
       if (n > this.maxRetries) {
         // Bounded: the next watch event or the resync tries again.
         this.log.error(
@@ -294,54 +185,6 @@ export class TrafficReplayController {
       this.log.warn({ key, failures: n, retryInMs: delay, err: message }, 'reconcile failed');
       this.enqueue(key, delay);
     }
-  }
-
-  private async get(namespace: string, name: string): Promise<TrafficReplay | undefined> {
-    const { group, version, plural } = TRAFFIC_REPLAY;
-    try {
-      return (await this.api.getNamespacedCustomObject({
-        group,
-        version,
-        plural,
-        namespace,
-        name,
-      })) as TrafficReplay;
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
-  }
-
-  /** A merge patch carrying resourceVersion: a concurrent writer makes it fail with 409 (retried). */
-  private async patchMeta(cr: TrafficReplay, metadata: Record<string, unknown>): Promise<void> {
-    const { group, version, plural } = TRAFFIC_REPLAY;
-    await this.api.patchNamespacedCustomObject(
-      {
-        group,
-        version,
-        plural,
-        namespace: cr.metadata.namespace!,
-        name: cr.metadata.name,
-        body: { metadata: { ...metadata, resourceVersion: cr.metadata.resourceVersion } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-  }
-
-  private async patchStatus(namespace: string, name: string, status: TrafficReplayStatus): Promise<void> {
-    const { group, version, plural } = TRAFFIC_REPLAY;
-    await this.api.patchNamespacedCustomObjectStatus(
-      { group, version, plural, namespace, name, body: { status } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-  }
-
-  private async writeStatus(cr: TrafficReplay, status: TrafficReplayStatus): Promise<void> {
-    if (same(cr.status ?? {}, status)) return;
-    // Merge patch: a field set to null is removed (message once the problem is gone).
-    const body: Record<string, unknown> = { ...status };
-    for (const k of Object.keys(cr.status ?? {})) if (!(k in status)) body[k] = null;
-    await this.patchStatus(cr.metadata.namespace!, cr.metadata.name, body as TrafficReplayStatus);
   }
 
   private handle(cr: TrafficReplay): WorkflowHandle {
@@ -358,7 +201,7 @@ export class TrafficReplayController {
   }
 
   async reconcile(namespace: string, name: string): Promise<Result> {
-    const cr = await this.get(namespace, name);
+    const cr = await this.replays.get(namespace, name);
     if (!cr) {
       this.cancelSent.delete(`${namespace}/${name}`);
       return {};
@@ -366,7 +209,7 @@ export class TrafficReplayController {
     const finalizers = cr.metadata.finalizers ?? [];
     if (cr.metadata.deletionTimestamp) return this.finalize(cr);
     if (!finalizers.includes(TRAFFIC_REPLAY.finalizer)) {
-      await this.patchMeta(cr, { finalizers: [...finalizers, TRAFFIC_REPLAY.finalizer] });
+      await this.replays.patchMeta(cr, { finalizers: [...finalizers, TRAFFIC_REPLAY.finalizer] });
       return { requeueMs: 0 };
     }
     const now = new Date().toISOString();
@@ -376,7 +219,7 @@ export class TrafficReplayController {
     const description = await this.describe(cr);
     if (!description) {
       if (status.workflowId) {
-        await this.writeStatus(
+        await this.replays.writeStatus(
           cr,
           statusFor(
             cr,
@@ -389,7 +232,7 @@ export class TrafficReplayController {
       const problems = checkSpec(cr.spec);
       if (problems.length) {
         // The validating webhook was bypassed (or the schema moved on): say why, start nothing.
-        await this.writeStatus(cr, {
+        await this.replays.writeStatus(cr, {
           ...statusFor(cr, { phase: 'Error', message: problems.join('; ') }, now),
           active: false,
         });
@@ -408,7 +251,7 @@ export class TrafficReplayController {
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
-      await this.writeStatus(cr, {
+      await this.replays.writeStatus(cr, {
         ...statusFor(cr, { phase: 'Initializing' }, now),
         workflowId: cr.metadata.uid,
         startedTime: status.startedTime ?? now,
@@ -432,9 +275,9 @@ export class TrafficReplayController {
         // The verdict goes on the status with the result (report path, counts): until the
         // workflow has closed, a verdict phase is still the end of the analysis.
         const phase = VERDICTS.includes(queried) ? 'Analyzing' : queried;
-        await this.writeStatus(cr, { ...statusFor(cr, { phase, progress: counts }, now), ...base });
+        await this.replays.writeStatus(cr, { ...statusFor(cr, { phase, progress: counts }, now), ...base });
       } else if (!status.workflowId) {
-        await this.writeStatus(cr, { ...statusFor(cr, { phase: 'Initializing' }, now), ...base });
+        await this.replays.writeStatus(cr, { ...statusFor(cr, { phase: 'Initializing' }, now), ...base });
       }
       return { requeueMs: this.pollMs };
     }
@@ -469,7 +312,7 @@ export class TrafficReplayController {
         message: `workflow ${description.status.name.toLowerCase()}: ${message}`,
       };
     }
-    await this.writeStatus(cr, { ...statusFor(cr, step, now), ...base });
+    await this.replays.writeStatus(cr, { ...statusFor(cr, step, now), ...base });
     this.log.info({ namespace, name, verdict: step.phase }, 'replay finished');
     return this.expireAfter(cr, step.finishedAt ?? now);
   }
@@ -484,18 +327,7 @@ export class TrafficReplayController {
     if (ttl === undefined || !finishedTime) return {};
     const left = Date.parse(finishedTime) + ttl - Date.now();
     if (left > 0) return { requeueMs: left };
-    const { group, version, plural } = TRAFFIC_REPLAY;
-    await this.api
-      .deleteNamespacedCustomObject({
-        group,
-        version,
-        plural,
-        namespace: cr.metadata.namespace!,
-        name: cr.metadata.name,
-      })
-      .catch((err: unknown) => {
-        if (statusOf(err) !== 404) throw err;
-      });
+    await this.replays.delete(cr);
     this.log.info(
       { namespace: cr.metadata.namespace, name: cr.metadata.name },
       'deleted after ttlAfterReady',
@@ -519,10 +351,12 @@ export class TrafficReplayController {
             { key, workflowId: description.workflowId },
             'deleted: replay cancelled, waiting for its teardown',
           );
-          await this.writeStatus(cr, {
-            ...(cr.status ?? {}),
-            message: 'deleting: cancelled the replay, waiting for its teardown',
-          }).catch(() => undefined);
+          await this.replays
+            .writeStatus(cr, {
+              ...(cr.status ?? {}),
+              message: 'deleting: cancelled the replay, waiting for its teardown',
+            })
+            .catch(() => undefined);
         }
         return { requeueMs: this.pollMs };
       }
@@ -531,7 +365,9 @@ export class TrafficReplayController {
         'the replay did not finish its teardown in time; releasing the resource anyway',
       );
     }
-    await this.patchMeta(cr, { finalizers: finalizers.filter((f) => f !== TRAFFIC_REPLAY.finalizer) });
+    await this.replays.patchMeta(cr, {
+      finalizers: finalizers.filter((f) => f !== TRAFFIC_REPLAY.finalizer),
+    });
     this.cancelSent.delete(key);
     this.log.info({ key }, 'finalizer removed');
     return {};

@@ -6,7 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { mutateWorkload, type InjectOptions, type JsonPatchOp, type WorkloadAdmission } from './inject.js';
+import type { JsonPatchOp } from '../api/json-patch.js';
+import type { InjectOptions } from './capture-config.js';
+import { mutateWorkload, type WorkloadAdmission } from './inject.js';
 import {
   checkSpec,
   defaultsPatch,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../base/duration.js';
 import { CA_VOLUME } from '../api/annotations.js';
-import { DEFAULT_INJECT_OPTIONS, type InjectOptions } from './inject.js';
+import { DEFAULT_INJECT_OPTIONS, type InjectOptions } from './capture-config.js';
 
 export const USAGE = `usage: webhook [--port 9443] [--host 0.0.0.0] [--tls-dir /etc/reprise/tls] [--health-port 8081]
                [--no-controller] [--resync 5m] [--poll 2s] [--kubeconfig FILE] [--store-dir DIR]

@@ -16,62 +16,16 @@
  * CA's private key. The sidecar mounts all of it; the app container mounts only ca.pem.
  */
 import { createHash } from 'node:crypto';
-import type { V1Container, V1EnvVar, V1ObjectMeta, V1PodSpec, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1EnvVar, V1ObjectMeta, V1PodSpec, V1VolumeMount } from '@kubernetes/client-node';
 import { CA_VOLUME, CAPTURE, INIT_CONTAINER, SIDECAR_CONTAINER } from '../api/annotations.js';
-
-export const PROXY_TYPES = ['reverse', 'forward', 'dual', 'transparent'] as const;
-export type ProxyType = (typeof PROXY_TYPES)[number];
-
-/** The operator's side of injection: its flags and environment. */
-export interface InjectOptions {
-  /** The Reprise image (REPRISE_IMAGE); the sidecar runs `node dist/workers/sidecar.js` in it. */
-  image: string;
-  imagePullPolicy?: string;
-  /** Image of the transparent mode's init container; it needs `sh` and `iptables`. Default: image. */
-  initImage?: string;
-  /** Where the sidecar ships pairs (REPRISE_FORWARDER_URL); absent: the sidecar records nothing. */
-  forwarderUrl?: string;
-  /** The sidecar's admin port (/healthz for the readiness probe). */
-  adminPort: number;
-  /** In/out ports when the workload's annotations give none. */
-  inPort: number;
-  outPort: number;
-  /** The Secret holding ca.pem and ca-key.pem, in the workload's namespace. */
-  caSecret: string;
-  /** Resources when the workload's annotations give none. */
-  resources: SidecarResources;
-}
-
-export interface SidecarResources {
-  cpuRequest?: string;
-  memoryRequest?: string;
-  cpuLimit?: string;
-  memoryLimit?: string;
-}
-
-export const DEFAULT_INJECT_OPTIONS: Omit<InjectOptions, 'image'> = {
-  adminPort: 4144,
-  inPort: 4143,
-  outPort: 4140,
-  caSecret: CA_VOLUME,
-  resources: { cpuRequest: '10m', memoryRequest: '32Mi' },
-};
-
-/** The capture annotations, parsed and checked against the pod spec. */
-export interface CaptureConfig {
-  proxyType: ProxyType;
-  container: string;
-  appPort?: number;
-  inPort: number;
-  outPort: number;
-  tlsOut: boolean;
-  service: string;
-  ignorePaths?: string[];
-  ignoreHosts?: string[];
-  ignorePorts?: number[];
-  ignoreSrcIps?: string[];
-  resources: SidecarResources;
-}
+import { pointerKey, type JsonPatchOp } from '../api/json-patch.js';
+import {
+  AnnotationError,
+  parseCaptureConfig,
+  type CaptureConfig,
+  type InjectOptions,
+} from './capture-config.js';
+import { CA_CERT_PATH, initContainer, sidecarContainer } from './sidecar-container.js';
 
 /** What the webhook added; stored as JSON in `capture.reprise.dev/injected`. */
 export interface InjectedRecord {
@@ -93,12 +47,6 @@ export interface InjectedRecord {
   created: ('annotations' | 'initContainers' | 'volumes' | 'env' | 'volumeMounts')[];
 }
 
-export interface JsonPatchOp {
-  op: 'add' | 'remove' | 'replace';
-  path: string;
-  value?: unknown;
-}
-
 /** A pod template (or a pod's own metadata and spec). */
 export interface PodTemplate {
   metadata?: V1ObjectMeta;
@@ -114,195 +62,9 @@ export interface MutationResult {
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
 
-export const CA_DIR = '/etc/reprise/ca';
-export const CA_CERT_PATH = `${CA_DIR}/ca.pem`;
 const PROXY_ENV = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
 /** Loopback and the API server stay direct: they are not dependencies worth recording. */
 const NO_PROXY = 'localhost,127.0.0.1,::1,kubernetes.default.svc';
-/** The sidecar's uid in transparent mode, so iptables can leave its own traffic alone. */
-const SIDECAR_UID = 1337;
-const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkKMGTPE]i?|m)?$/;
-
-export class AnnotationError extends Error {}
-
-const int = (key: string, text: string, min: number, max: number): number => {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max)
-    throw new AnnotationError(`${key}: expected an integer ${min}-${max}, got "${text}"`);
-  return n;
-};
-const list = (text: string | undefined) =>
-  text === undefined
-    ? undefined
-    : text
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean);
-
-/**
- * Reads the capture annotations (pod template first, then the workload's) against the pod spec.
- * Throws AnnotationError naming the annotation when a value is unusable.
- */
-export function parseCaptureConfig(
-  annotations: Record<string, string>,
-  spec: V1PodSpec,
-  fallbackService: string,
-  defaults: Pick<InjectOptions, 'resources' | 'inPort' | 'outPort'>,
-): CaptureConfig {
-  const a = (key: string) => annotations[key];
-  const proxyType = (a(CAPTURE.proxyType) ?? 'dual') as ProxyType;
-  if (!PROXY_TYPES.includes(proxyType))
-    throw new AnnotationError(
-      `${CAPTURE.proxyType}: expected one of ${PROXY_TYPES.join(', ')}, got "${proxyType}"`,
-    );
-  const containers = (spec.containers ?? []).filter((c) => c.name !== SIDECAR_CONTAINER);
-  const containerName = a(CAPTURE.container) ?? containers[0]?.name;
-  const app = containers.find((c) => c.name === containerName);
-  if (!app)
-    throw new AnnotationError(
-      `${CAPTURE.container}: no container "${containerName ?? ''}" in the pod (has: ${containers.map((c) => c.name).join(', ') || 'none'})`,
-    );
-  const inbound = proxyType !== 'forward';
-  const firstPort = app.ports?.find((p) => (p.protocol ?? 'TCP') === 'TCP')?.containerPort;
-  const appPortText = a(CAPTURE.appPort);
-  const appPort = appPortText !== undefined ? int(CAPTURE.appPort, appPortText, 1, 65535) : firstPort;
-  if (inbound && appPort === undefined)
-    throw new AnnotationError(
-      `${CAPTURE.appPort}: required: container "${app.name}" declares no containerPort to capture`,
-    );
-  const inPort =
-    a(CAPTURE.inPort) !== undefined ? int(CAPTURE.inPort, a(CAPTURE.inPort), 1, 65535) : defaults.inPort;
-  const outPort =
-    a(CAPTURE.outPort) !== undefined ? int(CAPTURE.outPort, a(CAPTURE.outPort), 1, 65535) : defaults.outPort;
-  if (inbound && inPort === appPort)
-    throw new AnnotationError(`${CAPTURE.inPort}: must differ from the app port ${appPort}`);
-  if (inPort === outPort)
-    throw new AnnotationError(`${CAPTURE.outPort}: must differ from the in-port ${inPort}`);
-  const tlsOutText = a(CAPTURE.tlsOut) ?? 'false';
-  if (tlsOutText !== 'true' && tlsOutText !== 'false')
-    throw new AnnotationError(`${CAPTURE.tlsOut}: expected "true" or "false", got "${tlsOutText}"`);
-  const service = a(CAPTURE.service) ?? fallbackService;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service))
-    throw new AnnotationError(
-      `${CAPTURE.service}: expected letters, digits, ".", "_", "-" (at most 63), got "${service}"`,
-    );
-  const resources: SidecarResources = { ...defaults.resources };
-  for (const [field, key] of [
-    ['cpuRequest', CAPTURE.cpuRequest],
-    ['memoryRequest', CAPTURE.memoryRequest],
-    ['cpuLimit', CAPTURE.cpuLimit],
-    ['memoryLimit', CAPTURE.memoryLimit],
-  ] as const) {
-    const value = a(key);
-    if (value === undefined) continue;
-    if (!QUANTITY.test(value))
-      throw new AnnotationError(`${key}: expected a quantity such as 100m or 64Mi, got "${value}"`);
-    resources[field] = value;
-  }
-  return {
-    proxyType,
-    container: app.name,
-    appPort,
-    inPort,
-    outPort,
-    tlsOut: tlsOutText === 'true',
-    service,
-    ignorePaths: list(a(CAPTURE.ignorePaths)),
-    ignoreHosts: list(a(CAPTURE.ignoreHosts)),
-    ignorePorts: list(a(CAPTURE.ignorePorts))?.map((p) => int(CAPTURE.ignorePorts, p, 1, 65535)),
-    ignoreSrcIps: list(a(CAPTURE.ignoreSrcIps)),
-    resources,
-  };
-}
-
-function sidecarArgs(c: CaptureConfig, opts: InjectOptions): string[] {
-  const inbound = c.proxyType !== 'forward';
-  const outbound = c.proxyType !== 'reverse';
-  const args = [
-    'dist/workers/sidecar.js',
-    ...(c.appPort !== undefined ? ['--app-port', String(c.appPort)] : []),
-    '--in-port',
-    inbound ? String(c.inPort) : '-1',
-    // The Service and the probe reach inbound and admin from outside the pod.
-    ...(inbound ? ['--in-host', '0.0.0.0'] : []),
-    '--out-port',
-    outbound ? String(c.outPort) : '-1',
-    '--admin-port',
-    String(opts.adminPort),
-    '--admin-host',
-    '0.0.0.0',
-    '--service',
-    c.service,
-  ];
-  if (opts.forwarderUrl) args.push('--forwarder', opts.forwarderUrl);
-  if (c.tlsOut) args.push('--tls-intercept', '--ca-dir', CA_DIR);
-  if (c.ignorePaths) args.push(`--ignore-paths=${c.ignorePaths.join(',')}`);
-  if (c.ignoreHosts) args.push(`--ignore-hosts=${c.ignoreHosts.join(',')}`);
-  if (c.ignorePorts?.length) args.push('--ignore-ports', c.ignorePorts.join(','));
-  if (c.ignoreSrcIps) args.push(`--ignore-src-ips=${c.ignoreSrcIps.join(',')}`);
-  return args;
-}
-
-function sidecarContainer(c: CaptureConfig, opts: InjectOptions): V1Container {
-  const r = c.resources;
-  const requests: Record<string, string> = {};
-  const limits: Record<string, string> = {};
-  if (r.cpuRequest) requests.cpu = r.cpuRequest;
-  if (r.memoryRequest) requests.memory = r.memoryRequest;
-  if (r.cpuLimit) limits.cpu = r.cpuLimit;
-  if (r.memoryLimit) limits.memory = r.memoryLimit;
-  const container: V1Container = {
-    name: SIDECAR_CONTAINER,
-    image: opts.image,
-    command: ['node'],
-    args: sidecarArgs(c, opts),
-    ports: [
-      ...(c.proxyType !== 'forward'
-        ? [{ name: 'reprise-in', containerPort: c.inPort, protocol: 'TCP' }]
-        : []),
-      { name: 'reprise-admin', containerPort: opts.adminPort, protocol: 'TCP' },
-    ],
-    resources: {
-      ...(Object.keys(requests).length ? { requests } : {}),
-      ...(Object.keys(limits).length ? { limits } : {}),
-    },
-    readinessProbe: {
-      httpGet: { path: '/healthz', port: opts.adminPort, scheme: 'HTTP' },
-      periodSeconds: 5,
-      failureThreshold: 3,
-    },
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      ...(c.proxyType === 'transparent' ? { runAsUser: SIDECAR_UID } : {}),
-    },
-    ...(c.tlsOut ? { volumeMounts: [{ name: CA_VOLUME, mountPath: CA_DIR, readOnly: true }] } : {}),
-  };
-  if (opts.imagePullPolicy) container.imagePullPolicy = opts.imagePullPolicy;
-  return container;
-}
-
-/** Inbound to the app port goes to the sidecar; its own connections to the app (loopback) do not. */
-function initContainer(c: CaptureConfig, opts: InjectOptions): V1Container {
-  const script = [
-    'set -e',
-    `iptables -t nat -A PREROUTING -p tcp --dport ${c.appPort} -j REDIRECT --to-ports ${c.inPort}`,
-  ].join('\n');
-  const container: V1Container = {
-    name: INIT_CONTAINER,
-    image: opts.initImage ?? opts.image,
-    command: ['sh', '-c', script],
-    securityContext: {
-      runAsUser: 0,
-      runAsNonRoot: false,
-      allowPrivilegeEscalation: false,
-      capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
-    },
-    resources: { requests: { cpu: '10m', memory: '16Mi' } },
-  };
-  if (opts.imagePullPolicy) container.imagePullPolicy = opts.imagePullPolicy;
-  return container;
-}
 
 function configHash(c: CaptureConfig, opts: InjectOptions): string {
   return createHash('sha256').update(JSON.stringify({ c, opts })).digest('hex').slice(0, 16);
@@ -434,7 +196,6 @@ export function removeInjection(template: PodTemplate, record: InjectedRecord): 
   return t;
 }
 
-const pointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** JSONPatch from `before` to `after`, touching only the fields injection changes. */
@@ -451,8 +212,8 @@ export function templatePatch(base: string, before: PodTemplate, after: PodTempl
     const b = before.spec?.[key];
     const a = after.spec?.[key];
     if (same(b, a)) continue;
-    if (a === undefined) ops.push({ op: 'remove', path: `${base}/spec/${pointer(key)}` });
-    else ops.push({ op: 'add', path: `${base}/spec/${pointer(key)}`, value: a });
+    if (a === undefined) ops.push({ op: 'remove', path: `${base}/spec/${pointerKey(key)}` });
+    else ops.push({ op: 'add', path: `${base}/spec/${pointerKey(key)}`, value: a });
   }
   return ops;
 }
