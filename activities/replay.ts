@@ -5,71 +5,24 @@
  */
 import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/activity';
-import { RuntimeError, type RuntimeContext } from './runtime.js';
+import {
+  RuntimeError,
+  type ComponentLogs,
+  type GeneratorProgress,
+  type ReplayRef,
+  type ReplayRuntime,
+  type RuntimeContext,
+} from './runtime.js';
 import { inActivity } from './in-activity.js';
-import type {
-  AppConfig,
-  LoadConfig,
-  ReplayInput,
-  ReplayVerdict,
-  ResponderConfig,
-  Transform,
-  WorkloadRef,
-} from '../src/config/replay.js';
+import type { ReplayInput, ReplayVerdict } from '../src/config/replay.js';
 import type { ResponderStats } from '../src/model/replay.js';
 import type { SnapshotStore } from '../src/store/types.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
-import type { GeneratorProgress as GeneratorCounts, GeneratorSummary } from '../src/generator/index.js';
+import type { GeneratorSummary } from '../src/generator/index.js';
 import { analyzeReplay } from '../src/analyzer/index.js';
 import { writeReport } from '../src/report/write.js';
 import { readObserved } from '../src/generator/observed-reader.js';
 import { replayDir } from '../src/base/paths.js';
-
-export interface ReplayRef {
-  replayId: string;
-}
-
-/** What the workflow's progress query shows of the generator. */
-export type GeneratorProgress = Pick<GeneratorCounts, 'sent' | 'done' | 'errors'>;
-
-export interface ComponentLogs {
-  name: string;
-  lines: string[];
-}
-
-/** What a runtime (local processes, Kubernetes objects) must provide for a replay. */
-export interface ReplayRuntime {
-  startResponder(
-    req: ReplayRef & { snapshotId: string; config: ResponderConfig },
-    ctx: RuntimeContext,
-  ): Promise<{ url: string }>;
-  responderStats(req: ReplayRef, ctx: RuntimeContext): Promise<ResponderStats | undefined>;
-  stopResponder(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
-  startCollector(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
-  /** Logs gathered for the report (bounded). */
-  collectLogs(req: ReplayRef, ctx: RuntimeContext): Promise<ComponentLogs[]>;
-  stopCollector(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
-  /**
-   * Puts the service under test in place with its outbound traffic aimed at the responder: a
-   * local app it starts (`app`), or a cluster workload it patches (`workload`). Returns the URL
-   * the generator should use when the input gave none (a workload's Service).
-   */
-  startApp(
-    req: ReplayRef & { app?: AppConfig; workload?: WorkloadRef; targetUrl?: string; responderUrl?: string },
-    ctx: RuntimeContext,
-  ): Promise<{ targetUrl?: string }>;
-  stopApp(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
-  /** Runs the load to completion (heartbeating), or until the activity is cancelled. */
-  runGenerator(
-    req: ReplayRef & { snapshotId: string; targetUrl: string; load: LoadConfig; transforms: Transform[] },
-    ctx: RuntimeContext,
-  ): Promise<GeneratorSummary>;
-  generatorProgress(req: ReplayRef, ctx: RuntimeContext): Promise<GeneratorProgress | undefined>;
-  /** Removes what this replay created, per the cleanup policy. */
-  cleanup(req: ReplayRef & { cleanup: ReplayInput['cleanup'] }, ctx: RuntimeContext): Promise<void>;
-  /** Where the generator streams what it observed (read by the analyzer). */
-  observedPath(replayId: string): string;
-}
 
 export interface AnalyzeRequest extends ReplayRef {
   workflowId: string;

@@ -1,12 +1,24 @@
 /**
- * What a capture needs from the place it runs. The local runtime starts processes; a
- * Kubernetes runtime will patch workloads. Workflows only see the activities built on this
- * interface (activities/capture.ts), never which runtime runs them.
+ * What a capture (CaptureRuntime) and a replay (ReplayRuntime) need from the place they run. The
+ * local runtime (activities/local/) starts processes on this machine; the Kubernetes runtime
+ * (activities/kube/) annotates and patches workloads and runs Deployments and Jobs. Workflows
+ * only see the activities built on these interfaces (activities/capture.ts, replay.ts), never
+ * which runtime runs them.
  *
  * Every method must be idempotent: Temporal retries activities, and a worker may die between
- * doing something and reporting it. Objects are named from the capture id (the workflow id).
+ * doing something and reporting it. Objects are named from the capture or replay id.
  */
 import type { CaptureCounts, CaptureTarget } from '../src/config/capture.js';
+import type {
+  AppConfig,
+  LoadConfig,
+  ReplayInput,
+  ResponderConfig,
+  Transform,
+  WorkloadRef,
+} from '../src/config/replay.js';
+import type { GeneratorProgress as GeneratorCounts, GeneratorSummary } from '../src/generator/index.js';
+import type { ResponderStats } from '../src/model/replay.js';
 import type { DlpRules } from '../src/dlp/rules.js';
 import type { FilterRules } from '../src/filters/rules.js';
 
@@ -75,4 +87,51 @@ export interface CaptureRuntime {
   abortRecording(ref: CaptureRef, ctx: RuntimeContext): Promise<void>;
   /** Removes everything the capture started (local: the forwarder and any process left). */
   teardown(ref: CaptureRef, ctx: RuntimeContext): Promise<void>;
+}
+
+/** Names one replay's resources. */
+export interface ReplayRef {
+  replayId: string;
+}
+
+/** What the workflow's progress query shows of the generator. */
+export type GeneratorProgress = Pick<GeneratorCounts, 'sent' | 'done' | 'errors'>;
+
+export interface ComponentLogs {
+  name: string;
+  lines: string[];
+}
+
+/** What a runtime (local processes, Kubernetes objects) must provide for a replay. */
+export interface ReplayRuntime {
+  startResponder(
+    req: ReplayRef & { snapshotId: string; config: ResponderConfig },
+    ctx: RuntimeContext,
+  ): Promise<{ url: string }>;
+  responderStats(req: ReplayRef, ctx: RuntimeContext): Promise<ResponderStats | undefined>;
+  stopResponder(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
+  startCollector(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
+  /** Logs gathered for the report (bounded). */
+  collectLogs(req: ReplayRef, ctx: RuntimeContext): Promise<ComponentLogs[]>;
+  stopCollector(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
+  /**
+   * Puts the service under test in place with its outbound traffic aimed at the responder: a
+   * local app it starts (`app`), or a cluster workload it patches (`workload`). Returns the URL
+   * the generator should use when the input gave none (a workload's Service).
+   */
+  startApp(
+    req: ReplayRef & { app?: AppConfig; workload?: WorkloadRef; targetUrl?: string; responderUrl?: string },
+    ctx: RuntimeContext,
+  ): Promise<{ targetUrl?: string }>;
+  stopApp(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
+  /** Runs the load to completion (heartbeating), or until the activity is cancelled. */
+  runGenerator(
+    req: ReplayRef & { snapshotId: string; targetUrl: string; load: LoadConfig; transforms: Transform[] },
+    ctx: RuntimeContext,
+  ): Promise<GeneratorSummary>;
+  generatorProgress(req: ReplayRef, ctx: RuntimeContext): Promise<GeneratorProgress | undefined>;
+  /** Removes what this replay created, per the cleanup policy. */
+  cleanup(req: ReplayRef & { cleanup: ReplayInput['cleanup'] }, ctx: RuntimeContext): Promise<void>;
+  /** Where the generator streams what it observed (read by the analyzer). */
+  observedPath(replayId: string): string;
 }

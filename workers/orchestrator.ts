@@ -9,11 +9,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createCaptureActivities } from '../activities/capture.js';
-import { LocalRuntime } from '../activities/local/index.js';
-import type { CaptureRuntime } from '../activities/runtime.js';
-import { createReplayActivities, type ReplayRuntime } from '../activities/replay.js';
+import { LocalCaptureRuntime, LocalReplayRuntime } from '../activities/local/index.js';
+import type { CaptureRuntime, ReplayRuntime } from '../activities/runtime.js';
+import { createReplayActivities } from '../activities/replay.js';
 import { createRegressionActivities } from '../activities/regression.js';
-import { LocalReplayRuntime } from '../activities/local/replay-runtime.js';
 import { kubeRuntimesFromEnv } from '../activities/kube/env.js';
 import { FsSnapshotStore } from '../src/store/fs-store.js';
 import { childLog } from '../src/base/log.js';
@@ -62,7 +61,7 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
     taskQueue: TASK_QUEUE,
     workflowBundle: await loadWorkflowBundle(),
     activities: {
-      ...createCaptureActivities(opts.runtime ?? new LocalRuntime({ home: opts.home })),
+      ...createCaptureActivities(opts.runtime ?? new LocalCaptureRuntime({ home: opts.home })),
       ...createReplayActivities(
         opts.replayRuntime ?? new LocalReplayRuntime(opts.home),
         new FsSnapshotStore(opts.home),
@@ -86,7 +85,7 @@ export async function startInProcessWorker(opts: {
 }): Promise<InProcessWorker> {
   installWorkerRuntime({ level: 'WARN', shutdownSignals: [] });
   const connection = await NativeConnection.connect({ address: opts.address });
-  const runtime = new LocalRuntime({ home: opts.home });
+  const runtime = new LocalCaptureRuntime({ home: opts.home });
   const replayRuntime = new LocalReplayRuntime(opts.home);
   const worker = await createOrchestratorWorker({
     connection,

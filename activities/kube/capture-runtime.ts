@@ -32,7 +32,7 @@ import {
   workloadPath,
   type WorkloadObject,
 } from './common.js';
-import { whileWaiting } from '../local/runtime.js';
+import { whileWaiting } from '../local/capture-runtime.js';
 
 export interface KubeCaptureRuntimeOptions {
   kubeConfig: KubeConfig;

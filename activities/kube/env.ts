@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeCaptureRuntime } from './capture-runtime.js';
-import { KubeReplayRuntime } from './replay-runtime.js';
+import { KubeReplayRuntime } from './replay/index.js';
 
 export class RuntimeEnvError extends Error {
   constructor(

@@ -1,2 +1,3 @@
-/** The local runtime: captures as processes on this machine. */
-export { LocalRuntime, type LocalRuntimeOptions } from './runtime.js';
+/** The local runtime: captures and replays as processes on this machine. */
+export { LocalCaptureRuntime, type LocalCaptureRuntimeOptions } from './capture-runtime.js';
+export { LocalReplayRuntime } from './replay-runtime.js';

@@ -21,7 +21,7 @@ import type { GeneratorSummary } from '../../src/generator/index.js';
 import { caDir, observedFile, replayDir } from '../../src/base/paths.js';
 import { workerNodeOptions } from '../../src/base/node-options.js';
 import { projectRoot } from '../../src/base/project-root.js';
-import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from '../replay.js';
+import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from '../runtime.js';
 import { RuntimeError, type RuntimeContext } from '../runtime.js';
 import { Supervisor } from './supervisor.js';
 import { logTail } from './processes.js';

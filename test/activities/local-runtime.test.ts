@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LocalRuntime } from '../../activities/local/index.js';
+import { LocalCaptureRuntime } from '../../activities/local/index.js';
 import { isAlive, type ProcessRecord } from '../../activities/local/processes.js';
 import { RuntimeError, type CaptureRef, type RuntimeContext } from '../../activities/runtime.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
@@ -18,10 +18,10 @@ const ctx: RuntimeContext = { heartbeat: () => {}, signal: new AbortController()
 
 describe('local runtime (forwarder process)', () => {
   let home: string;
-  let runtime: LocalRuntime;
+  let runtime: LocalCaptureRuntime;
   before(async () => {
     home = await mkdtemp(path.join(tmpdir(), 'reprise-local-'));
-    runtime = new LocalRuntime({ home });
+    runtime = new LocalCaptureRuntime({ home });
   });
   after(async () => {
     await runtime.stopAll();

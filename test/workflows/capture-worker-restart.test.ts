@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { LocalRuntime } from '../../activities/local/index.js';
+import { LocalCaptureRuntime } from '../../activities/local/index.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { TASK_QUEUE } from '../../src/temporal/names.js';
@@ -39,7 +39,7 @@ describe('captureWorkflow across a worker crash', () => {
   after(async () => {
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
     // After a failure, end what the killed workers' captures left running.
-    const local = new LocalRuntime({ home });
+    const local = new LocalCaptureRuntime({ home });
     const ctx = { heartbeat: () => {}, signal: new AbortController().signal };
     for (const captureId of await readdir(path.join(home, 'run')).catch(() => [])) {
       await local.teardown({ captureId, snapshotId: '' }, ctx);

@@ -9,9 +9,9 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { LocalRuntime } from '../../activities/local/index.js';
+import { LocalCaptureRuntime } from '../../activities/local/index.js';
 import type { CaptureRuntime } from '../../activities/runtime.js';
-import type { ReplayRuntime } from '../../activities/replay.js';
+import type { ReplayRuntime } from '../../activities/runtime.js';
 import { ensureTemporalBinary } from '../../src/temporal/binary.js';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE } from '../../src/temporal/names.js';
 import { createOrchestratorWorker, installWorkerRuntime } from '../../workers/orchestrator.js';
@@ -50,7 +50,7 @@ export async function startHarness(
   const started = Date.now();
   const home = opts.home ?? (await mkdtemp(path.join(tmpdir(), 'reprise-wf-')));
   const env = await startTemporal(opts.serverArgs);
-  const local = opts.runtime ? undefined : new LocalRuntime({ home });
+  const local = opts.runtime ? undefined : new LocalCaptureRuntime({ home });
   const worker = await createOrchestratorWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',

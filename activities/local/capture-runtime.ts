@@ -1,5 +1,5 @@
 /**
- * The local runtime: a capture is a forwarder process and a sidecar process on this machine,
+ * The local capture runtime: a capture is a forwarder process and a sidecar process on this machine,
  * described by pid files in `$REPRISE_HOME/run/<captureId>/` so any worker (a retry, or a new
  * worker after a crash) finds and reuses them instead of starting a second pair.
  */
@@ -24,7 +24,7 @@ import { ForwarderApi } from '../../src/forwarder/client.js';
 import { ownedAndAlive, readRecord, type ProcessRecord } from './processes.js';
 import { Supervisor } from './supervisor.js';
 
-export interface LocalRuntimeOptions {
+export interface LocalCaptureRuntimeOptions {
   /** REPRISE_HOME: the store, the CA, and the run folders. */
   home: string;
   /** Where `dist/workers/*.js` are; default the project root. */
@@ -39,14 +39,14 @@ type Component = 'forwarder' | 'sidecar';
 const FORWARDER_GRACE_MS = 10_000;
 const DRAIN_MARGIN_MS = 5_000;
 
-export class LocalRuntime implements CaptureRuntime {
+export class LocalCaptureRuntime implements CaptureRuntime {
   private readonly root: string;
   private readonly readyTimeoutMs: number;
   private readonly drainTimeoutMs: number;
   private readonly log = childLog('local-runtime');
   private readonly supervisor: Supervisor;
 
-  constructor(readonly options: LocalRuntimeOptions) {
+  constructor(readonly options: LocalCaptureRuntimeOptions) {
     this.root = options.root ?? projectRoot;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5_000;
