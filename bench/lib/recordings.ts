@@ -1,10 +1,8 @@
 /**
  * Recordings for the responder and generator measures: small, distinct recorded pairs written
  * as a real snapshot (the workers read it like any other), and the same requests in the load
- * tools' own formats (a HAR for autocannon, a .gor file for GoReplay).
+ * tools' own formats (a HAR for autocannon; GoReplay's .gor files: ./gor.ts).
  */
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import type { RRPair } from '../../src/model/traffic.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
@@ -77,33 +75,6 @@ export async function writeHar(file: string, origin: string, host: string, targe
   }));
   await writeFile(file, JSON.stringify({ log: { version: '1.2', entries } }));
 }
-
-/**
- * GoReplay's file format: per request a header line (`1 <id> <timestamp ns> 0`), the raw
- * request, and the separator. Timestamps are 1 us apart so that replay speed is not held back
- * by the recorded timing.
- */
-export async function writeGor(file: string, requests: Iterable<Buffer>): Promise<void> {
-  const out = createWriteStream(file);
-  let i = 0;
-  for (const raw of requests) {
-    const ok = out.write(
-      Buffer.concat([
-        Buffer.from(
-          `1 ${(i + 1).toString(16).padStart(24, '0')} ${BigInt(T0) * 1_000_000n + BigInt(i) * 1000n} 0\n`,
-        ),
-        raw,
-        GOR_SEPARATOR,
-      ]),
-    );
-    i++;
-    if (!ok) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-}
-
-const GOR_SEPARATOR = Buffer.from('\n\u{1F435}\u{1F648}\u{1F649}\n');
 
 /** Deterministic pseudo-random integers (mulberry32), so every run requests the same spread. */
 export function seeded(seed: number): (below: number) => number {

@@ -23,7 +23,8 @@ import {
   stopProcess,
 } from '../lib/common.js';
 import { ensureGoReplay } from '../lib/peers.js';
-import { inboundPair, writeGor, writeSnapshot } from '../lib/recordings.js';
+import { writeGor } from '../lib/gor.js';
+import { inboundPair, writeSnapshot } from '../lib/recordings.js';
 import type { BenchContext, Measure, MeasureResult, PeerResult } from '../lib/types.js';
 
 const CONNECTIONS = 50;

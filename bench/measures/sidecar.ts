@@ -1,34 +1,31 @@
 /**
  * The capture sidecar's cost (issue 6): throughput through it against direct and the floors
  * any Node.js proxy reaches, completeness of the recording at full load against GoReplay's
- * passive capture, p99 at a fixed 1,000 req/s, and outbound TLS interception against direct
- * TLS and mitmproxy. The sidecar always runs as in production: its own process, shipping every
+ * passive capture, and p99 at a fixed 1,000 req/s (outbound TLS interception: sidecar-tls.ts).
+ * The sidecar always runs as in production: its own process, shipping every
  * pair to a forwarder process that writes a real store.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
-import { loadCa } from '../../src/tls/ca.js';
-import { LeafCertificates } from '../../sidecar/tls-interception.js';
+import { spawn } from 'node:child_process';
 import { startCaptureStack, type CaptureStack } from '../lib/capture-stack.js';
 import {
   autocannon,
   distPath,
-  freePort,
   median,
   processCpuUs,
   roundRobin,
   round,
   startJsonApp,
-  startOnPort,
   startReady,
   stopProcess,
   type LoadResult,
   type Started,
 } from '../lib/common.js';
-import { ensureGoReplay, ensureMitmproxy } from '../lib/peers.js';
+import { countGor } from '../lib/gor.js';
+import { peer, startMitmReverse } from '../lib/peer-runs.js';
+import { ensureGoReplay } from '../lib/peers.js';
 import type { BenchContext, Measure, PeerResult } from '../lib/types.js';
 
 const CONNECTIONS = 50;
@@ -51,53 +48,6 @@ async function withInboundCapture<T>(
   } finally {
     await app.stop();
   }
-}
-
-/** Starts a peer, runs `fn` against it, stops it; an install or start failure is a null peer. */
-async function peer(
-  name: string,
-  start: () => Promise<{ started: Started; url: string } | { reason: string }>,
-  fn: (url: string) => Promise<number>,
-  ratioOf: (peerValue: number) => number,
-  note?: (peerValue: number) => string,
-): Promise<PeerResult> {
-  let started: Started | undefined;
-  try {
-    const s = await start();
-    if ('reason' in s) return { name, value: null, ratio: null, note: s.reason.split('\n')[0] };
-    started = s.started;
-    const value = await fn(s.url);
-    return { name, value: round(value, 1), ratio: round(ratioOf(value)), ...(note && { note: note(value) }) };
-  } catch (err) {
-    return { name, value: null, ratio: null, note: `failed: ${(err as Error).message.split('\n')[0]}` };
-  } finally {
-    await started?.stop();
-  }
-}
-
-/** mitmdump in reverse mode in front of `appUrl`, writing every flow to a file. */
-async function startMitmReverse(ctx: BenchContext, appUrl: string) {
-  const mitm = await ensureMitmproxy(ctx.log);
-  if (!mitm.ok) return { reason: mitm.reason };
-  const port = await freePort();
-  const started = await startOnPort(
-    mitm.mitmdump,
-    [
-      '--mode',
-      `reverse:${appUrl}`,
-      '--listen-host',
-      '127.0.0.1',
-      '--listen-port',
-      String(port),
-      '--set',
-      `confdir=${path.join(ctx.workDir, 'mitmproxy')}`,
-      '-q',
-      '-w',
-      path.join(ctx.workDir, 'mitm-reverse.flows'),
-    ],
-    { port, timeoutMs: 60_000 },
-  );
-  return { started, url: `http://127.0.0.1:${port}` };
 }
 
 const throughput: Measure = {
@@ -188,36 +138,6 @@ const throughput: Measure = {
       }
     }),
 };
-
-/** The monkey line GoReplay puts between records in its .gor files. */
-const GOR_SEPARATOR = Buffer.from('\n\u{1F435}\u{1F648}\u{1F649}\n');
-
-/** Requests, responses and complete request+response pairs in a .gor file. */
-export function countGor(file: Buffer): { requests: number; responses: number; pairs: number } {
-  const seen = new Map<string, number>();
-  let requests = 0;
-  let responses = 0;
-  let pairs = 0;
-  for (let at = 0; at < file.length;) {
-    const next = file.indexOf(GOR_SEPARATOR, at);
-    const end = next === -1 ? file.length : next;
-    // Each record starts with `TYPE ID TIMESTAMP LATENCY\n`: 1 = request, 2 = response.
-    const nl = file.indexOf(10, at);
-    const [type, id] = file.toString('latin1', at, Math.min(nl === -1 ? end : nl, end)).split(' ');
-    const bit = type === '1' ? 1 : type === '2' ? 2 : 0;
-    if (bit) {
-      if (bit === 1) requests++;
-      else responses++;
-      const flags = (seen.get(id) ?? 0) | bit;
-      if (flags === 3) {
-        pairs++;
-        seen.delete(id);
-      } else seen.set(id, flags);
-    }
-    at = next === -1 ? file.length : next + GOR_SEPARATOR.length;
-  }
-  return { requests, responses, pairs };
-}
 
 const completeness: Measure = {
   names: ['capture-completeness'],
@@ -376,149 +296,4 @@ const p99: Measure = {
     }),
 };
 
-interface TlsLoad {
-  requests: number;
-  errors: number;
-  rps: number;
-  cpuUsPerRequest: number;
-  p99: number;
-}
-
-/** The TLS load client (bench/lib/tls-load.ts) in its own process. */
-async function tlsLoad(url: string, ca: string[], seconds: number, proxy?: string): Promise<TlsLoad> {
-  const args = [
-    distPath('bench/lib/tls-load.js'),
-    '--url',
-    url,
-    '--ca',
-    ca.join(','),
-    '--connections',
-    String(CONNECTIONS),
-    '--seconds',
-    String(seconds),
-    ...(proxy ? ['--proxy', proxy] : []),
-  ];
-  const { stdout } = await promisify(execFile)(process.execPath, args, {
-    timeout: (seconds + 30) * 1000,
-    maxBuffer: 1024 * 1024,
-  });
-  const r = JSON.parse(stdout.trim().split('\n').pop()!) as TlsLoad;
-  if (r.requests === 0)
-    throw new Error(`no request completed through ${proxy ?? 'direct'} (${r.errors} errors)`);
-  return r;
-}
-
-const tlsMeasure: Measure = {
-  names: ['sidecar-tls'],
-  budgetS: 120,
-  run: async (ctx) => {
-    const seconds = ctx.quick ? 2 : 4;
-    const rounds = ctx.quick ? 1 : 3;
-    // The upstream's own CA and a leaf for 127.0.0.1 (minted with the sidecar's certificate code).
-    const upstreamCa = await loadCa(path.join(ctx.workDir, 'upstream-ca'));
-    const leaf = await (await LeafCertificates.create(upstreamCa)).issue('127.0.0.1');
-    const keyFile = path.join(ctx.workDir, 'upstream-key.pem');
-    const certFile = path.join(ctx.workDir, 'upstream-cert.pem');
-    await writeFile(keyFile, leaf.key, { mode: 0o600 });
-    await writeFile(certFile, leaf.cert);
-    const upstream = await startReady(process.execPath, [
-      distPath('bench/lib/https-app.js'),
-      keyFile,
-      certFile,
-    ]);
-    const target = `https://127.0.0.1:${Number(upstream.ready.port)}/`;
-    const repriseCaDir = path.join(ctx.workDir, 'reprise-ca');
-    let stack: CaptureStack | undefined;
-    try {
-      stack = await startCaptureStack({
-        workDir: ctx.workDir,
-        outbound: { tlsIntercept: true, caDir: repriseCaDir, extraCaFile: upstreamCa.certPath },
-      });
-      await stack.open('tls');
-      const proxy = `http://127.0.0.1:${stack.outPort}`;
-      const repriseCa = path.join(repriseCaDir, 'ca.pem');
-      const side = (name: string, ca: string[], via?: string) => async () => {
-        const r = await tlsLoad(target, ca, seconds, via);
-        ctx.log(
-          `${name}: ${Math.round(r.rps)} req/s, ${r.errors} errors, client ${Math.round(r.cpuUsPerRequest)} us/req`,
-        );
-        return r;
-      };
-      await side('warm-up direct', [upstreamCa.certPath])();
-      await side('warm-up sidecar', [repriseCa], proxy)();
-      const cpu0 = stack.sidecarCpuUs();
-      const res = await roundRobin(rounds, {
-        direct: side('direct', [upstreamCa.certPath]),
-        sidecar: side('sidecar', [repriseCa], proxy),
-      });
-      const cpuPerReq = (stack.sidecarCpuUs() - cpu0) / res.sidecar.reduce((n, r) => n + r.requests, 0);
-      const ratios = res.sidecar.map((s, i) => s.rps / res.direct[i].rps);
-      const ratio = median(ratios);
-      const sidecarRps = median(res.sidecar.map((r) => r.rps));
-      const directRps = median(res.direct.map((r) => r.rps));
-      const mitm = await peer(
-        'mitmproxy 11 regular -w',
-        () => startMitmRegular(ctx, upstreamCa.certPath),
-        async (u) => {
-          const ca = path.join(ctx.workDir, 'mitmproxy', 'mitmproxy-ca-cert.pem');
-          return (await tlsLoad(target, [ca], ctx.quick ? 2 : 4, u)).rps;
-        },
-        (v) => sidecarRps / v,
-        (v) => `${round(v / directRps, 4)}x direct (one short run)`,
-      );
-      const manifest = await stack.seal('tls');
-      const vsMitm = mitm.ratio;
-      return [
-        {
-          name: 'sidecar-tls',
-          unit: 'req/s',
-          value: round(sidecarRps, 1),
-          baseline: round(directRps, 1),
-          ratio: round(ratio),
-          target: '>= 0.3x direct and >= 10x mitmproxy',
-          met: ratio >= 0.3 && (vsMitm === null || vsMitm >= 10),
-          peers: [mitm],
-          runs: ratios.map((r) => round(r)),
-          notes: [
-            `HTTPS keep-alive client (bench/lib/tls-load.ts, ${CONNECTIONS} loops, ${seconds} s per side, ${rounds} rounds) through CONNECT with --tls-intercept vs straight to the upstream`,
-            `sidecar CPU ${Math.round(cpuPerReq)} us per request; ${manifest.counts.pairs} pairs recorded`,
-            ...(vsMitm === null ? ['mitmproxy could not be measured: the 10x target is unchecked'] : []),
-          ],
-        },
-      ];
-    } finally {
-      await stack?.stop();
-      await upstream.stop();
-    }
-  },
-};
-
-/** mitmdump as a regular forward proxy, trusting the upstream's CA, writing every flow. */
-async function startMitmRegular(ctx: BenchContext, upstreamCa: string) {
-  const mitm = await ensureMitmproxy(ctx.log);
-  if (!mitm.ok) return { reason: mitm.reason };
-  const port = await freePort();
-  const confdir = path.join(ctx.workDir, 'mitmproxy');
-  const started = await startOnPort(
-    mitm.mitmdump,
-    [
-      '--mode',
-      'regular',
-      '--listen-host',
-      '127.0.0.1',
-      '--listen-port',
-      String(port),
-      '--set',
-      `confdir=${confdir}`,
-      '--set',
-      `ssl_verify_upstream_trusted_ca=${upstreamCa}`,
-      '-q',
-      '-w',
-      path.join(ctx.workDir, 'mitm-regular.flows'),
-    ],
-    { port, timeoutMs: 60_000 },
-  );
-  return { started, url: `http://127.0.0.1:${port}` };
-}
-
-export const measures: Measure[] = [throughput, completeness, p99, tlsMeasure];
+export const measures: Measure[] = [throughput, completeness, p99];
