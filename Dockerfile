@@ -25,7 +25,7 @@ COPY sidecar ./sidecar
 COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
-# tsconfig also lists demo/, test/ and bench/: .dockerignore leaves them out of the context
+# tsconfig also lists demo/, test/, bench/ and tools/: .dockerignore leaves them out of the context
 # (not part of the image), and tsc skips include paths that do not exist.
 RUN npx tsc -p tsconfig.json && node scripts/bundle-workflows.mjs
 # The same lockfile, without devDependencies (TypeScript, eslint, test tools).

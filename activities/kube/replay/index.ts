@@ -10,15 +10,6 @@
  * 404 on delete are success), and the workload's original pod template is kept in a ConfigMap
  * labelled with the replay id until cleanup.
  */
-import type {
-  AppConfig,
-  LoadConfig,
-  ReplayInput,
-  ResponderConfig,
-  Transform,
-  WorkloadRef,
-} from '../../../src/config/replay.js';
-import type { GeneratorSummary } from '../../../src/generator/index.js';
 import type { ResponderStats } from '../../../src/model/replay.js';
 import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from '../../runtime.js';
 import type { RuntimeContext } from '../../runtime.js';
@@ -42,10 +33,7 @@ export class KubeReplayRuntime implements ReplayRuntime {
     return this.k.observedPath(replayId);
   }
 
-  startResponder(
-    req: ReplayRef & { snapshotId: string; config: ResponderConfig },
-    ctx: RuntimeContext,
-  ): Promise<{ url: string }> {
+  startResponder(req: Parameters<ReplayRuntime['startResponder']>[0], ctx: RuntimeContext) {
     return startResponder(this.k, req, ctx);
   }
 
@@ -68,10 +56,7 @@ export class KubeReplayRuntime implements ReplayRuntime {
     return collectLogs(this.k, req, ctx);
   }
 
-  startApp(
-    req: ReplayRef & { app?: AppConfig; workload?: WorkloadRef; targetUrl?: string; responderUrl?: string },
-    ctx: RuntimeContext,
-  ): Promise<{ targetUrl?: string }> {
+  startApp(req: Parameters<ReplayRuntime['startApp']>[0], ctx: RuntimeContext) {
     return startApp(this.k, req, ctx);
   }
 
@@ -79,10 +64,7 @@ export class KubeReplayRuntime implements ReplayRuntime {
     return stopApp(this.k, req, ctx);
   }
 
-  runGenerator(
-    req: ReplayRef & { snapshotId: string; targetUrl: string; load: LoadConfig; transforms: Transform[] },
-    ctx: RuntimeContext,
-  ): Promise<GeneratorSummary> {
+  runGenerator(req: Parameters<ReplayRuntime['runGenerator']>[0], ctx: RuntimeContext) {
     return runGenerator(this.k, req, ctx);
   }
 
@@ -90,7 +72,7 @@ export class KubeReplayRuntime implements ReplayRuntime {
     return generatorProgress(this.k, req, ctx);
   }
 
-  cleanup(req: ReplayRef & { cleanup: ReplayInput['cleanup'] }, ctx: RuntimeContext): Promise<void> {
+  cleanup(req: Parameters<ReplayRuntime['cleanup']>[0], ctx: RuntimeContext) {
     return cleanup(this.k, req, ctx);
   }
 }
