@@ -22,21 +22,31 @@ export const SpeedText = z
 
 export const LoadConfig = z
   .object({
-    /** Requests per second across all connections; absent = as fast as the connections allow. */
-    rate: z.number().positive().optional(),
-    /** Replay with recorded inter-request timing, multiplied (2 = twice as fast). Exclusive with rate. */
-    speed: SpeedText.optional(),
-    /** Concurrent connections (virtual users). */
-    connections: z.number().int().min(1).max(10_000).default(10),
-    /** Run as many passes as fit in this duration; absent = `passes` passes. */
-    duration: DurationText.optional(),
-    passes: z.number().int().min(1).default(1),
-    /** Ramp the rate (or connections) up linearly over this time. */
-    rampUp: DurationText.optional(),
-    /** Per-request timeout. */
-    timeout: DurationText.default('10s'),
-    /** Only replay inbound pairs whose path matches one of these globs (default: all). */
-    include: z.array(z.string()).optional(),
+    rate: z
+      .number()
+      .positive()
+      .describe('Requests per second across all connections; absent = as fast as the connections allow.')
+      .optional(),
+    speed: SpeedText.describe(
+      'Replay with recorded inter-request timing, multiplied (2x = twice as fast). Exclusive with rate.',
+    ).optional(),
+    connections: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .describe('Concurrent connections (virtual users); default 10.')
+      .default(10),
+    duration: DurationText.describe(
+      'Run as many passes as fit in this duration; absent = `passes` passes.',
+    ).optional(),
+    passes: z.number().int().min(1).describe('Passes over the recorded traffic; default 1.').default(1),
+    rampUp: DurationText.describe('Ramp the rate (or connections) up linearly over this time.').optional(),
+    timeout: DurationText.describe('Per-request timeout; default 10s.').default('10s'),
+    include: z
+      .array(z.string())
+      .describe('Only replay inbound pairs whose path matches one of these globs (default: all).')
+      .optional(),
   })
   .refine((l) => !(l.rate !== undefined && l.speed !== undefined), {
     message: 'rate and speed are exclusive: give one',
@@ -76,50 +86,71 @@ export const Transform = z.discriminatedUnion('type', [
 export type Transform = z.infer<typeof Transform>;
 
 export const Assertions = z.object({
-  status: z.boolean().default(true),
-  /** Response headers whose values must match (names, case-insensitive). */
-  headers: z.array(z.string()).default(['content-type']),
+  status: z.boolean().describe('Compare status codes; default true.').default(true),
+  headers: z
+    .array(z.string())
+    .describe('Response headers whose values must match (names, case-insensitive); default content-type.')
+    .default(['content-type']),
   body: z
     .object({
-      enabled: z.boolean().default(true),
-      /** JSON paths ignored in the comparison, e.g. `$.createdAt`, `$.items[*].id`. */
-      ignore: z.array(z.string()).default([]),
-      /** Detect and ignore volatile fields (timestamps, uuids, values that differ between recordings). */
-      autoNoise: z.boolean().default(true),
-      /** Fields the user wants compared even when they look volatile. */
-      forceCompare: z.array(z.string()).default([]),
+      enabled: z.boolean().describe('Compare bodies; default true.').default(true),
+      ignore: z
+        .array(z.string())
+        .describe('JSON paths ignored in the comparison, e.g. `$.createdAt`, `$.items[*].id`.')
+        .default([]),
+      autoNoise: z
+        .boolean()
+        .describe(
+          'Detect and ignore volatile fields (timestamps, uuids, values that differ between recordings).',
+        )
+        .default(true),
+      forceCompare: z.array(z.string()).describe('Fields compared even when they look volatile.').default([]),
     })
     .prefault({}),
 });
 export type Assertions = z.infer<typeof Assertions>;
 
 export const Goals = z.object({
-  /** Minimum % of requests with a response and a non-5xx status. */
-  successRate: z.number().min(0).max(100).optional(),
-  /** Minimum % of requests whose assertions all passed. */
-  assertionPassRate: z.number().min(0).max(100).optional(),
-  p50Ms: z.number().positive().optional(),
-  p95Ms: z.number().positive().optional(),
-  p99Ms: z.number().positive().optional(),
-  /** Minimum requests per second achieved. */
-  minRps: z.number().positive().optional(),
+  successRate: z
+    .number()
+    .min(0)
+    .max(100)
+    .describe('Minimum % of requests with a response and a non-5xx status.')
+    .optional(),
+  assertionPassRate: z
+    .number()
+    .min(0)
+    .max(100)
+    .describe('Minimum % of requests whose assertions all passed.')
+    .optional(),
+  p50Ms: z.number().positive().describe('Maximum median latency, ms.').optional(),
+  p95Ms: z.number().positive().describe('Maximum 95th percentile latency, ms.').optional(),
+  p99Ms: z.number().positive().describe('Maximum 99th percentile latency, ms.').optional(),
+  minRps: z.number().positive().describe('Minimum requests per second achieved.').optional(),
 });
 export type Goals = z.infer<typeof Goals>;
 
 export const ResponderConfig = z.object({
-  /** What a request with no recorded match gets. */
-  missPolicy: z.enum(['404', 'passthrough']).default('404'),
-  /** After the recorded responses for a signature are used up: repeat the last, or cycle. */
-  exhausted: z.enum(['repeat-last', 'cycle']).default('repeat-last'),
+  missPolicy: z
+    .enum(['404', 'passthrough'])
+    .describe('What a request with no recorded match gets; default 404.')
+    .default('404'),
+  exhausted: z
+    .enum(['repeat-last', 'cycle'])
+    .describe(
+      'After the recorded responses for a signature are used up: repeat the last (default), or cycle.',
+    )
+    .default('repeat-last'),
   latency: z
     .union([z.literal('none'), z.literal('recorded'), z.object({ fixedMs: z.number().nonnegative() })])
+    .describe('Delay before each answer: none (default), recorded, or {fixedMs: N}.')
     .default('none'),
-  /** Request parts left out of the signature: query params, JSON body paths, headers. */
   ignore: z
     .object({
       query: z.array(z.string()).default([]),
       body: z.array(z.string()).default([]),
     })
+    .describe('Request parts left out of the signature: query params, JSON body paths.')
     .prefault({}),
 });
 export type ResponderConfig = z.infer<typeof ResponderConfig>;

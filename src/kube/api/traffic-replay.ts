@@ -1,9 +1,10 @@
 /**
  * The TrafficReplay custom resource (replay.reprise.dev/v1alpha1): its TypeScript shape, the
- * zod schema of its spec (the CRD's OpenAPI schema says the same in charts/reprise/crds/), the
- * defaults the mutating webhook fills, and toReplayInput(), which turns a resource into
- * replayWorkflow's input. Field names follow what Speedscale users know (snapshotId, mode,
- * cleanup, workloads[].ref, customURL, tests, mocks); the test config mirrors ReplayInput.
+ * zod schemas of its spec and status (the CRD in charts/reprise/crds/ is generated from them:
+ * `npm run gen:crd`; their descriptions are the CRD's), the defaults the mutating webhook
+ * fills, and toReplayInput(), which turns a resource into replayWorkflow's input. Field names
+ * follow what Speedscale users know (snapshotId, mode, cleanup, workloads[].ref, customURL,
+ * tests, mocks); the test config mirrors ReplayInput.
  */
 import { z } from 'zod';
 import { describeZodIssues } from '../../base/issues.js';
@@ -20,21 +21,28 @@ import {
   type ReplayInputText,
   type WorkloadRef,
   KubeName,
-  type ReplayPhase,
+  REPLAY_PHASES,
   type ReplayVerdict,
 } from '../../config/replay.js';
 import type { JsonPatchOp } from './json-patch.js';
 
-export const TrafficReplayRef = z.strictObject({
-  apiVersion: z.literal('apps/v1').optional(),
-  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).optional(),
-  name: KubeName,
-  /** Default: the TrafficReplay's namespace. */
-  namespace: KubeName.optional(),
-  container: z.string().min(1).optional(),
-  service: KubeName.optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-});
+export const TrafficReplayRef = z
+  .strictObject({
+    apiVersion: z.literal('apps/v1').optional(),
+    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).describe('Default Deployment.').optional(),
+    name: KubeName,
+    namespace: KubeName.describe("Default the TrafficReplay's namespace.").optional(),
+    container: z
+      .string()
+      .min(1)
+      .describe('The container whose outbound traffic goes to the responder; default the first.')
+      .optional(),
+    service: KubeName.describe(
+      'The Service the generator sends to; default one named like the workload.',
+    ).optional(),
+    port: z.number().int().min(1).max(65535).describe('The Service port; default its first.').optional(),
+  })
+  .describe('The workload whose outbound traffic is routed to the responder and restored afterwards.');
 
 /** `*` means all; anything else is refused until per-endpoint selection exists for mocks. */
 const Selection = z.array(z.string().min(1));
@@ -42,14 +50,20 @@ const Selection = z.array(z.string().min(1));
 export const TrafficReplayWorkload = z
   .strictObject({
     ref: TrafficReplayRef.optional(),
-    /** Where the generator sends the traffic, instead of the workload's Service. */
-    customURL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
-    /** Which recorded inbound requests to replay: path globs, `*` = all (default). */
-    tests: Selection.optional(),
-    /** Which recorded outbound calls the responder answers: `*` = all (default); [] = no mocks. */
-    mocks: Selection.optional(),
-    /** How the workload's outbound traffic reaches the responder. */
-    routing: z.enum(['env', 'hostalias']).optional(),
+    customURL: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .describe("Send the traffic to this URL instead of the workload's Service.")
+      .optional(),
+    tests: Selection.describe(
+      'Recorded inbound requests to replay, as path globs; ["*"] (default) is all.',
+    ).optional(),
+    mocks: Selection.describe(
+      'Recorded outbound calls the responder answers; ["*"] (default) is all, [] none.',
+    ).optional(),
+    routing: z
+      .enum(['env', 'hostalias'])
+      .describe('How the workload reaches the responder, proxy env vars (env, default) or host aliases.')
+      .optional(),
   })
   .refine((w) => w.ref !== undefined || w.customURL !== undefined, {
     message: 'give ref (a workload) or customURL (a URL to send the traffic to)',
@@ -57,51 +71,75 @@ export const TrafficReplayWorkload = z
   });
 
 export const TrafficReplaySpec = z.strictObject({
-  snapshotId: SafeId,
-  mode: ReplayMode.optional(),
-  cleanup: z.enum(['inventory', 'all', 'none']).optional(),
-  /** The whole replay, teardown excluded. */
-  timeout: DurationText.optional(),
-  /** Delete the TrafficReplay this long after it finished; absent: keep it. */
-  ttlAfterReady: DurationText.optional(),
-  workloads: z.array(TrafficReplayWorkload).max(1, 'at most one workload per replay').optional(),
+  snapshotId: SafeId.describe('The snapshot to replay (`reprise snapshot ls`).'),
+  mode: ReplayMode.describe(
+    'full-replay: traffic and mocks; generator-only: traffic, real dependencies; responder-only: mocks only. Default full-replay.',
+  ).optional(),
+  cleanup: z
+    .enum(['inventory', 'all', 'none'])
+    .describe(
+      'What teardown removes: what the replay created (inventory, default), also its data (all), or nothing (none).',
+    )
+    .optional(),
+  timeout: DurationText.describe('The whole replay, teardown excluded, e.g. 30m (default).').optional(),
+  ttlAfterReady: DurationText.describe(
+    'Delete this TrafficReplay this long after it finished, e.g. 1h; absent keeps it.',
+  ).optional(),
+  workloads: z
+    .array(TrafficReplayWorkload)
+    .max(1, 'at most one workload per replay')
+    .describe('The service under test (one).')
+    .optional(),
   load: LoadConfig.optional(),
   assertions: Assertions.optional(),
   goals: Goals.optional(),
   responder: ResponderConfig.optional(),
-  /** responder-only: how long the mocks stay up (default: until deleted or the timeout). */
-  responderDuration: DurationText.optional(),
+  responderDuration: DurationText.describe(
+    'responder-only mode, how long the mocks stay up (default until deleted or the timeout).',
+  ).optional(),
   transforms: z.array(Transform).optional(),
 });
 export type TrafficReplaySpec = z.input<typeof TrafficReplaySpec>;
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+const VERDICTS = ['Passed', 'Missed Goals', 'Error', 'Canceled'] as const satisfies readonly ReplayVerdict[];
 
-export interface TrafficReplayStatus {
-  phase?: ReplayPhase;
-  /** True while the workflow runs. */
-  active?: boolean;
-  verdict?: ReplayVerdict;
-  /** Why it failed, or what the controller is waiting for. */
-  message?: string;
-  conditions?: Condition[];
-  startedTime?: string;
-  initializedTime?: string;
-  finishedTime?: string;
-  reportId?: string;
-  reportPath?: string;
-  workflowId?: string;
-  observedGeneration?: number;
-  reconcileFailures?: number;
-  progress?: { sent: number; done: number; errors: number; total?: number };
-}
+/** Timestamps the controller writes (RFC 3339, as Kubernetes stores them). */
+const Time = z.iso.datetime({ offset: true });
+
+/** A status condition, as metav1.Condition defines it (its limits too). */
+export const Condition = z.strictObject({
+  type: z.string().max(316),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string().max(1024),
+  message: z.string().max(32768),
+  lastTransitionTime: Time,
+  observedGeneration: z.int().nonnegative().meta({ format: 'int64' }).optional(),
+});
+export type Condition = z.infer<typeof Condition>;
+
+/** Written by the controller only (the status subresource). */
+export const TrafficReplayStatus = z.strictObject({
+  phase: z.enum(REPLAY_PHASES).optional(),
+  active: z.boolean().describe('True while the workflow runs.').optional(),
+  verdict: z.enum(VERDICTS).optional(),
+  message: z.string().describe('Why it failed, or what the controller is waiting for.').optional(),
+  conditions: z
+    .array(Condition)
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
+    .optional(),
+  startedTime: Time.optional(),
+  initializedTime: Time.optional(),
+  finishedTime: Time.optional(),
+  reportId: z.string().optional(),
+  reportPath: z.string().optional(),
+  workflowId: z.string().optional(),
+  observedGeneration: z.int().meta({ format: 'int64' }).optional(),
+  reconcileFailures: z.int().nonnegative().optional(),
+  progress: z
+    .strictObject({ sent: z.int(), done: z.int(), errors: z.int(), total: z.int().optional() })
+    .optional(),
+});
+export type TrafficReplayStatus = z.infer<typeof TrafficReplayStatus>;
 
 export interface TrafficReplay {
   apiVersion: string;
