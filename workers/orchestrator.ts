@@ -7,7 +7,14 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createCaptureActivities } from '../activities/capture.js';
 import { LocalCaptureRuntime, LocalReplayRuntime } from '../activities/local/index.js';
 import type { CaptureRuntime, ReplayRuntime } from '../activities/runtime.js';
@@ -30,6 +37,11 @@ export interface OrchestratorWorkerOptions {
   /** Default: the local runtime (processes on this machine). */
   runtime?: CaptureRuntime;
   replayRuntime?: ReplayRuntime;
+  /** How soon a heartbeating activity learns it was cancelled (tests shorten the SDK's 30 s). */
+  heartbeatThrottle?: Pick<
+    WorkerOptions,
+    'maxHeartbeatThrottleInterval' | 'defaultHeartbeatThrottleInterval'
+  >;
 }
 
 const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
@@ -69,6 +81,7 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
       ),
       ...createRegressionActivities(opts.home),
     },
+    ...opts.heartbeatThrottle,
   });
 }
 

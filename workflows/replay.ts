@@ -38,10 +38,15 @@ const quick = proxyActivities<ReplayActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5, initialInterval: '500ms' },
 });
-/** Starting components: waits for a ready line or a health check. */
+/**
+ * Starting components: waits for a ready line or a health check. A cancelled start is waited
+ * for: its undo must not run while it is still starting (a workload patched after it was
+ * restored would stay routed to a responder that is gone).
+ */
 const setup = proxyActivities<ReplayActivities>({
   startToCloseTimeout: '3 minutes',
   heartbeatTimeout: '30 seconds',
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: ['InvalidInput'] },
 });
 /** The generator: as long as the load lasts; a lost worker is noticed by the heartbeat. */

@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { captureWorkflow, progressQuery, stopSignal } from '../../workflows/capture.js';
 import { startHarness, TASK_QUEUE, workflowId, type WorkflowHarness } from './harness.js';
 import { waitFor } from './loopback.js';
-import { RecordingRuntime } from './recording-runtime.js';
+import { CaptureRuntimeDouble } from './capture-runtime-double.js';
 
-const runtime = new RecordingRuntime();
+const runtime = new CaptureRuntimeDouble();
 let h: WorkflowHarness;
 
 before(async () => {

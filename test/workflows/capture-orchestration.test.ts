@@ -1,6 +1,6 @@
 /**
  * captureWorkflow's orchestration on a real Temporal dev server and worker, with a runtime
- * that records what it is asked to do instead of starting processes: validation, phases,
+ * double that records what it is asked to do instead of starting processes: validation, phases,
  * search attributes, and the order of teardown on stop, failure and cancel.
  */
 import assert from 'node:assert/strict';
@@ -12,9 +12,9 @@ import type { CaptureProgress } from '../../src/config/capture.js';
 import { captureWorkflow, progressQuery, stopSignal } from '../../workflows/capture.js';
 import { startHarness, TASK_QUEUE, workflowId, type WorkflowHarness } from './harness.js';
 import { waitFor } from './loopback.js';
-import { RecordingRuntime } from './recording-runtime.js';
+import { CaptureRuntimeDouble } from './capture-runtime-double.js';
 
-const runtime = new RecordingRuntime();
+const runtime = new CaptureRuntimeDouble();
 let h: WorkflowHarness;
 
 before(async () => {

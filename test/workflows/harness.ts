@@ -1,7 +1,7 @@
 /**
  * One real Temporal dev server (the `temporal` CLI) and one orchestrator worker per test file,
  * with REPRISE_HOME in a temp folder. The worker is the production one
- * (createOrchestratorWorker); tests may hand it another CaptureRuntime.
+ * (createOrchestratorWorker); tests may hand it runtime doubles.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,11 @@ import type { CaptureRuntime } from '../../activities/runtime.js';
 import type { ReplayRuntime } from '../../activities/runtime.js';
 import { ensureTemporalBinary } from '../../src/temporal/binary.js';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE } from '../../src/temporal/names.js';
-import { createOrchestratorWorker, installWorkerRuntime } from '../../workers/orchestrator.js';
+import {
+  createOrchestratorWorker,
+  installWorkerRuntime,
+  type OrchestratorWorkerOptions,
+} from '../../workers/orchestrator.js';
 
 export interface WorkflowHarness {
   env: TestWorkflowEnvironment;
@@ -45,6 +49,7 @@ export async function startHarness(
     replayRuntime?: ReplayRuntime;
     serverArgs?: string[];
     home?: string;
+    heartbeatThrottle?: OrchestratorWorkerOptions['heartbeatThrottle'];
   } = {},
 ): Promise<WorkflowHarness> {
   const started = Date.now();
@@ -57,6 +62,7 @@ export async function startHarness(
     home,
     runtime: opts.runtime ?? local,
     replayRuntime: opts.replayRuntime,
+    heartbeatThrottle: opts.heartbeatThrottle,
   });
   const running = worker.run();
   const startupMs = Date.now() - started;

@@ -1,4 +1,4 @@
-/** A CaptureRuntime that records what it is asked to do instead of starting processes. */
+/** A test double for CaptureRuntime: records what it is asked to do instead of starting processes. */
 import {
   RuntimeError,
   type CaptureCounts,
@@ -9,7 +9,7 @@ import {
 export type Step = keyof CaptureRuntime;
 
 /** Records each call; `failing` makes one step throw a non-retryable error. */
-export class RecordingRuntime implements CaptureRuntime {
+export class CaptureRuntimeDouble implements CaptureRuntime {
   calls: Step[] = [];
   failing?: Step;
   private polls = 0;
