@@ -6,5 +6,7 @@ if [ -x /usr/bin/chromium ]; then
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update
-apt-get install -y chromium
+# Another apt-get (a parallel test run, another script) may hold dpkg's lock: wait for it.
+WAIT_LOCK=(-o DPkg::Lock::Timeout=600)
+apt-get "${WAIT_LOCK[@]}" update
+apt-get "${WAIT_LOCK[@]}" install -y chromium

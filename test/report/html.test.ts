@@ -75,79 +75,77 @@ const chromeArgs = (profile: string) => [
   `--user-data-dir=${profile}`,
 ];
 
-describe(
-  'report.html in headless Chromium',
-  { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not found (scripts/ensure-chromium.sh installs it)` },
-  () => {
-    let dir: string;
-    let report: Report;
-    let htmlFile: string;
-    let dom: string;
+describe('report.html in headless Chromium', () => {
+  let dir: string;
+  let report: Report;
+  let htmlFile: string;
+  let dom: string;
 
-    before(async () => {
-      dir = await mkdtemp(path.join(tmpdir(), 'reprise-html-'));
-      report = await analyzeReplay(scenario());
-      htmlFile = (await writeReport(path.join(dir, 'out'), report)).html;
-      const { stdout } = await run(
-        CHROMIUM,
-        [...chromeArgs(path.join(dir, 'profile')), '--dump-dom', pathToFileURL(htmlFile).href],
-        {
-          timeout: 90_000,
-          maxBuffer: 64 * 1024 * 1024,
-        },
-      );
-      dom = stdout;
-    });
+  before(async () => {
+    // A missing browser fails the run (`npm test` installs it first), never skips the checks.
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: run scripts/ensure-chromium.sh`);
+    dir = await mkdtemp(path.join(tmpdir(), 'reprise-html-'));
+    report = await analyzeReplay(scenario());
+    htmlFile = (await writeReport(path.join(dir, 'out'), report)).html;
+    const { stdout } = await run(
+      CHROMIUM,
+      [...chromeArgs(path.join(dir, 'profile')), '--dump-dom', pathToFileURL(htmlFile).href],
+      {
+        timeout: 90_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    dom = stdout;
+  });
 
-    after(async () => {
-      if (dir) await rm(dir, { recursive: true, force: true });
-    });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
-    test('the rendered numbers equal those in report.json', () => {
-      const m = metrics(dom);
-      const expect = (name: string, value: number | string | null, text: string) => {
-        assert.ok(m.has(name), `metric ${name} rendered`);
-        assert.deepEqual(m.get(name), { value: value === null ? '' : String(value), text }, name);
-      };
-      expect('verdict', report.verdict, report.verdict);
-      expect('requests', report.summary.requests, formatCount(report.summary.requests));
-      expect('p99', report.latency.p99, formatMs(report.latency.p99));
-      expect('matchRate', report.responder!.matchRate, formatPercent(report.responder!.matchRate));
-      expect(
-        'assertionPassRate',
-        report.summary.assertionPassRate,
-        formatPercent(report.summary.assertionPassRate),
-      );
-      assert.ok(report.goals.length >= 4);
-      for (const g of report.goals) expect(`goal-${g.name}`, g.actual, formatGoalValue(g.actual, g.unit));
-      assert.match(dom, /<body data-verdict="Missed Goals">/);
-    });
+  test('the rendered numbers equal those in report.json', () => {
+    const m = metrics(dom);
+    const expect = (name: string, value: number | string | null, text: string) => {
+      assert.ok(m.has(name), `metric ${name} rendered`);
+      assert.deepEqual(m.get(name), { value: value === null ? '' : String(value), text }, name);
+    };
+    expect('verdict', report.verdict, report.verdict);
+    expect('requests', report.summary.requests, formatCount(report.summary.requests));
+    expect('p99', report.latency.p99, formatMs(report.latency.p99));
+    expect('matchRate', report.responder!.matchRate, formatPercent(report.responder!.matchRate));
+    expect(
+      'assertionPassRate',
+      report.summary.assertionPassRate,
+      formatPercent(report.summary.assertionPassRate),
+    );
+    assert.ok(report.goals.length >= 4);
+    for (const g of report.goals) expect(`goal-${g.name}`, g.actual, formatGoalValue(g.actual, g.unit));
+    assert.match(dom, /<body data-verdict="Missed Goals">/);
+  });
 
-    test('a <script> from a recorded body does not run and shows as text', () => {
-      assert.doesNotMatch(dom, /data-pwned="/, 'the injected code never ran');
-      assert.doesNotMatch(dom, /<script|<img/i, 'no element was created from traffic');
-      assert.ok(dom.includes('&lt;script&gt;document.documentElement.setAttribute'), 'shown escaped');
-    });
+  test('a <script> from a recorded body does not run and shows as text', () => {
+    assert.doesNotMatch(dom, /data-pwned="/, 'the injected code never ran');
+    assert.doesNotMatch(dom, /<script|<img/i, 'no element was created from traffic');
+    assert.ok(dom.includes('&lt;script&gt;document.documentElement.setAttribute'), 'shown escaped');
+  });
 
-    test('takes a screenshot', async (t) => {
-      const png = path.join(dir, 'report.png');
-      await run(
-        CHROMIUM,
-        [
-          ...chromeArgs(path.join(dir, 'profile')),
-          '--hide-scrollbars',
-          `--screenshot=${png}`,
-          '--window-size=1280,2400',
-          pathToFileURL(htmlFile).href,
-        ],
-        {
-          timeout: 90_000,
-        },
-      );
-      const bytes = await readFile(png);
-      assert.equal(bytes.subarray(1, 4).toString(), 'PNG');
-      assert.ok((await stat(png)).size > 20_000, 'a real page, not a blank one');
-      t.diagnostic(`screenshot: ${bytes.length} bytes`);
-    });
-  },
-);
+  test('takes a screenshot', async (t) => {
+    const png = path.join(dir, 'report.png');
+    await run(
+      CHROMIUM,
+      [
+        ...chromeArgs(path.join(dir, 'profile')),
+        '--hide-scrollbars',
+        `--screenshot=${png}`,
+        '--window-size=1280,2400',
+        pathToFileURL(htmlFile).href,
+      ],
+      {
+        timeout: 90_000,
+      },
+    );
+    const bytes = await readFile(png);
+    assert.equal(bytes.subarray(1, 4).toString(), 'PNG');
+    assert.ok((await stat(png)).size > 20_000, 'a real page, not a blank one');
+    t.diagnostic(`screenshot: ${bytes.length} bytes`);
+  });
+});
