@@ -28,6 +28,7 @@ const ORDER = [
   'generator-rate-500',
   'generator-rate-2000',
   'forwarder-dlp',
+  'analyzer-20k-vs-2k',
   'memory-capture-1m',
   'memory-slow-target',
   'replay-start-latency',
