@@ -22,9 +22,12 @@ describe('generator: https target', () => {
         observedPath: file,
       });
       assert.deepEqual([summary.responses, summary.errors], [20, 0]);
-      for (const ob of await observed(file)) {
+      const lines = await observed(file);
+      assert.equal(lines.length, 20, 'one observed line per request');
+      for (const ob of lines) {
         assert.equal(JSON.parse(ob.response?.body?.data ?? '').url, `/items/${ob.pairId.slice(5)}`);
       }
+      assert.equal(new Set(lines.map((ob) => ob.pairId)).size, 20, 'each recorded pair replayed once');
     } finally {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

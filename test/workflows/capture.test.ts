@@ -123,7 +123,8 @@ describe('captureWorkflow with local processes', () => {
   it('puts back a sidecar that died mid-capture, and records what comes after', async () => {
     const handle = await startCapture('resilient');
     const before = await capturing(handle);
-    await get(before.inPort!, '/hello?first');
+    // Distinct paths: the pair recorded after the kill must be told from the one before it.
+    await get(before.inPort!, '/hello/before-kill');
     const { sidecar } = await recordedPids(h.home, handle.workflowId);
     process.kill(sidecar, 'SIGKILL');
 
@@ -133,15 +134,23 @@ describe('captureWorkflow with local processes', () => {
       const p = await handle.query(progressQuery);
       return record && record.pid !== sidecar && p.inPort === record.ready.inPort && p;
     });
-    assert.equal((await get(after.inPort!, '/hello?second')).status, 200);
+    assert.equal((await get(after.inPort!, '/hello/after-kill')).status, 200);
     await handle.signal(stopSignal);
     const result = await handle.result();
-    // The first pair may have died in the killed sidecar's buffer; the second must be there.
-    const paths: string[] = [];
-    for await (const p of new FsSnapshotStore(h.home).readPairs(result.snapshotId))
-      paths.push(p.request.path);
-    assert.ok(paths.includes('/hello'), `recorded ${JSON.stringify(paths)}`);
-    assert.ok(result.pairs >= 1);
+    // The first pair may have died in the killed sidecar's buffer; the second must be there,
+    // recorded whole by the new sidecar.
+    const pairs: RRPair[] = [];
+    for await (const p of new FsSnapshotStore(h.home).readPairs(result.snapshotId)) pairs.push(p);
+    const paths = pairs.map((p) => p.request.path);
+    const second = pairs.find((p) => p.request.path === '/hello/after-kill');
+    assert.ok(second, `recorded ${JSON.stringify(paths)}`);
+    assert.equal(second.response?.status, 200);
+    assert.equal(second.response?.body?.data, JSON.stringify({ hello: '/hello/after-kill' }));
+    assert.ok(
+      paths.every((p) => p === '/hello/before-kill' || p === '/hello/after-kill'),
+      String(paths),
+    );
+    assert.equal(result.pairs, pairs.length);
   });
 
   it('fails at once, and tears down, when the forwarder dies and the recording is lost', async () => {
