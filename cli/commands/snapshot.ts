@@ -83,6 +83,10 @@ export function snapshotCommand(): Command {
         `pairs      ${m.counts.pairs} (${m.counts.inbound} inbound, ${m.counts.outbound} outbound), ${formatBytes(m.counts.bytes)}`,
       );
       printLine(`truncated  ${m.counts.truncatedBodies} bodies cut at the body limit`);
+      if (m.counts.unscannedBodies)
+        printLine(
+          `unscanned  ${m.counts.unscannedBodies} binary bodies DLP could not scan, stored as recorded`,
+        );
       printLine(`dropped    sidecar ${d.sidecar}, forwarder ${d.forwarder}, filtered ${d.filtered}`);
       if (m.endpoints.length) {
         printLine();

@@ -1,5 +1,5 @@
 /** createMasker: DLP rules + the install key -> a function from a pair to its masked copy. */
-import type { HttpRequest, HttpResponse, RRPair } from '../model/traffic.js';
+import { UNSCANNED_TAG, type HttpRequest, type HttpResponse, type RRPair } from '../model/traffic.js';
 import { Detectors } from './detectors.js';
 import { HeaderPolicy, maskHeaders, setContentLength } from './headers.js';
 import { maskBody, maskPath, maskQuery } from './parts.js';
@@ -9,10 +9,15 @@ import { TextMasker } from './text.js';
 import { Tokenizer, type MaskStats } from './tokens.js';
 
 export interface Masker {
-  /** The pair with every secret replaced by its token; the input is never modified. */
+  /**
+   * The pair with every secret replaced by its token; the input is never modified. A body it
+   * could not scan (binary) is kept as it is and named in the pair's UNSCANNED_TAG.
+   */
   (pair: RRPair): RRPair;
   /** Values masked so far, per token kind. */
   stats(): MaskStats;
+  /** Bodies left unscanned so far. */
+  unscanned(): number;
   readonly rules: DlpRules;
 }
 
@@ -22,23 +27,28 @@ interface Compiled {
   scan: DlpRules['scan'];
 }
 
+/** Where a masked message's bodies went unscanned (`request.body`, `response.body`). */
+type Unscanned = string[];
+
 function maskMessageBody<M extends HttpRequest | HttpResponse>(
   msg: M,
   headers: M['headers'],
   c: Compiled,
+  unscanned: Unscanned,
 ): M {
   const masked = c.scan.body && msg.body ? maskBody(msg.body, msg.headers, c.text) : undefined;
-  if (masked) {
+  if (masked === 'unscanned') unscanned.push('status' in msg ? 'response.body' : 'request.body');
+  else if (masked) {
     const h = masked.resized ? setContentLength(headers, masked.body.size) : headers;
     return { ...msg, headers: h, body: masked.body };
   }
   return headers === msg.headers ? msg : { ...msg, headers };
 }
 
-function maskRequest(req: HttpRequest, c: Compiled): HttpRequest {
+function maskRequest(req: HttpRequest, c: Compiled, unscanned: Unscanned): HttpRequest {
   const path = c.scan.path ? maskPath(req.path, c.text) : req.path;
   const query = c.scan.query ? maskQuery(req.query, c.text) : req.query;
-  const out = maskMessageBody(req, maskHeaders(req.headers, c.headers, c.text), c);
+  const out = maskMessageBody(req, maskHeaders(req.headers, c.headers, c.text), c, unscanned);
   return path === req.path && query === req.query ? out : { ...out, path, query };
 }
 
@@ -54,12 +64,18 @@ export function createMasker(rules: DlpRules | DlpRulesInput, key: Buffer): Mask
     }),
     scan: r.scan,
   };
+  let unscannedBodies = 0;
   const masker = (pair: RRPair): RRPair => {
-    const request = maskRequest(pair.request, c);
+    const unscanned: Unscanned = [];
+    const request = maskRequest(pair.request, c, unscanned);
     const response =
       pair.response &&
-      maskMessageBody(pair.response, maskHeaders(pair.response.headers, c.headers, c.text), c);
+      maskMessageBody(pair.response, maskHeaders(pair.response.headers, c.headers, c.text), c, unscanned);
+    if (unscanned.length) {
+      unscannedBodies += unscanned.length;
+      return { ...pair, request, response, tags: { ...pair.tags, [UNSCANNED_TAG]: unscanned.join(',') } };
+    }
     return request === pair.request && response === pair.response ? pair : { ...pair, request, response };
   };
-  return Object.assign(masker, { stats: () => tokens.stats(), rules: r });
+  return Object.assign(masker, { stats: () => tokens.stats(), unscanned: () => unscannedBodies, rules: r });
 }

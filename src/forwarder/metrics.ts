@@ -10,7 +10,12 @@ export class ForwarderMetrics {
   readonly pairs: Record<PairOutcome, number> = { accepted: 0, filtered: 0, rejected: 0, unrouted: 0 };
 
   /** Gauges and per-kind counters are read at scrape time from their owners. */
-  render(live: { recordingsOpen: number; sidecarDropped: number; masked: Record<string, number> }): string {
+  render(live: {
+    recordingsOpen: number;
+    sidecarDropped: number;
+    masked: Record<string, number>;
+    unscanned: number;
+  }): string {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -41,6 +46,12 @@ export class ForwarderMetrics {
       'counter',
       'Values masked by DLP, by kind.',
       Object.entries(live.masked).map(([k, v]) => [`{kind="${k}"}`, v]),
+    );
+    metric(
+      'reprise_forwarder_dlp_unscanned_bodies_total',
+      'counter',
+      'Bodies DLP could not scan (binary) and stored as recorded.',
+      [['', live.unscanned]],
     );
     return lines.join('\n') + '\n';
   }

@@ -44,6 +44,13 @@ export class PolicyCache {
     return m;
   }
 
+  /** Bodies left unscanned (binary) so far by every masker. */
+  unscannedTotal(): number {
+    let n = 0;
+    for (const m of this.maskers.values()) n += m.unscanned();
+    return n;
+  }
+
   /** Values masked so far by every masker, per kind. */
   maskedTotals(): Record<string, number> {
     const totals: Record<string, number> = {};

@@ -131,6 +131,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext)
       recordingsOpen: ctx.recordings.openCount,
       sidecarDropped: ctx.sidecarDrops.total(),
       masked: ctx.policies.maskedTotals(),
+      unscanned: ctx.policies.unscannedTotal(),
     });
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text);
     return;

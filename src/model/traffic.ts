@@ -71,6 +71,13 @@ export const RRPair = z.object({
 });
 export type RRPair = z.infer<typeof RRPair>;
 
+/**
+ * The tag DLP sets on a pair whose body it could not scan (binary: not text in an
+ * ASCII-compatible charset): `request.body`, `response.body` or both, comma-separated. The
+ * body is stored as recorded; the manifest counts these bodies (`counts.unscannedBodies`).
+ */
+export const UNSCANNED_TAG = 'dlpUnscanned';
+
 export const EndpointCount = z.object({
   direction: Direction,
   method: z.string(),
@@ -106,6 +113,8 @@ export const SnapshotManifest = z.object({
     /** Uncompressed NDJSON bytes written. */
     bytes: z.number().int().nonnegative(),
     truncatedBodies: z.number().int().nonnegative(),
+    /** Bodies DLP could not scan and stored as recorded (see UNSCANNED_TAG); 0 in older snapshots. */
+    unscannedBodies: z.number().int().nonnegative().default(0),
     dropped: DropCounts,
   }),
   /** Pairs per endpoint, most frequent first; at most MAX_ENDPOINTS rows, the rest in `otherEndpoints`. */

@@ -10,7 +10,13 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
-import { DropCounts, FORMAT_VERSION, SnapshotManifest, type RRPair } from '../model/traffic.js';
+import {
+  DropCounts,
+  FORMAT_VERSION,
+  SnapshotManifest,
+  UNSCANNED_TAG,
+  type RRPair,
+} from '../model/traffic.js';
 import type { NewSnapshot, SnapshotWriter, WriterStats } from './types.js';
 import { SnapshotExistsError } from './errors.js';
 import { EndpointCounter } from './endpoints.js';
@@ -43,7 +49,14 @@ const earlier = (a: Instant, b: Instant): boolean =>
 
 export class FsSnapshotWriter implements SnapshotWriter {
   private state: State = 'open';
-  private readonly counts: WriterStats = { pairs: 0, inbound: 0, outbound: 0, bytes: 0, truncatedBodies: 0 };
+  private readonly counts: WriterStats = {
+    pairs: 0,
+    inbound: 0,
+    outbound: 0,
+    bytes: 0,
+    truncatedBodies: 0,
+    unscannedBodies: 0,
+  };
   private readonly endpoints = new EndpointCounter();
   private first?: Instant;
   private last?: Instant;
@@ -147,6 +160,8 @@ export class FsSnapshotWriter implements SnapshotWriter {
     c.bytes += bytes;
     if (pair.request.body?.truncated) c.truncatedBodies++;
     if (pair.response?.body?.truncated) c.truncatedBodies++;
+    const unscanned = pair.tags?.[UNSCANNED_TAG];
+    if (unscanned) c.unscannedBodies += unscanned.split(',').length;
     this.endpoints.add(pair);
     this.noteTime(pair.startedAt);
   }

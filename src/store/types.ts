@@ -17,6 +17,7 @@ export interface WriterStats {
   outbound: number;
   bytes: number;
   truncatedBodies: number;
+  unscannedBodies: number;
 }
 
 /** Appends pairs as a stream; nothing is visible in the store until seal() succeeds. */

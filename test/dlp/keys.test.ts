@@ -150,13 +150,8 @@ describe('key rules: query, path, bodies', () => {
     assert.match(data, /&x=2$/);
   });
 
-  it('leaves binary bodies and clean pairs untouched (same object)', () => {
+  it('leaves clean pairs untouched (same object)', () => {
     const m = masker();
-    const bin = makePair({
-      method: 'POST',
-      body: { encoding: 'base64', data: 'cGFzc3dvcmQ9aHVudGVyMg==', size: 16, truncated: false },
-    });
-    assert.equal(m(bin), bin);
     const clean = makePair({ path: '/a', body: jsonBody({ a: 1 }) });
     assert.equal(m(clean), clean);
   });
