@@ -77,7 +77,7 @@ export function patterned(n: number): Buffer {
   return b;
 }
 
-export interface Collector extends Listening {
+export interface ForwarderDouble extends Listening {
   url: string;
   pairs: RRPair[];
   batches: { headers: http.IncomingHttpHeaders; lines: number }[];
@@ -85,9 +85,13 @@ export interface Collector extends Listening {
   status: number;
 }
 
-/** A forwarder stand-in that keeps every NDJSON line it is sent. */
-export async function startCollector(): Promise<Collector> {
-  const c = { pairs: [] as RRPair[], batches: [] as Collector['batches'], status: 202 };
+/**
+ * A test double of the forwarder's batch endpoint: keeps every NDJSON line the sidecar ships, as
+ * sent (no DLP, no store), and answers with the status a test sets (to make the sidecar retry
+ * or drop). process.test.ts ships to the real forwarder.
+ */
+export async function startForwarderDouble(): Promise<ForwarderDouble> {
+  const c = { pairs: [] as RRPair[], batches: [] as ForwarderDouble['batches'], status: 202 };
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (p: Buffer) => parts.push(p));

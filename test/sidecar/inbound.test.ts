@@ -7,7 +7,7 @@ import { headerValue } from '../../src/model/headers.js';
 import { RRPair } from '../../src/model/traffic.js';
 import type { Sidecar } from '../../sidecar/index.js';
 import {
-  type Collector,
+  type ForwarderDouble,
   type Listening,
   pairsByPath,
   patterned,
@@ -15,17 +15,17 @@ import {
   request,
   sidecarWith,
   startApp,
-  startCollector,
+  startForwarderDouble,
   waitFor,
 } from './helpers.js';
 
 describe('inbound reverse proxy', () => {
   let app: Listening;
-  let fwd: Collector;
+  let fwd: ForwarderDouble;
   let sc: Sidecar;
   before(async () => {
     app = await startApp();
-    fwd = await startCollector();
+    fwd = await startForwarderDouble();
     sc = await sidecarWith({ appPort: app.port, forwarder: fwd.url, maxBody: 4096, service: 'orders' });
   });
   after(async () => {
@@ -215,9 +215,9 @@ describe('inbound reverse proxy', () => {
 });
 
 describe('inbound edge cases', () => {
-  let fwd: Collector;
+  let fwd: ForwarderDouble;
   before(async () => {
-    fwd = await startCollector();
+    fwd = await startForwarderDouble();
   });
   after(() => fwd.close());
 

@@ -12,13 +12,13 @@ import { RRPair } from '../../src/model/traffic.js';
 import { loadCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../sidecar/tls-interception.js';
 import {
-  type Collector,
+  type ForwarderDouble,
   type Listening,
   listen,
   request,
   sidecarWith,
   startApp,
-  startCollector,
+  startForwarderDouble,
   waitFor,
 } from './helpers.js';
 
@@ -108,11 +108,11 @@ async function httpsViaTunnel(
 describe('outbound forward proxy', () => {
   let dir: string;
   let app: Listening;
-  let fwd: Collector;
+  let fwd: ForwarderDouble;
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'reprise-sidecar-'));
     app = await startApp();
-    fwd = await startCollector();
+    fwd = await startForwarderDouble();
   });
   after(async () => {
     await app.close();

@@ -1,11 +1,20 @@
+/**
+ * The sidecar as a process (`node dist/workers/sidecar.js`), shipping to the real forwarder
+ * (in this process, with a real store): ready line, proxying, drain on SIGTERM, bad flags.
+ */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Collector, type Listening, request, startApp, startCollector } from './helpers.js';
+import { startForwarder, type Forwarder } from '../../src/forwarder/index.js';
+import type { RRPair } from '../../src/model/traffic.js';
+import { FsSnapshotStore } from '../../src/store/fs-store.js';
+import { type Listening, request, startApp } from './helpers.js';
 
 const entry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../workers/sidecar.js');
 
@@ -49,17 +58,35 @@ function refused(port: number): Promise<boolean> {
 
 describe('sidecar process', () => {
   let app: Listening;
-  let fwd: Collector;
+  let home: string;
+  let store: FsSnapshotStore;
+  let fwd: Forwarder;
+  let fwdUrl: string;
   before(async () => {
     app = await startApp();
-    fwd = await startCollector();
+    home = await mkdtemp(path.join(tmpdir(), 'reprise-sidecar-proc-'));
+    store = new FsSnapshotStore(home);
+    fwd = await startForwarder({ port: 0, home, store });
+    fwdUrl = `http://127.0.0.1:${fwd.port}`;
   });
   after(async () => {
     await app.close();
     await fwd.close();
+    await rm(home, { recursive: true, force: true });
   });
 
-  it('prints the ready line, proxies, and on SIGTERM drains, prints the stopped line and exits 0', async () => {
+  const post = async (urlPath: string, body?: unknown) => {
+    const res = await fetch(fwdUrl + urlPath, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    assert.ok(res.ok, `${urlPath}: ${res.status} ${await res.clone().text()}`);
+    return res.json() as Promise<{ id?: string }>;
+  };
+
+  it('prints the ready line, proxies, and on SIGTERM drains to the forwarder, prints the stopped line and exits 0', async () => {
+    await post('/v1/recordings', { snapshotId: 'snap-proc', service: 'proc' });
     const p = run([
       '--app-port',
       String(app.port),
@@ -68,7 +95,7 @@ describe('sidecar process', () => {
       '--out-port',
       '-1',
       '--admin-port=0',
-      `--forwarder=${fwd.url}`,
+      `--forwarder=${fwdUrl}`,
       '--service',
       'proc',
       '--flush-ms',
@@ -92,8 +119,15 @@ describe('sidecar process', () => {
     assert.equal(stopped.pairs, 1);
     assert.equal(stopped.shipped, 1, 'the buffer was flushed on the way out');
     assert.equal(stopped.dropped, 0);
-    assert.ok(fwd.pairs.some((x) => x.request.path === '/through-process' && x.service === 'proc'));
     assert.ok(await refused(Number(ready.inPort)), 'the in-port is closed');
+    // What the sidecar shipped on its way out is in the snapshot the forwarder seals.
+    await post('/v1/recordings/snap-proc/seal');
+    const pairs: RRPair[] = [];
+    for await (const x of store.readPairs('snap-proc')) pairs.push(x);
+    assert.deepEqual(
+      pairs.map((x) => [x.service, x.direction, x.request.path, x.response?.status]),
+      [['proc', 'inbound', '/through-process', 200]],
+    );
   });
 
   it('exits 2 naming the flag when a flag is bad', async () => {

@@ -3,12 +3,12 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
-  type Collector,
+  type ForwarderDouble,
   type Listening,
   request,
   sidecarWith,
   startApp,
-  startCollector,
+  startForwarderDouble,
   waitFor,
 } from './helpers.js';
 
@@ -75,7 +75,7 @@ describe('shipping to the forwarder', () => {
   });
 
   it('retries a failing forwarder, then delivers everything it kept, with the cumulative drop count', async () => {
-    const fwd: Collector = await startCollector();
+    const fwd: ForwarderDouble = await startForwarderDouble();
     fwd.status = 503;
     const sc = await sidecarWith({ appPort: app.port, forwarder: fwd.url, bufferPairs: 20, batchPairs: 7 });
     try {
@@ -103,7 +103,7 @@ describe('shipping to the forwarder', () => {
   });
 
   it('drops a batch the forwarder refuses (4xx) instead of blocking behind it', async () => {
-    const fwd = await startCollector();
+    const fwd = await startForwarderDouble();
     fwd.status = 400;
     const sc = await sidecarWith({ appPort: app.port, forwarder: fwd.url });
     try {
@@ -119,7 +119,7 @@ describe('shipping to the forwarder', () => {
   });
 
   it('flushes what is buffered when closed', async () => {
-    const fwd = await startCollector();
+    const fwd = await startForwarderDouble();
     const sc = await sidecarWith({
       appPort: app.port,
       forwarder: fwd.url,
