@@ -1,19 +1,20 @@
 /**
  * The operator as the API server meets it in these tests: `node dist/workers/webhook.js` as a
  * local process serving HTTPS on 127.0.0.1 with a certificate minted here, the CRD applied, and
- * webhook configurations whose clientConfig.url points at that process (real-parts.md: the API
- * server calls a local webhook by URL with a caBundle).
+ * the chart's webhook configurations with their clientConfig.url pointing at that process
+ * (real-parts.md: the API server calls a local webhook by URL with a caBundle).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { stringify as toYaml } from 'yaml';
+import { parseAllDocuments, stringify as toYaml } from 'yaml';
 import type { DevCluster } from '../../tools/dev-cluster/index.js';
 import { createClusterPki } from '../../tools/dev-cluster/certs.js';
 import { projectRoot } from '../../src/base/project-root.js';
+import { CRD_FILE } from '../../tools/crd/traffic-replay-crd.js';
 
-export const CRD_FILE = path.join(projectRoot, 'charts/reprise/crds/trafficreplays.yaml');
+const CHART_DIR = path.join(projectRoot, 'charts/reprise');
 
 export interface WebhookProcess {
   child: ChildProcess;
@@ -138,79 +139,46 @@ export async function installCrd(cluster: DevCluster): Promise<void> {
 }
 
 /**
- * The webhook configurations the chart installs, but by URL: the workload webhook with
- * failurePolicy Ignore (it must never block a deployment), the TrafficReplay ones with Fail.
+ * The chart's own webhook configurations, rendered by the real `helm template` (so the rules,
+ * failure policies, namespace exclusions and timeouts are the chart's), with one change: each
+ * webhook calls the webhook process on loopback by URL, with its CA, instead of the operator
+ * Service that no pod runs behind here (real-parts.md).
  */
 export async function registerWebhooks(cluster: DevCluster, port: number, caPem: string): Promise<void> {
-  const base = `https://127.0.0.1:${port}`;
+  const rendered = await cluster.helm([
+    'template',
+    'reprise-test',
+    CHART_DIR,
+    '--namespace',
+    'reprise-system',
+    '--show-only',
+    'templates/webhooks.yaml',
+  ]);
+  if (rendered.code !== 0) throw new Error(`helm template failed: ${rendered.stderr}`);
   const caBundle = Buffer.from(caPem).toString('base64');
-  const common = { admissionReviewVersions: ['v1'], sideEffects: 'None', timeoutSeconds: 5 };
-  const notSystem = {
-    matchExpressions: [
-      {
-        key: 'kubernetes.io/metadata.name',
-        operator: 'NotIn',
-        values: ['kube-system', 'kube-public', 'kube-node-lease'],
-      },
-    ],
-  };
-  const replayRule = {
-    apiGroups: ['replay.reprise.dev'],
-    apiVersions: ['v1alpha1'],
-    operations: ['CREATE', 'UPDATE'],
-    resources: ['trafficreplays'],
-    scope: 'Namespaced',
-  };
-  await apply(cluster, {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: 'reprise-test' },
-    webhooks: [
-      {
-        name: 'workloads.reprise.dev',
-        ...common,
-        clientConfig: { url: `${base}/mutate-workloads`, caBundle },
-        failurePolicy: 'Ignore',
-        reinvocationPolicy: 'Never',
-        namespaceSelector: notSystem,
-        rules: [
-          {
-            apiGroups: ['apps'],
-            apiVersions: ['v1'],
-            operations: ['CREATE', 'UPDATE'],
-            resources: ['deployments', 'statefulsets', 'daemonsets'],
-            scope: 'Namespaced',
-          },
-          {
-            apiGroups: [''],
-            apiVersions: ['v1'],
-            operations: ['CREATE'],
-            resources: ['pods'],
-            scope: 'Namespaced',
-          },
-        ],
-      },
-      {
-        name: 'mutate.trafficreplays.reprise.dev',
-        ...common,
-        clientConfig: { url: `${base}/mutate-trafficreplay`, caBundle },
-        failurePolicy: 'Fail',
-        rules: [replayRule],
-      },
-    ],
-  });
-  await apply(cluster, {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: 'reprise-test' },
-    webhooks: [
-      {
-        name: 'validate.trafficreplays.reprise.dev',
-        ...common,
-        clientConfig: { url: `${base}/validate-trafficreplay`, caBundle },
-        failurePolicy: 'Fail',
-        rules: [replayRule],
-      },
-    ],
-  });
+  const configs = parseAllDocuments(rendered.stdout)
+    .map((doc) => doc.toJS() as WebhookConfiguration | null)
+    .filter((o): o is WebhookConfiguration => !!o && WEBHOOK_KINDS.includes(o.kind));
+  if (configs.length !== WEBHOOK_KINDS.length)
+    throw new Error(
+      `the chart rendered ${configs.map((c) => c.kind).join(', ') || 'no webhook configuration'}`,
+    );
+  for (const config of configs) {
+    for (const hook of config.webhooks) {
+      const { path: hookPath } = hook.clientConfig.service ?? {};
+      if (!hookPath) throw new Error(`${hook.name}: the chart gives no service path`);
+      hook.clientConfig = { url: `https://127.0.0.1:${port}${hookPath}`, caBundle };
+    }
+    await apply(cluster, config);
+  }
+}
+
+const WEBHOOK_KINDS = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'];
+
+interface WebhookConfiguration {
+  kind: string;
+  webhooks: {
+    name: string;
+    clientConfig: { service?: { path?: string }; url?: string; caBundle?: string };
+  }[];
 }
