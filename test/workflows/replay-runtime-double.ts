@@ -15,7 +15,7 @@ import type { ObservedExchange } from '../../src/model/replay.js';
 export type ReplayStep = Exclude<keyof ReplayRuntime, 'observedPath'>;
 
 /** What a held step takes to stop once cancelled: teardown must not start before it has. */
-export const HELD_STOP_MS = 500;
+const HELD_STOP_MS = 500;
 /** A held step gives up after this long: a test that never cancels it fails instead of hanging. */
 const HOLD_LIMIT_MS = 60_000;
 const URLS = { responder: 'http://127.0.0.1:4001', app: 'http://127.0.0.1:4002' };
