@@ -4,10 +4,12 @@
 # - grpc-go examples, built from the Go module proxy through a wrapper module (the examples
 #   module's own `replace google.golang.org/grpc => ../` makes `go install` refuse it):
 #   greeter_server and route_guide server/client (no reflection), reflection_server (the
-#   examples' features/reflection server: Greeter + Echo with reflection registered);
+#   examples' features/reflection server: Greeter + Echo with reflection registered),
+#   compression_server/client (Echo with gzip-compressed messages);
 #   their .proto files in .tools/grpc/proto for clients without reflection;
 # - grpcurl v1.9.3 and ghz v0.93.0 (go install);
-# - nghttpd, nghttp and h2load from Debian's nghttp2-server and nghttp2-client (apt-get).
+# - nghttpd, nghttp and h2load from Debian's nghttp2-server and nghttp2-client, and nghttpx
+#   (nghttp2-proxy: the only one of them that accepts an `Upgrade: h2c`) (apt-get).
 # A second run finds everything and returns at once; a flock serialises concurrent runs.
 set -euo pipefail
 GRPC_VERSION=v1.85.0
@@ -34,20 +36,23 @@ need_go() {
 exec 9>"$TOOLS/.build.lock"
 flock 9
 
-# Debian's nghttp2 tools (nghttpd, nghttp, h2load).
-if ! command -v nghttpd >/dev/null || ! command -v nghttp >/dev/null || ! command -v h2load >/dev/null; then
+# Debian's nghttp2 tools.
+NGHTTP2_TOOLS=(nghttpd nghttp h2load nghttpx)
+missing=0
+for name in "${NGHTTP2_TOOLS[@]}"; do command -v "$name" >/dev/null || missing=1; done
+if [ "$missing" = 1 ]; then
   if [ "$(id -u)" != 0 ]; then
-    log "nghttp2 is missing: run \`sudo apt-get install -y nghttp2-server nghttp2-client\` and run this again"
+    log "nghttp2 is missing: run \`sudo apt-get install -y nghttp2-server nghttp2-client nghttp2-proxy\` and run this again"
     exit 1
   fi
   log "installing nghttp2-server and nghttp2-client (apt-get) ..."
   export DEBIAN_FRONTEND=noninteractive
   # Wait for another apt-get (a concurrent ensure script) rather than fail on its lock.
   apt=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
-  if ! "${apt[@]}" install nghttp2-server nghttp2-client >&2; then
+  if ! "${apt[@]}" install nghttp2-server nghttp2-client nghttp2-proxy >&2; then
     # Usually stale package lists on a fresh machine: refresh once and retry.
     "${apt[@]}" update >&2
-    "${apt[@]}" install nghttp2-server nghttp2-client >&2
+    "${apt[@]}" install nghttp2-server nghttp2-client nghttp2-proxy >&2
   fi
 fi
 
@@ -55,13 +60,15 @@ EXAMPLES_STAMP="$EXAMPLES_VERSION+grpc-$GRPC_VERSION"
 EXAMPLES=(greeter_server:helloworld/greeter_server
   route_guide_server:route_guide/server
   route_guide_client:route_guide/client
-  reflection_server:features/reflection/server)
+  reflection_server:features/reflection/server
+  compression_server:features/compression/server
+  compression_client:features/compression/client)
 missing=0
 for entry in "${EXAMPLES[@]}"; do have "${entry%%:*}" "$EXAMPLES_STAMP" || missing=1; done
 if [ "$missing" = 1 ] || [ ! -f "$PROTO/.version" ] || [ "$(cat "$PROTO/.version")" != "$EXAMPLES_STAMP" ]; then
   need_go
   cd "$SRC"
-  if [ ! -f go.sum ] || ! grep -q "$EXAMPLES_VERSION" go.mod; then
+  if [ ! -f go.sum ] || ! grep -q "$EXAMPLES_VERSION" go.mod || ! grep -q compression tools.go; then
     log "resolving grpc-go examples $EXAMPLES_VERSION with grpc $GRPC_VERSION ..."
     cat >go.mod <<MOD
 module local/grpcpeers
@@ -112,8 +119,8 @@ go_install() {
 go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl $GRPCURL_VERSION
 go_install ghz github.com/bojand/ghz/cmd/ghz $GHZ_VERSION
 
-for name in greeter_server route_guide_server route_guide_client reflection_server grpcurl ghz; do
+for name in "${EXAMPLES[@]%%:*}" grpcurl ghz; do
   echo "$name: $BIN/$name"
 done
 echo "proto: $PROTO"
-for name in nghttpd nghttp h2load; do echo "$name: $(command -v $name)"; done
+for name in "${NGHTTP2_TOOLS[@]}"; do echo "$name: $(command -v "$name")"; done
