@@ -76,9 +76,10 @@ function lengthDelimited(n: number, b: Uint8Array, s: number, e: number, depth: 
     const nested = decodeFields(b, s, e, depth + 1);
     if (nested) return { n, t: 'message', v: nested };
   }
-  if (isUtf8(slice)) return { n, t: 'string', v: slice.toString('utf8') };
+  // Control characters make text unlikely: small varints (enums, ids) are the better guess.
   const packed = smallVarints(b, s, e);
   if (packed) return { n, t: 'packed', v: packed };
+  if (isUtf8(slice)) return { n, t: 'string', v: slice.toString('utf8') };
   return { n, t: 'bytes', v: slice.toString('base64') };
 }
 
