@@ -125,6 +125,25 @@ const only = (calls: GrpcCall[], method: string) => {
   return c[0];
 };
 
+/** A route_guide call of `sent` messages: the decoded requests are them, the responses what grpcurl printed. */
+async function routeCall(method: string, sent: object[], requestType: string, responseType: string) {
+  const data = sent.map((m) => JSON.stringify(m)).join(' ');
+  const { output, calls } = await capture(
+    servers.route,
+    grpcurl('route_guide.proto', data, `routeguide.RouteGuide/${method}`),
+  );
+  const call = only(calls, method);
+  assert.deepEqual(
+    call.request.map((m) => json(m.fields, requestType)),
+    sent,
+  );
+  assert.deepEqual(
+    call.response.map((m) => json(m.fields, responseType)),
+    printed(output),
+  );
+  return call;
+}
+
 describe('gRPC decoding of real grpc-go traffic', () => {
   it('decodes a unary call: service, method, messages, status from the trailers', async () => {
     const { output, calls } = await capture(
@@ -150,15 +169,8 @@ describe('gRPC decoding of real grpc-go traffic', () => {
       lo: { latitude: 400000000, longitude: -750000000 },
       hi: { latitude: 420000000, longitude: -730000000 },
     };
-    const list = await capture(
-      servers.route,
-      grpcurl('route_guide.proto', JSON.stringify(rect), 'routeguide.RouteGuide/ListFeatures'),
-    );
-    const features = only(list.calls, 'ListFeatures');
-    assert.deepEqual(json(features.request[0].fields, 'Rectangle'), rect);
-    const got = features.response.map((m) => json(m.fields, 'Feature'));
-    assert.ok(got.length > 10);
-    assert.deepEqual(got, printed(list.output));
+    const features = await routeCall('ListFeatures', [rect], 'Rectangle', 'Feature');
+    assert.ok(features.response.length > 10);
     const offsets = features.response.map((m) => m.offsetMs);
     assert.deepEqual(
       offsets,
@@ -170,45 +182,13 @@ describe('gRPC decoding of real grpc-go traffic', () => {
       { latitude: 1, longitude: 2 },
       { latitude: -3, longitude: 4 },
     ];
-    const route = await capture(
-      servers.route,
-      grpcurl(
-        'route_guide.proto',
-        points.map((p) => JSON.stringify(p)).join(' '),
-        'routeguide.RouteGuide/RecordRoute',
-      ),
-    );
-    const record = only(route.calls, 'RecordRoute');
-    assert.deepEqual(
-      record.request.map((m) => json(m.fields, 'Point')),
-      points,
-    );
-    assert.deepEqual(
-      record.response.map((m) => json(m.fields, 'RouteSummary')),
-      printed(route.output),
-    );
-
+    await routeCall('RecordRoute', points, 'Point', 'RouteSummary');
     const notes = ['first', 'second', 'third'].map((message) => ({
       location: { latitude: 5, longitude: -6 },
       message,
     }));
-    const chat = await capture(
-      servers.route,
-      grpcurl(
-        'route_guide.proto',
-        notes.map((n) => JSON.stringify(n)).join(' '),
-        'routeguide.RouteGuide/RouteChat',
-      ),
-    );
-    const bidi = only(chat.calls, 'RouteChat');
-    assert.deepEqual(
-      bidi.request.map((m) => json(m.fields, 'RouteNote')),
-      notes,
-    );
-    assert.deepEqual(
-      bidi.response.map((m) => json(m.fields, 'RouteNote')),
-      printed(chat.output),
-    );
+    const bidi = await routeCall('RouteChat', notes, 'RouteNote', 'RouteNote');
+    assert.ok(bidi.response.length >= 3);
     assert.equal(bidi.status, 0);
   });
 

@@ -135,22 +135,12 @@ export class H2ConnectionDecoder {
 
   /** Bytes from the client (dir 0) or the server (dir 1), in arrival order. */
   push(dir: 0 | 1, chunk: Buffer, t: number): void {
-    if (this.done) return;
-    try {
-      this.readers[dir].push(chunk, t);
-    } catch (err) {
-      this.fail(dir, err);
-    }
+    if (!this.done) this.guarded(dir, () => this.readers[dir].push(chunk, t));
   }
 
   /** `n` bytes of `dir` the tap skipped (inside a DATA payload, past its body cap). */
   gap(dir: 0 | 1, n: number, t: number): void {
-    if (this.done) return;
-    try {
-      this.readers[dir].gap(n, t);
-    } catch (err) {
-      this.fail(dir, err);
-    }
+    if (!this.done) this.guarded(dir, () => this.readers[dir].gap(n, t));
   }
 
   /**
@@ -159,7 +149,7 @@ export class H2ConnectionDecoder {
    */
   startAfterUpgrade(req: UpgradeRequest, t: number): void {
     if (this.done) return;
-    try {
+    this.guarded(0, () => {
       const { headers, settings } = upgradeStream(req);
       if (settings) this.applySettings(0, settings);
       this.lastClientId = 1;
@@ -170,9 +160,7 @@ export class H2ConnectionDecoder {
       if (req.body && req.body.length > 0) this.addBody(ex.request, req.body, t);
       ex.request.endT = t;
       st.reqEnded = true;
-    } catch (err) {
-      this.fail(0, err);
-    }
+    });
   }
 
   /** Both sides closed: reports every open stream (incomplete ones with an error). */
@@ -407,6 +395,15 @@ export class H2ConnectionDecoder {
       this.handler.onExchange(ex);
     } catch (err) {
       this.report({ scope: 'stream', streamId: ex.streamId, code: 'HANDLER_ERROR', message: String(err) });
+    }
+  }
+
+  /** Runs decoding work for `dir`; a failure stops the connection instead of throwing. */
+  private guarded(dir: 0 | 1, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.fail(dir, err);
     }
   }
 

@@ -41,13 +41,16 @@ export interface FrameHandler {
   onDataEnd(streamId: number, flags: number, t: number): void;
 }
 
-const PREFACE = 0;
-const HEADER = 1;
-const PAYLOAD = 2;
-const DATA_PAD_LENGTH = 3;
-const DATA = 4;
-const DATA_PADDING = 5;
-const FAILED = 6;
+/** Where the reader is: before the preface, in a frame header, a payload, or a DATA frame's parts. */
+enum State {
+  Preface,
+  Header,
+  Payload,
+  DataPadLength,
+  Data,
+  DataPadding,
+  Failed,
+}
 
 export class FrameReader {
   private state: number;
@@ -69,7 +72,7 @@ export class FrameReader {
     private readonly handler: FrameHandler,
     opts: { preface: boolean; maxFramePayload?: number },
   ) {
-    this.state = opts.preface ? PREFACE : HEADER;
+    this.state = opts.preface ? State.Preface : State.Header;
     this.maxPayload = opts.maxFramePayload ?? 1024 * 1024;
   }
 
@@ -77,19 +80,19 @@ export class FrameReader {
 
   /** Between frames, nothing partial. */
   get idle(): boolean {
-    return this.state === HEADER && this.hdrLen === 0;
+    return this.state === State.Header && this.hdrLen === 0;
   }
 
   get failed(): boolean {
-    return this.state === FAILED;
+    return this.state === State.Failed;
   }
 
   push(chunk: Buffer, t: number): void {
-    if (this.state === FAILED) return;
+    if (this.state === State.Failed) return;
     try {
       this.read(chunk, t);
     } catch (err) {
-      this.state = FAILED;
+      this.state = State.Failed;
       this.parts = [];
       throw err;
     }
@@ -97,23 +100,23 @@ export class FrameReader {
 
   /** `n` bytes the tap did not pass on; they must lie inside one DATA payload. */
   gap(n: number, t: number): void {
-    if (this.state === FAILED || n <= 0) return;
+    if (this.state === State.Failed || n <= 0) return;
     const s = this.state;
-    if (s === DATA && n <= this.remaining + this.padding) {
+    if (s === State.Data && n <= this.remaining + this.padding) {
       const inData = Math.min(n, this.remaining);
       if (inData > 0) this.handler.onData(this.streamId, inData, t);
       this.remaining -= inData;
       this.padding -= n - inData;
-      this.state = this.remaining > 0 ? DATA : DATA_PADDING;
+      this.state = this.remaining > 0 ? State.Data : State.DataPadding;
       if (this.remaining === 0 && this.padding === 0) this.endData(t);
       return;
     }
-    if (s === DATA_PADDING && n <= this.padding) {
+    if (s === State.DataPadding && n <= this.padding) {
       this.padding -= n;
       if (this.padding === 0) this.endData(t);
       return;
     }
-    this.state = FAILED;
+    this.state = State.Failed;
     throw new FrameError(`a gap of ${n} bytes outside a DATA payload`);
   }
 
@@ -122,15 +125,15 @@ export class FrameReader {
     let off = 0;
     while (off < len) {
       switch (this.state) {
-        case PREFACE: {
+        case State.Preface: {
           while (off < len && this.prefaceSeen < H2_PREFACE.length) {
             if (chunk[off++] !== H2_PREFACE[this.prefaceSeen++])
               throw new FrameError('not an HTTP/2 preface');
           }
-          if (this.prefaceSeen === H2_PREFACE.length) this.state = HEADER;
+          if (this.prefaceSeen === H2_PREFACE.length) this.state = State.Header;
           break;
         }
-        case HEADER: {
+        case State.Header: {
           if (this.hdrLen === 0 && len - off >= 9) {
             this.startFrame(chunk, off, t);
             off += 9;
@@ -147,7 +150,7 @@ export class FrameReader {
           }
           break;
         }
-        case PAYLOAD: {
+        case State.Payload: {
           const n = Math.min(this.remaining, len - off);
           const piece = chunk.subarray(off, off + n);
           off += n;
@@ -162,27 +165,27 @@ export class FrameReader {
           }
           break;
         }
-        case DATA_PAD_LENGTH: {
+        case State.DataPadLength: {
           this.padding = chunk[off++];
           this.remaining = this.length - 1 - this.padding;
           if (this.remaining < 0) throw new FrameError('DATA padding longer than the frame');
-          this.state = DATA;
+          this.state = State.Data;
           if (this.remaining === 0 && this.padding === 0) this.endData(t);
-          else if (this.remaining === 0) this.state = DATA_PADDING;
+          else if (this.remaining === 0) this.state = State.DataPadding;
           break;
         }
-        case DATA: {
+        case State.Data: {
           const n = Math.min(this.remaining, len - off);
           this.handler.onData(this.streamId, chunk.subarray(off, off + n), t);
           off += n;
           this.remaining -= n;
           if (this.remaining === 0) {
             if (this.padding === 0) this.endData(t);
-            else this.state = DATA_PADDING;
+            else this.state = State.DataPadding;
           }
           break;
         }
-        case DATA_PADDING: {
+        case State.DataPadding: {
           const n = Math.min(this.padding, len - off);
           off += n;
           this.padding -= n;
@@ -205,10 +208,10 @@ export class FrameReader {
       this.padding = 0;
       if (this.flags & Flag.PADDED) {
         if (this.length === 0) throw new FrameError('padded DATA frame without a pad length');
-        this.state = DATA_PAD_LENGTH;
+        this.state = State.DataPadLength;
       } else {
         this.remaining = this.length;
-        this.state = DATA;
+        this.state = State.Data;
         if (this.length === 0) this.endData(t);
       }
       return;
@@ -217,17 +220,17 @@ export class FrameReader {
       throw new FrameError(`frame of type ${this.type} with ${this.length} bytes exceeds ${this.maxPayload}`);
     }
     this.remaining = this.length;
-    this.state = PAYLOAD;
+    this.state = State.Payload;
     if (this.length === 0) this.endFrame(Buffer.alloc(0));
   }
 
   private endFrame(payload: Buffer): void {
-    this.state = HEADER;
+    this.state = State.Header;
     this.handler.onFrame(this.type, this.flags, this.streamId, payload, this.frameT);
   }
 
   private endData(t: number): void {
-    this.state = HEADER;
+    this.state = State.Header;
     this.handler.onDataEnd(this.streamId, this.flags, t);
   }
 }
