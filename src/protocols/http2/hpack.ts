@@ -4,6 +4,8 @@
  * stream is not recorded, or every later block is misread. Bounded: the table never grows past
  * `hardMaxTableSize`, and a header list past `maxHeaderListSize` is still decoded (to keep the
  * table in step) but its later fields are dropped and the list marked truncated.
+ * Written here rather than taken from npm: `hpack.js` (2.1.6, 2016) and `hpack` (1.0.0) are
+ * unmaintained and stream-shaped, and Node's own HPACK (inside nghttp2) is not exposed.
  */
 import { STATIC_TABLE } from './hpack-tables.js';
 import { HuffmanError, huffmanDecode } from './huffman.js';
