@@ -216,6 +216,12 @@ describe('gRPC decoding of real grpc-go traffic', () => {
       registry.method('grpc.examples.echo.Echo', 'BidirectionalStreamingEcho')?.clientStreaming,
       true,
     );
+    // The older protocol reads the same schemas (grpc-go serves both).
+    const alpha = await fetchDescriptors(`http://127.0.0.1:${servers.reflection.port}`, {
+      versions: ['v1alpha'],
+    });
+    assert.equal(alpha.version, 'v1alpha');
+    assert.deepEqual(alpha.registry.method('helloworld.Greeter', 'SayHello'), say);
 
     // grpcurl without .proto files finds the schema through reflection itself.
     const { calls } = await capture(

@@ -116,12 +116,18 @@ const ms = (from: number, to: number | undefined) =>
   to === undefined ? undefined : Math.max(0, Math.round((to - from) * 1000) / 1000);
 
 /** Format-2 parts of a decoded exchange (and its gRPC call, when it is one). */
-export function h2PairParts(ex: H2Exchange, call?: GrpcCall, maxBody = Infinity): H2PairParts {
+export function h2PairParts(
+  ex: H2Exchange,
+  call?: GrpcCall,
+  maxBody = Infinity,
+  /** How the connection reached HTTP/2 when not by upgrade (the caller knows ALPN). */
+  via: 'prior-knowledge' | 'alpn' = 'prior-knowledge',
+): H2PairParts {
   const req = ex.request;
   const regular = (h: HeaderField[]) => h.filter(([n]) => !n.startsWith(':'));
   const body = (m: H2Message) =>
     call || m.body.size === 0 ? undefined : encodeBody(m.body.bytes(), m.body.size, maxBody);
-  const h2: H2Facts = { streamId: ex.streamId, via: ex.upgraded ? 'upgrade' : 'prior-knowledge' };
+  const h2: H2Facts = { streamId: ex.streamId, via: ex.upgraded ? 'upgrade' : via };
   if (ex.pushedBy !== undefined) h2.pushedBy = ex.pushedBy;
   if (ex.informational) h2.informational = ex.informational;
   if (ex.reset) h2.reset = { by: ex.reset.by, code: ex.reset.code, name: ex.reset.name };

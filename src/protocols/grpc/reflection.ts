@@ -18,6 +18,8 @@ export interface ReflectionOptions {
   timeoutMs?: number;
   /** Largest response message accepted. Default 16 MiB. */
   maxMessageBytes?: number;
+  /** Protocol versions to try, in order (the next one when the server does not implement one). */
+  versions?: (keyof typeof REFLECTION_PATHS)[];
 }
 
 export interface ReflectionResult {
@@ -49,7 +51,7 @@ export async function fetchDescriptors(
     opts.timeoutMs ?? 10_000,
   );
   try {
-    for (const version of ['v1', 'v1alpha'] as const) {
+    for (const version of opts.versions ?? (['v1', 'v1alpha'] as const)) {
       const stream = new MessageStream(session, REFLECTION_PATHS[version], opts.maxMessageBytes ?? 16 << 20);
       try {
         return { version, ...(await readAll(stream)) };
