@@ -16,6 +16,7 @@ import {
   header,
 } from './exchange.js';
 import { Flag, FrameError, type FrameHandler, FrameReader, FrameType } from './frames.js';
+import { type HeaderBlock, HeaderBlockAssembler } from './header-blocks.js';
 import { type DecodedHeaders, type HeaderField, HpackDecoder, HpackError } from './hpack.js';
 import { type UpgradeRequest, upgradeStream } from './upgrade.js';
 
@@ -65,16 +66,6 @@ interface StreamState {
   resEnded: boolean;
 }
 
-interface PendingBlock {
-  streamId: number;
-  type: number;
-  endStream: boolean;
-  promisedId: number;
-  parts: Buffer[];
-  bytes: number;
-  t: number;
-}
-
 const DIRS = ['client', 'server'] as const;
 
 export class H2ConnectionDecoder {
@@ -90,7 +81,7 @@ export class H2ConnectionDecoder {
   private readonly limits: Required<H2Limits>;
   private readonly readers: [FrameReader, FrameReader];
   private readonly hpack: [HpackDecoder, HpackDecoder];
-  private readonly pending: [PendingBlock | undefined, PendingBlock | undefined] = [undefined, undefined];
+  private readonly blocks: [HeaderBlockAssembler, HeaderBlockAssembler];
   private readonly streams = new Map<number, StreamState>();
   /** Highest stream id opened by the client (odd) and by server pushes (even). */
   private lastClientId = 0;
@@ -117,6 +108,7 @@ export class H2ConnectionDecoder {
     };
     this.hpack = [new HpackDecoder(hp), new HpackDecoder(hp)];
     const maxFramePayload = this.limits.maxHeaderBlockBytes;
+    this.blocks = [new HeaderBlockAssembler(maxFramePayload), new HeaderBlockAssembler(maxFramePayload)];
     this.readers = [
       new FrameReader(this.frameHandler(0), { preface: true, maxFramePayload }),
       new FrameReader(this.frameHandler(1), { preface: false, maxFramePayload }),
@@ -196,53 +188,9 @@ export class H2ConnectionDecoder {
 
   private onFrame(dir: 0 | 1, type: number, flags: number, id: number, payload: Buffer, t: number): void {
     this.stats.frames++;
-    const pending = this.pending[dir];
-    if (pending && type !== FrameType.CONTINUATION) {
-      throw new FrameError(`frame type ${type} inside a header block of stream ${pending.streamId}`);
-    }
+    const block = this.blocks[dir].frame(type, flags, id, payload, t);
+    if (block) this.headerBlock(dir, block);
     switch (type) {
-      case FrameType.HEADERS:
-      case FrameType.PUSH_PROMISE: {
-        let start = 0;
-        let end = payload.length;
-        if (flags & Flag.PADDED) {
-          end -= payload[0];
-          start = 1;
-        }
-        if (type === FrameType.HEADERS && flags & Flag.PRIORITY) start += 5;
-        let promisedId = 0;
-        if (type === FrameType.PUSH_PROMISE) {
-          promisedId = payload.readUInt32BE(start) & 0x7fffffff;
-          start += 4;
-        }
-        if (end < start) throw new FrameError(`padding longer than the frame (stream ${id})`);
-        const block: PendingBlock = {
-          streamId: id,
-          type,
-          endStream: type === FrameType.HEADERS && (flags & Flag.END_STREAM) !== 0,
-          promisedId,
-          parts: [payload.subarray(start, end)],
-          bytes: end - start,
-          t,
-        };
-        if (flags & Flag.END_HEADERS) this.headerBlock(dir, block);
-        else this.pending[dir] = block;
-        return;
-      }
-      case FrameType.CONTINUATION: {
-        if (!pending || pending.streamId !== id)
-          throw new FrameError(`unexpected CONTINUATION on stream ${id}`);
-        pending.parts.push(payload);
-        pending.bytes += payload.length;
-        if (pending.bytes > this.limits.maxHeaderBlockBytes) {
-          throw new FrameError(`header block over ${this.limits.maxHeaderBlockBytes} bytes (stream ${id})`);
-        }
-        if (flags & Flag.END_HEADERS) {
-          this.pending[dir] = undefined;
-          this.headerBlock(dir, pending);
-        }
-        return;
-      }
       case FrameType.SETTINGS:
         if (!(flags & Flag.ACK)) this.applySettings(dir, payload);
         return;
@@ -263,10 +211,9 @@ export class H2ConnectionDecoder {
     }
   }
 
-  private headerBlock(dir: 0 | 1, block: PendingBlock): void {
-    const bytes = block.parts.length === 1 ? block.parts[0] : Buffer.concat(block.parts, block.bytes);
+  private headerBlock(dir: 0 | 1, block: HeaderBlock): void {
     // Decoded whatever happens next: the dynamic table must stay in step.
-    const decoded = this.hpack[dir].decode(bytes);
+    const decoded = this.hpack[dir].decode(block.bytes);
     if (decoded.truncated) this.stats.truncatedHeaderLists++;
     const t = block.t;
     if (block.type === FrameType.PUSH_PROMISE) {
