@@ -41,6 +41,7 @@ async function capture(server: Server, client: (addr: string) => Promise<string>
   const output = await client(`127.0.0.1:${relay.port}`).catch((err: Error) => err.message);
   await relay.idle();
   const calls: GrpcCall[] = [];
+  const pairs: RRPairV2[] = [];
   for (const conn of relay.connections) {
     const d = decodeEvents(conn, { split: 'random' });
     assert.deepEqual(d.errors, []);
@@ -55,7 +56,7 @@ async function capture(server: Server, client: (addr: string) => Promise<string>
       calls.push(call);
       // Each recorded call fits the proposed snapshot form.
       const p = h2PairParts(ex, call);
-      RRPairV2.parse({
+      const pair = RRPairV2.parse({
         id: `p${calls.length}`,
         direction: 'inbound',
         service: 'svc',
@@ -75,9 +76,10 @@ async function capture(server: Server, client: (addr: string) => Promise<string>
         h2: p.h2,
         grpc: p.grpc,
       });
+      pairs.push(pair);
     }
   }
-  return { output, calls };
+  return { output, calls, pairs };
 }
 
 function grpcurl(proto: string | undefined, data: string, method: string) {
@@ -146,7 +148,7 @@ async function routeCall(method: string, sent: object[], requestType: string, re
 
 describe('gRPC decoding of real grpc-go traffic', () => {
   it('decodes a unary call: service, method, messages, status from the trailers', async () => {
-    const { output, calls } = await capture(
+    const { output, calls, pairs } = await capture(
       servers.greeter,
       grpcurl('helloworld.proto', '{"name":"world"}', 'helloworld.Greeter/SayHello'),
     );
@@ -162,6 +164,13 @@ describe('gRPC decoding of real grpc-go traffic', () => {
       [[{ n: 1, t: 'string', v: 'Hello world' }]],
     );
     assert.deepEqual([call.status, call.trailersOnly], [0, undefined]);
+    const pair = pairs.find((p) => p.grpc?.method === 'SayHello')!;
+    assert.deepEqual(
+      pair.response?.trailers?.find(([n]) => n === 'grpc-status'),
+      ['grpc-status', '0'],
+    );
+    assert.equal(pair.request.path, '/helloworld.Greeter/SayHello');
+    assert.equal(pair.request.body, undefined);
   });
 
   it('keeps every message of server, client and bidirectional streams in order', async () => {
