@@ -81,6 +81,17 @@ export default tseslint.config(
       ],
     ],
   ),
+  // Wire formats (HTTP/2, gRPC): parsers and builders any component may use, so they use none.
+  floors(
+    ['src/protocols/**/*.ts'],
+    [
+      upward('the core (src/, sidecar/)'),
+      [
+        '^\\.\\./\\.\\./(?!base/|model/)',
+        'src/protocols (one folder per protocol) imports only src/base, src/model and other protocols (docs/architecture.md)',
+      ],
+    ],
+  ),
   // The Kubernetes wing, kubebuilder's way: api <- client <- webhooks, controller, inspector.
   floors(
     ['src/kube/api/**/*.ts'],

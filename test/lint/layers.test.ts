@@ -79,6 +79,31 @@ describe('import floors (eslint.config.js)', () => {
     );
   });
 
+  test('src/protocols imports only src/base, src/model and other protocols', async () => {
+    await assertForbidden(
+      'src/protocols/grpc/example.ts',
+      "import { LoadConfig } from '../../config/replay.js';\nexport const l = LoadConfig;\n",
+      'no-restricted-imports',
+      /src\/protocols \(one folder per protocol\) imports only/,
+    );
+    await assertForbidden(
+      'src/protocols/http2/example.ts',
+      "import { createMasker } from '../../dlp/index.js';\nexport const m = createMasker;\n",
+      'no-restricted-imports',
+      /src\/protocols \(one folder per protocol\) imports only/,
+    );
+    await assertAllowed(
+      'src/protocols/grpc/example.ts',
+      [
+        "import { encodeBody } from '../../model/body.js';",
+        "import { round2 } from '../../base/round.js';",
+        "import { HpackDecoder } from '../http2/hpack.js';",
+        'export const x = [encodeBody, round2, HpackDecoder];',
+        '',
+      ].join('\n'),
+    );
+  });
+
   test('src/config holds inputs and results: no component below it', async () => {
     await assertForbidden(
       'src/config/example.ts',
