@@ -25,6 +25,7 @@ import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from 
 import { RuntimeError, type RuntimeContext } from '../runtime.js';
 import { Supervisor } from './supervisor.js';
 import { logTail } from './processes.js';
+import { jvmAppEnv } from '../../src/jvm/local.js';
 
 const STOP_GRACE_MS = 5_000;
 const LOG_LINES_KEPT = 200;
@@ -107,6 +108,15 @@ export class LocalReplayRuntime implements ReplayRuntime {
       );
     }
     const proxy = req.responderUrl ? proxyEnv(req.responderUrl, path.join(caDir(this.home), 'ca.pem')) : {};
+    // A JVM ignores HTTP_PROXY and NODE_EXTRA_CA_CERTS: JAVA_TOOL_OPTIONS, the user's own kept.
+    const jvm = req.responderUrl
+      ? await jvmAppEnv({
+          command: req.app.command,
+          userOptions: req.app.env.JAVA_TOOL_OPTIONS ?? process.env.JAVA_TOOL_OPTIONS,
+          proxyUrl: req.responderUrl,
+          caDir: caDir(this.home),
+        })
+      : {};
     const port = req.targetUrl ? new URL(req.targetUrl).port : '';
     await this.supervisor.ensure(
       req.replayId,
@@ -114,7 +124,7 @@ export class LocalReplayRuntime implements ReplayRuntime {
         name: 'app',
         shell: req.app.command,
         cwd: req.app.cwd,
-        env: { ...(port ? { PORT: port } : {}), ...req.app.env, ...proxy },
+        env: { ...(port ? { PORT: port } : {}), ...req.app.env, ...proxy, ...jvm },
         // Readiness is the target answering (waitForTarget), not a ready line.
         awaitReadyLine: false,
       },

@@ -11,6 +11,8 @@ import { CliError } from '../errors.js';
 import { durationFlag, portFlag, positiveIntFlag, serviceFlag } from '../flags.js';
 import { formatBytes, notice, printJson, printLine, style } from '../output.js';
 import { watchWorkflow } from '../watch.js';
+import { caDir, repriseHome } from '../../src/base/paths.js';
+import { jvmCaptureNotice } from '../../src/jvm/local.js';
 
 interface CaptureOptions {
   appPort: number;
@@ -101,6 +103,12 @@ export function captureCommand(): Command {
                 (p.outPort && p.outPort > 0 ? `; app HTTP_PROXY=http://127.0.0.1:${p.outPort}` : '') +
                 ` (workflow ${workflowId})`,
             );
+            // A JVM ignores HTTP_PROXY: the same proxy (and the CA's truststore) as JAVA_TOOL_OPTIONS.
+            if (p.outPort && p.outPort > 0)
+              jvmCaptureNotice(p.outPort, opts.tlsIntercept ? caDir(repriseHome()) : undefined).then(
+                notice,
+                (err) => notice(`(no JAVA_TOOL_OPTIONS for JVM apps: ${(err as Error).message})`),
+              );
           },
           render: (p) => `${p.phase}: ${p.pairs} pairs, ${p.dropped} dropped, ${formatBytes(p.bytes)}`,
         });
