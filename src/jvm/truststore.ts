@@ -34,7 +34,8 @@ export interface TrustedCert {
 }
 
 function utf(text: string): Buffer {
-  if (!/^[\x01-\x7f]*$/.test(text)) throw new Error(`truststore: "${text}" must be ASCII`);
+  if (![...text].every((ch) => ch >= ' ' && ch <= '~'))
+    throw new Error(`truststore: "${text}" must be printable ASCII`);
   const len = Buffer.alloc(2);
   len.writeUInt16BE(text.length);
   return Buffer.concat([len, Buffer.from(text, 'ascii')]);
