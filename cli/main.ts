@@ -13,6 +13,7 @@ import { upCommand } from './commands/up.js';
 import { replayCommand } from './commands/replay.js';
 import { reportCommand } from './commands/report.js';
 import { scheduleCommand } from './commands/schedule.js';
+import { caCommand } from './commands/ca.js';
 import { version } from './version.js';
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   program.addCommand(replayCommand());
   program.addCommand(reportCommand());
   program.addCommand(scheduleCommand());
+  program.addCommand(caCommand());
   // Sub-commands throw instead of exiting, so main() decides the exit code in one place.
   const propagate = (cmd: Command) => {
     cmd.exitOverride();

@@ -81,16 +81,20 @@ export function repriseTrustedCerts(caPem: string): TrustedCert[] {
   ];
 }
 
+/** The truststore for a CA; its entries carry the CA's start date, so the bytes are reproducible. */
+export function repriseTruststore(caPem: string): Buffer {
+  const created = new Date(new X509Certificate(caPem).validFrom);
+  return jksTruststore(repriseTrustedCerts(caPem), TRUSTSTORE_PASSWORD, created);
+}
+
 /**
  * `<caDir>/truststore.jks` for the CA in `<caDir>/ca.pem` (which must exist: the sidecar and the
  * responder create it). Rewritten, atomically, only when its bytes would change (a new CA, a
- * Node with other roots); the entries carry the CA's start date, so the bytes are reproducible.
+ * Node with other roots).
  */
 export async function ensureTruststore(caDir: string): Promise<string> {
   const file = path.join(caDir, TRUSTSTORE_FILE);
-  const caPem = await readFile(path.join(caDir, 'ca.pem'), 'utf8');
-  const created = new Date(new X509Certificate(caPem).validFrom);
-  const bytes = jksTruststore(repriseTrustedCerts(caPem), TRUSTSTORE_PASSWORD, created);
+  const bytes = repriseTruststore(await readFile(path.join(caDir, 'ca.pem'), 'utf8'));
   const current = await readFile(file).catch(() => undefined);
   if (current?.equals(bytes)) return file;
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;

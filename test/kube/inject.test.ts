@@ -1,7 +1,7 @@
 /** Sidecar injection as a pure function: what is added, what is removed, and what is refused. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { V1Container } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar } from '@kubernetes/client-node';
 import { CAPTURE, INIT_CONTAINER, SIDECAR_CONTAINER } from '../../src/kube/api/annotations.js';
 import type { JsonPatchOp } from '../../src/kube/api/json-patch.js';
 import { DEFAULT_INJECT_OPTIONS, type InjectOptions } from '../../src/kube/webhooks/capture-config.js';
@@ -200,6 +200,7 @@ describe('sidecar injection', () => {
     [CAPTURE.cpuRequest, 'lots', /capture\.reprise\.dev\/cpu-request: expected a quantity/],
     [CAPTURE.container, 'nope', /capture\.reprise\.dev\/container: no container "nope"/],
     [CAPTURE.tlsOut, 'yes', /capture\.reprise\.dev\/tls-out: expected "true" or "false"/],
+    [CAPTURE.java, 'maybe', /capture\.reprise\.dev\/java: expected "true" or "false", got "maybe"/],
   ] as const) {
     it(`a bad ${key} admits the workload unchanged with a warning`, () => {
       const res = admit(deployment({ [CAPTURE.inject]: 'true', [key]: value }));
@@ -268,5 +269,85 @@ describe('sidecar injection', () => {
     });
     const s = sidecar(applyPatch(d, admit(d).patch));
     assert.deepEqual(s.resources, { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '128Mi' } });
+  });
+});
+
+describe('JVM apps (JAVA_TOOL_OPTIONS)', () => {
+  const jvm = (annotations: Record<string, string>, own?: V1EnvVar) => {
+    const d = deployment({ [CAPTURE.inject]: 'true', ...annotations });
+    const app = d.spec.template.spec.containers[0] as V1Container;
+    app.command = ['java', '-jar', '/app/orders.jar'];
+    if (own) app.env!.unshift(own);
+    return d;
+  };
+  const javaOptions = (d: Deployment) => containers(d)[0].env?.find((e) => e.name === 'JAVA_TOOL_OPTIONS');
+
+  it('a java container gets the proxy and the truststore after its own options; removal restores them exactly', () => {
+    const original = jvm(
+      { [CAPTURE.tlsOut]: 'true' },
+      { name: 'JAVA_TOOL_OPTIONS', value: '-Xmx256m -Dfoo=1' },
+    );
+    const injected = applyPatch(original, admit(original).patch);
+    assert.equal(
+      javaOptions(injected)?.value,
+      '-Xmx256m -Dfoo=1 -Dreprise.jvm=capture -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=4140 ' +
+        '-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=4140 ' +
+        '-Dhttp.nonProxyHosts=localhost|127.0.0.1|[::1]|kubernetes.default.svc ' +
+        '-Djavax.net.ssl.trustStore=/etc/reprise/ca/truststore.jks -Djavax.net.ssl.trustStoreType=JKS ' +
+        '-Djavax.net.ssl.trustStorePassword=changeit',
+    );
+    assert.equal(containers(injected)[0].env?.[0].name, 'JAVA_TOOL_OPTIONS', 'kept in its place');
+    assert.deepEqual(
+      containers(injected)[0].volumeMounts?.map((m) => [m.mountPath, m.subPath]),
+      [
+        [CA_CERT_PATH, 'ca.pem'],
+        ['/etc/reprise/ca/truststore.jks', 'truststore.jks'],
+      ],
+    );
+    const stopping = JSON.parse(JSON.stringify(injected)) as Deployment;
+    stopping.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
+    const restored = applyPatch(stopping, admit(stopping, 'UPDATE').patch);
+    const expected = JSON.parse(JSON.stringify(original)) as Deployment;
+    expected.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
+    assert.deepEqual(restored, expected);
+  });
+
+  it('without tls-out a JVM gets the proxy only, and a variable it did not have is removed again', () => {
+    const original = jvm({});
+    const injected = applyPatch(original, admit(original).patch);
+    const value = javaOptions(injected)?.value ?? '';
+    assert.match(value, /^-Dreprise\.jvm=capture -Dhttp\.proxyHost=127\.0\.0\.1 /);
+    assert.doesNotMatch(value, /trustStore/);
+    const off = JSON.parse(JSON.stringify(injected)) as Deployment;
+    off.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
+    const restored = applyPatch(off, admit(off, 'UPDATE').patch);
+    assert.equal(javaOptions(restored), undefined);
+    assert.deepEqual(restored.spec.template.spec, original.spec.template.spec);
+  });
+
+  it('the annotation decides over detection, and changing it re-injects', () => {
+    const node = deployment({ [CAPTURE.inject]: 'true' });
+    assert.equal(javaOptions(applyPatch(node, admit(node).patch)), undefined, 'not a JVM: no options');
+    const forced = deployment({ [CAPTURE.inject]: 'true', [CAPTURE.java]: 'true' });
+    const injected = applyPatch(forced, admit(forced).patch);
+    assert.ok(javaOptions(injected), 'java: "true" gives options to any container');
+    injected.spec.template.metadata.annotations[CAPTURE.java] = 'false';
+    const res = admit(injected, 'UPDATE');
+    assert.equal(res.action, 'reinject');
+    assert.equal(javaOptions(applyPatch(injected, res.patch)), undefined);
+    const off = jvm({ [CAPTURE.java]: 'false' });
+    assert.equal(javaOptions(applyPatch(off, admit(off).patch)), undefined, 'java: "false" beats detection');
+  });
+
+  it('options from valueFrom are left alone, with a warning: the sidecar is still injected', () => {
+    const ref = { name: 'JAVA_TOOL_OPTIONS', valueFrom: { configMapKeyRef: { name: 'jvm', key: 'opts' } } };
+    const d = jvm({}, ref);
+    const res = admit(d);
+    assert.equal(res.action, 'inject');
+    assert.match(
+      res.warnings[0] ?? '',
+      /capture\.reprise\.dev\/java: container "app" takes JAVA_TOOL_OPTIONS from valueFrom/,
+    );
+    assert.deepEqual(javaOptions(applyPatch(d, res.patch)), ref);
   });
 });

@@ -51,7 +51,12 @@ export async function writeOrdersSnapshot(home: string): Promise<string> {
 }
 
 /** A namespace with a Deployment and its Service, rolled out. */
-export async function createWorkload(api: KubeApi, namespace: string, name: string): Promise<void> {
+export async function createWorkload(
+  api: KubeApi,
+  namespace: string,
+  name: string,
+  app: { annotations?: Record<string, string>; env?: { name: string; value: string }[] } = {},
+): Promise<void> {
   await api.ensure({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   await api.ensure({
     apiVersion: 'apps/v1',
@@ -61,7 +66,7 @@ export async function createWorkload(api: KubeApi, namespace: string, name: stri
       replicas: 1,
       selector: { matchLabels: { app: name } },
       template: {
-        metadata: { labels: { app: name }, annotations: { 'example.com/keep': 'yes' } },
+        metadata: { labels: { app: name }, annotations: { 'example.com/keep': 'yes', ...app.annotations } },
         spec: {
           // KWOK honours the grace period when pods go: keep rollouts quick.
           terminationGracePeriodSeconds: 0,
@@ -70,7 +75,7 @@ export async function createWorkload(api: KubeApi, namespace: string, name: stri
               name: 'app',
               image: 'registry.example/orders:1',
               ports: [{ containerPort: 8080 }],
-              env: [{ name: 'MODE', value: 'test' }],
+              env: [{ name: 'MODE', value: 'test' }, ...(app.env ?? [])],
             },
             { name: 'metrics', image: 'registry.example/metrics:1' },
           ],

@@ -184,6 +184,40 @@ describe('Kubernetes runtimes on a real API server', () => {
     await rt.cleanup({ replayId, cleanup: 'inventory' }, ctx()); // everything already gone: 404s are fine
   });
 
+  it('a JVM workload gets JAVA_TOOL_OPTIONS after its own and the truststore beside the CA; stopApp restores it', async () => {
+    const replayId = 'app-jvm';
+    await createWorkload(api, APP_NS, 'quotes', {
+      annotations: { [CAPTURE.java]: 'true' },
+      env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+    });
+    const before = JSON.stringify((await workloadJson(api, APP_NS, 'quotes')).spec);
+    const rt = runtime();
+    const responderUrl = `http://${objectName('responder', replayId)}.${OWN_NS}.svc`;
+    await rt.startApp(
+      { replayId, workload: WorkloadRef.parse({ name: 'quotes', namespace: APP_NS }), responderUrl },
+      ctx(),
+    );
+    const patched = await api.get<Deployment>(resourcePath('Deployment', APP_NS, 'quotes'));
+    const env = Object.fromEntries(
+      (patched.spec.template.spec.containers[0].env ?? []).map((e) => [e.name, e.value]),
+    );
+    assert.equal(
+      env.JAVA_TOOL_OPTIONS,
+      `-Xmx128m -Dreprise.jvm=replay -Dhttp.proxyHost=${objectName('responder', replayId)}.${OWN_NS}.svc ` +
+        `-Dhttp.proxyPort=80 -Dhttps.proxyHost=${objectName('responder', replayId)}.${OWN_NS}.svc -Dhttps.proxyPort=80 ` +
+        '-Dhttp.nonProxyHosts= -Djavax.net.ssl.trustStore=/etc/reprise/ca/truststore.jks ' +
+        '-Djavax.net.ssl.trustStoreType=JKS -Djavax.net.ssl.trustStorePassword=changeit',
+    );
+    const ca = await api.get<{ binaryData?: Record<string, string> }>(
+      resourcePath('ConfigMap', APP_NS, objectName('ca', replayId)),
+    );
+    const jks = Buffer.from(ca.binaryData?.['truststore.jks'] ?? '', 'base64');
+    assert.equal(jks.readUInt32BE(0), 0xfeedfeed, 'a JKS truststore in the CA ConfigMap');
+    await rt.stopApp({ replayId }, ctx());
+    assert.equal(JSON.stringify((await workloadJson(api, APP_NS, 'quotes')).spec), before);
+    await rt.cleanup({ replayId, cleanup: 'inventory' }, ctx());
+  });
+
   it('startApp fails naming the field when the workload or its Service does not exist', async () => {
     const rt = runtime();
     await assert.rejects(

@@ -11,6 +11,8 @@ import { KubeApiError, resourcePath } from '../../../src/kube/client/api.js';
 import { CA_VOLUME, LABELS } from '../../../src/kube/api/annotations.js';
 import { caDir } from '../../../src/base/paths.js';
 import { ensureCa } from '../../../src/tls/ca.js';
+import { jvmReplayOptions } from '../../../src/jvm/pod.js';
+import { repriseTruststore, TRUSTSTORE_FILE } from '../../../src/jvm/truststore.js';
 import { FsSnapshotStore } from '../../../src/store/fs-store.js';
 import type { ReplayRef } from '../../runtime.js';
 import { RuntimeError, type RuntimeContext } from '../../runtime.js';
@@ -157,6 +159,8 @@ async function ensureCaConfigMap(
       kind: 'ConfigMap',
       metadata: k.meta(replayId, 'ca', namespace),
       data: { 'ca.pem': ca.cert },
+      // For JVMs (JAVA_TOOL_OPTIONS): the CA and the public roots as a Java truststore.
+      binaryData: { [TRUSTSTORE_FILE]: repriseTruststore(ca.cert).toString('base64') },
     },
     ctx.signal,
   );
@@ -187,6 +191,8 @@ async function routedTemplate(
   } else {
     for (const v of PROXY_VARS) env[v] = v.toLowerCase() === 'no_proxy' ? '' : req.responderUrl!;
   }
+  const jvm = jvmReplayOptions(t, c, w.routing === 'hostalias' ? undefined : req.responderUrl);
+  if (jvm) env[jvm.name] = jvm.value!;
   c.env = [
     ...(c.env ?? []).filter((e) => !(e.name in env)),
     ...Object.entries(env).map(([name, value]) => ({ name, value })),

@@ -18,6 +18,11 @@ export const CAPTURE = {
   outPort: 'capture.reprise.dev/out-port',
   /** `"true"`: decrypt outbound CONNECT tunnels with the Reprise CA (mounted into the app too). */
   tlsOut: 'capture.reprise.dev/tls-out',
+  /**
+   * `"true"`: the app is a JVM, give it JAVA_TOOL_OPTIONS (proxy, and the truststore with tls-out);
+   * `"false"`: never; absent: detected from the container (src/jvm/detect.ts).
+   */
+  java: 'capture.reprise.dev/java',
   /** The container whose traffic is captured; default: the first one. */
   container: 'capture.reprise.dev/container',
   /** Recorded as the pairs' service; default: the workload's name. */

@@ -5,6 +5,7 @@
  */
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { CA_VOLUME, CAPTURE, SIDECAR_CONTAINER } from '../api/annotations.js';
+import { wantsJvm } from '../../jvm/pod.js';
 
 export const PROXY_TYPES = ['reverse', 'forward', 'dual', 'transparent'] as const;
 export type ProxyType = (typeof PROXY_TYPES)[number];
@@ -52,6 +53,8 @@ export interface CaptureConfig {
   inPort: number;
   outPort: number;
   tlsOut: boolean;
+  /** JAVA_TOOL_OPTIONS for the app (the `java` annotation, else detected): a JVM ignores HTTP_PROXY. */
+  java: boolean;
   service: string;
   ignorePaths?: string[];
   ignoreHosts?: string[];
@@ -120,6 +123,9 @@ export function parseCaptureConfig(
   const tlsOutText = a(CAPTURE.tlsOut) ?? 'false';
   if (tlsOutText !== 'true' && tlsOutText !== 'false')
     throw new AnnotationError(`${CAPTURE.tlsOut}: expected "true" or "false", got "${tlsOutText}"`);
+  const java = wantsJvm(a(CAPTURE.java), app);
+  if (java === undefined)
+    throw new AnnotationError(`${CAPTURE.java}: expected "true" or "false", got "${a(CAPTURE.java)}"`);
   const service = a(CAPTURE.service) ?? fallbackService;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service))
     throw new AnnotationError(
@@ -145,6 +151,7 @@ export function parseCaptureConfig(
     inPort,
     outPort,
     tlsOut: tlsOutText === 'true',
+    java,
     service,
     ignorePaths: list(a(CAPTURE.ignorePaths)),
     ignoreHosts: list(a(CAPTURE.ignoreHosts)),

@@ -26,6 +26,15 @@ import {
   type InjectOptions,
 } from './capture-config.js';
 import { CA_CERT_PATH, initContainer, sidecarContainer } from './sidecar-container.js';
+import { nonProxyHostsFromNoProxy } from '../../jvm/java-tool-options.js';
+import {
+  fromRefWarning,
+  ownOptionsFromRef,
+  podJavaToolOptions,
+  podTrustStore,
+  POD_TRUSTSTORE_PATH,
+} from '../../jvm/pod.js';
+import { TRUSTSTORE_FILE } from '../../jvm/truststore.js';
 
 /** What the webhook added; stored as JSON in `capture.reprise.dev/injected`. */
 export interface InjectedRecord {
@@ -120,12 +129,26 @@ export function applyInjection(template: PodTemplate, c: CaptureConfig, opts: In
     app.volumeMounts = [
       ...(app.volumeMounts ?? []),
       { name: CA_VOLUME, mountPath: CA_CERT_PATH, subPath: 'ca.pem', readOnly: true },
+      ...(c.java
+        ? [{ name: CA_VOLUME, mountPath: POD_TRUSTSTORE_PATH, subPath: TRUSTSTORE_FILE, readOnly: true }]
+        : []),
     ];
-    record.mounts.push(CA_CERT_PATH);
+    record.mounts.push(CA_CERT_PATH, ...(c.java ? [POD_TRUSTSTORE_PATH] : []));
     env.push(
       { name: 'NODE_EXTRA_CA_CERTS', value: CA_CERT_PATH },
       { name: 'SSL_CERT_FILE', value: CA_CERT_PATH },
     );
+  }
+  const outbound = c.proxyType !== 'reverse';
+  if (c.java && (outbound || c.tlsOut)) {
+    const jvm = podJavaToolOptions(app, {
+      purpose: 'capture',
+      ...(outbound
+        ? { proxy: { host: '127.0.0.1', port: c.outPort, nonProxyHosts: nonProxyHostsFromNoProxy(NO_PROXY) } }
+        : {}),
+      ...(c.tlsOut ? { trustStore: podTrustStore() } : {}),
+    });
+    if (jvm) env.push(jvm);
   }
   if (env.length) {
     if (!app.env) record.created.push('env');
@@ -272,9 +295,10 @@ export function mutateWorkload(req: WorkloadAdmission, opts: InjectOptions): Mut
   }
   if (record && record.hash === configHash(config, opts)) return none();
   const after = applyInjection(stripped, config, opts);
+  const app = stripped.spec!.containers.find((x) => x.name === config.container)!;
   return {
     patch: templatePatch(base, template, after),
-    warnings: [],
+    warnings: config.java && ownOptionsFromRef(app) ? [fromRefWarning(app.name)] : [],
     action: record ? 'reinject' : 'inject',
   };
 }
