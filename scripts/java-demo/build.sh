@@ -50,7 +50,9 @@ trap 'rm -rf "$WORK"' EXIT
 cp -r "$ROOT/demo/java" "$WORK/src"
 rm -rf "$WORK"/src/*/target
 started=$(date +%s.%N)
-(cd "$WORK/src" && mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$TOOLS/m2" -DskipTests package) >&2
+# Maven's output (errors only, with -q) goes to stderr, without the colour codes it emits anyway.
+(cd "$WORK/src" && mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$TOOLS/m2" -DskipTests package) 2>&1 |
+  sed 's/\x1b\[[0-9;]*m//g' >&2
 built=$(date +%s.%N)
 
 mkdir -p "$WORK/out"

@@ -13,9 +13,19 @@ export interface CliRun {
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliRun> {
+  return runProcess(process.execPath, [repriseBin, ...args], { NO_COLOR: '1', ...env }, input);
+}
+
+/** Any program to its end, with its output collected; `env` on top of this process's. */
+export function runProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [repriseBin, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
+    const child = spawn(command, args, {
+      env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -11,12 +11,9 @@ import { createInterface } from 'node:readline';
 import { projectRoot } from '../../src/base/project-root.js';
 import { loadCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../sidecar/tls-interception.js';
+import { runProcess, type CliRun } from './cli.js';
 
-export interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type Run = CliRun;
 
 /** A JDK 17+ and Maven on PATH (scripts/java-demo/ensure-jdk.sh installs them when missing). */
 export function ensureJdk(): void {
@@ -36,20 +33,9 @@ export function buildJavaDemo(): string {
   return run.stdout.trim().split('\n').pop()!;
 }
 
-export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** A program to its end (java, keytool), output collected. */
+export const run = (command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> =>
+  runProcess(command, args, env);
 
 export interface ProbeResult {
   status?: number;

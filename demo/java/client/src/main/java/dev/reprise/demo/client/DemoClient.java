@@ -29,20 +29,18 @@ public final class DemoClient {
           new Call("GET", "/orders?customer=ada", null),
           new Call("GET", "/orders/ord-1001", null),
           new Call("GET", "/quotes?sku=sku-1&qty=2&currency=EUR", null),
-          new Call(
-              "POST",
-              "/orders",
-              Json.object(
-                  "customer", "ada", "email", "ada.lovelace@example.com", "card", "4111 1111 1111 1111",
-                  "sku", "sku-1", "qty", 2, "currency", "EUR")),
+          order("ada", "ada.lovelace@example.com", "4111 1111 1111 1111", "sku-1", 2, "EUR"),
           new Call("GET", "/orders/ord-9999", null),
-          new Call(
-              "POST",
-              "/orders",
-              Json.object(
-                  "customer", "grace", "email", "grace.hopper@example.com", "card", "5500 0000 0000 0004",
-                  "sku", "sku-3", "qty", 1, "currency", "USD")),
+          order("grace", "grace.hopper@example.com", "5500 0000 0000 0004", "sku-3", 1, "USD"),
           new Call("GET", "/quotes?sku=sku-3&qty=1&currency=GBP", null));
+
+  static Call order(String customer, String email, String card, String sku, int qty, String currency) {
+    return new Call(
+        "POST",
+        "/orders",
+        Json.object(
+            "customer", customer, "email", email, "card", card, "sku", sku, "qty", qty, "currency", currency));
+  }
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opts = options(args);
