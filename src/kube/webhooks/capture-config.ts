@@ -53,8 +53,11 @@ export interface CaptureConfig {
   inPort: number;
   outPort: number;
   tlsOut: boolean;
-  /** JAVA_TOOL_OPTIONS for the app (the `java` annotation, else detected): a JVM ignores HTTP_PROXY. */
-  java: boolean;
+  /**
+   * JAVA_TOOL_OPTIONS for the app (the `java` annotation, else detected): a JVM ignores HTTP_PROXY.
+   * Absent rather than false, so the hash of a non-JVM workload's config is what it was before.
+   */
+  java?: true;
   service: string;
   ignorePaths?: string[];
   ignoreHosts?: string[];
@@ -151,7 +154,7 @@ export function parseCaptureConfig(
     inPort,
     outPort,
     tlsOut: tlsOutText === 'true',
-    java,
+    ...(java ? { java } : {}),
     service,
     ignorePaths: list(a(CAPTURE.ignorePaths)),
     ignoreHosts: list(a(CAPTURE.ignoreHosts)),
