@@ -94,6 +94,28 @@ export async function createWorkload(
 export const workloadJson = async (api: KubeApi, namespace: string, name: string) =>
   api.get<KubeObject & { spec: unknown }>(resourcePath('Deployment', namespace, name));
 
+/** What the runtime tests read of a Deployment: its pod template's containers and annotations. */
+export interface DeploymentShape extends KubeObject {
+  spec: {
+    template: {
+      metadata?: { annotations?: Record<string, string> };
+      spec: { containers: ContainerShape[]; hostAliases?: { ip: string; hostnames: string[] }[] };
+    };
+  };
+  metadata: NonNullable<KubeObject['metadata']>;
+}
+export interface ContainerShape {
+  name: string;
+  env?: { name: string; value?: string }[];
+  volumeMounts?: { name: string }[];
+}
+
+export const readDeployment = (api: KubeApi, namespace: string, name: string) =>
+  api.get<DeploymentShape>(resourcePath('Deployment', namespace, name));
+
+/** A container's env as name -> value. */
+export const envOf = (c: ContainerShape) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+
 /** `Kind/name` of every object carrying `selector` in these namespaces (pods and ReplicaSets included). */
 export async function labelled(api: KubeApi, namespaces: string[], selector: string): Promise<string[]> {
   const found: string[] = [];

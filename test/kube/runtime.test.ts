@@ -13,7 +13,7 @@ import { KubeCaptureRuntime, KubeReplayRuntime } from '../../activities/kube/ind
 import { objectName, replaySelector } from '../../activities/kube/common.js';
 import { RuntimeError } from '../../activities/runtime.js';
 import { startForwarder, type Forwarder } from '../../src/forwarder/index.js';
-import { KubeApi, resourcePath, type KubeObject } from '../../src/kube/client/api.js';
+import { KubeApi, resourcePath } from '../../src/kube/client/api.js';
 import { CAPTURE, LABELS } from '../../src/kube/api/annotations.js';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { LoadConfig, ResponderConfig, WorkloadRef } from '../../src/config/replay.js';
@@ -23,28 +23,15 @@ import {
   APP_NS,
   createWorkload,
   ctx,
+  envOf,
   kubeConfigOf,
   labelled,
   OWN_NS,
+  readDeployment,
   workloadJson,
   writeOrdersSnapshot,
 } from './runtime-fixtures.js';
 import { waitFor } from '../workflows/loopback.js';
-
-interface Container {
-  name: string;
-  env?: { name: string; value?: string }[];
-  volumeMounts?: { name: string }[];
-}
-interface Deployment extends KubeObject {
-  spec: {
-    template: {
-      metadata?: { annotations?: Record<string, string> };
-      spec: { containers: Container[]; hostAliases?: { ip: string; hostnames: string[] }[] };
-    };
-  };
-  metadata: NonNullable<KubeObject['metadata']>;
-}
 
 describe('Kubernetes runtimes on a real API server', () => {
   let cluster: DevCluster;
@@ -119,9 +106,9 @@ describe('Kubernetes runtimes on a real API server', () => {
     const started = await rt.startApp({ replayId, workload: w, responderUrl }, ctx());
     assert.equal(started.targetUrl, `http://orders.${APP_NS}.svc:8080`);
 
-    const patched = await api.get<Deployment>(resourcePath('Deployment', APP_NS, 'orders'));
+    const patched = await readDeployment(api, APP_NS, 'orders');
     const app = patched.spec.template.spec.containers.find((c) => c.name === 'app')!;
-    const env = Object.fromEntries((app.env ?? []).map((e) => [e.name, e.value]));
+    const env = envOf(app);
     assert.equal(env.HTTP_PROXY, responderUrl);
     assert.equal(env.HTTPS_PROXY, responderUrl);
     assert.equal(env.MODE, 'test', 'the app keeps its own env');
@@ -168,7 +155,7 @@ describe('Kubernetes runtimes on a real API server', () => {
     const { url } = await rt.startResponder({ replayId, snapshotId, config }, ctx());
     const w = WorkloadRef.parse({ name: 'billing', namespace: APP_NS, routing: 'hostalias' });
     await rt.startApp({ replayId, workload: w, responderUrl: url }, ctx());
-    const patched = await api.get<Deployment>(resourcePath('Deployment', APP_NS, 'billing'));
+    const patched = await readDeployment(api, APP_NS, 'billing');
     const svc = await api.get<{ spec: { clusterIP: string } }>(
       resourcePath('Service', OWN_NS, objectName('responder', replayId)),
     );
@@ -197,10 +184,8 @@ describe('Kubernetes runtimes on a real API server', () => {
       { replayId, workload: WorkloadRef.parse({ name: 'quotes', namespace: APP_NS }), responderUrl },
       ctx(),
     );
-    const patched = await api.get<Deployment>(resourcePath('Deployment', APP_NS, 'quotes'));
-    const env = Object.fromEntries(
-      (patched.spec.template.spec.containers[0].env ?? []).map((e) => [e.name, e.value]),
-    );
+    const patched = await readDeployment(api, APP_NS, 'quotes');
+    const env = envOf(patched.spec.template.spec.containers[0]);
     assert.equal(
       env.JAVA_TOOL_OPTIONS,
       `-Xmx128m -Dreprise.jvm=replay -Dhttp.proxyHost=${objectName('responder', replayId)}.${OWN_NS}.svc ` +
@@ -344,7 +329,7 @@ describe('Kubernetes runtimes on a real API server', () => {
       ctx(),
     );
     assert.deepEqual(endpoints, { inPort: 4143, outPort: 4140 });
-    const annotated = await api.get<Deployment>(resourcePath('Deployment', APP_NS, 'orders'));
+    const annotated = await readDeployment(api, APP_NS, 'orders');
     const a = annotated.spec.template.metadata?.annotations ?? {};
     assert.equal(a[CAPTURE.inject], 'true');
     assert.equal(a[CAPTURE.inPort], '4143');
