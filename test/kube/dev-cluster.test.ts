@@ -261,7 +261,7 @@ describe('dev cluster lifecycle', () => {
   it('the CLI: up is idempotent, status reports, down stops everything', async () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'reprise-devcluster-cli-')), 'cluster');
     try {
-      const up = await cli(['up', '--dir', dir]);
+      const up = await cli(['up', '--node', 'kwok', '--dir', dir]);
       assert.equal(up.code, 0, up.stderr);
       assert.equal(
         up.stdout,
@@ -272,7 +272,7 @@ describe('dev cluster lifecycle', () => {
       assert.equal(state.watchdog, undefined);
       assert.ok(state.processes.every(isRunning));
 
-      const again = await cli(['up', '--dir', dir]);
+      const again = await cli(['up', '--node', 'kwok', '--dir', dir]);
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stderr, /already running/);
       assert.deepEqual(readState(dir)!.processes, state.processes);

@@ -14,8 +14,8 @@ const SIGN_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Long enough for a cluster kept with `up` for a while; the PKI is thrown away with it. */
 const VALID_DAYS = 365;
-const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
-const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+export const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+export const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
 export interface Pem {
   cert: string;
@@ -28,6 +28,15 @@ export interface ClusterPki {
   admin: Pem;
   /** The service-account token signing key (private) and its public half. */
   serviceAccount: { key: string; pub: string };
+  /** The certificates asked for in `PkiOptions.leaves`, by name. */
+  leaves: Record<string, Pem>;
+}
+
+export interface PkiOptions {
+  /** More IP addresses the API server answers on (a real node's link, the `kubernetes` ClusterIP). */
+  servingIps?: string[];
+  /** More certificates signed by the cluster CA (a kubelet's, kube-proxy's). */
+  leaves?: Record<string, LeafSpec>;
 }
 
 const pem = (label: string, der: ArrayBuffer) =>
@@ -42,7 +51,7 @@ const newKeys = () =>
 const exportKey = async (keys: webcrypto.CryptoKeyPair) =>
   pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
 
-interface LeafSpec {
+export interface LeafSpec {
   subject: string;
   usage: string;
   sans?: x509.JsonGeneralName[];
@@ -78,7 +87,7 @@ async function issueLeaf(
   return { cert: cert.toString('pem'), key: await exportKey(keys) };
 }
 
-export async function createClusterPki(): Promise<ClusterPki> {
+export async function createClusterPki(opts: PkiOptions = {}): Promise<ClusterPki> {
   const caKeys = await newKeys();
   const now = Date.now();
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
@@ -101,6 +110,7 @@ export async function createClusterPki(): Promise<ClusterPki> {
       // The in-cluster names too, so a client that dials `kubernetes.default` also verifies.
       sans: [
         { type: 'ip', value: '127.0.0.1' },
+        ...(opts.servingIps ?? []).map((ip) => ({ type: 'ip' as const, value: ip })),
         { type: 'dns', value: 'localhost' },
         { type: 'dns', value: 'kubernetes' },
         { type: 'dns', value: 'kubernetes.default' },
@@ -111,6 +121,9 @@ export async function createClusterPki(): Promise<ClusterPki> {
     issueLeaf(ca, caKeys, { subject: 'CN=reprise-admin, O=system:masters', usage: CLIENT_AUTH }),
     newKeys(),
   ]);
+  const leaves: Record<string, Pem> = {};
+  for (const [name, spec] of Object.entries(opts.leaves ?? {}))
+    leaves[name] = await issueLeaf(ca, caKeys, spec);
   return {
     ca: { cert: ca.toString('pem'), key: await exportKey(caKeys) },
     serving,
@@ -119,5 +132,6 @@ export async function createClusterPki(): Promise<ClusterPki> {
       key: await exportKey(saKeys),
       pub: pem('PUBLIC KEY', await webcrypto.subtle.exportKey('spki', saKeys.publicKey)),
     },
+    leaves,
   };
 }

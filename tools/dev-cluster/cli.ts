@@ -3,25 +3,30 @@
  * The dev cluster for people: `up` (idempotent), `status`, `down`. The cluster runs detached
  * and outlives this command; state.json in its folder is how `status` and `down` find it.
  *
- *   node dist/src/kube/dev-cluster/cli.js up|down|status [--dir DIR] [--json]
+ *   node dist/tools/dev-cluster/cli.js up|down|status [--dir DIR] [--json] [--node real|kwok]
+ *                                     [--image FILE]... [--relay HOST:PORT]...
  *
  * `up` prints `export` lines on stdout (everything else on stderr), so
- * `eval "$(node dist/src/kube/dev-cluster/cli.js up)"` points the shell at the cluster.
+ * `eval "$(node dist/tools/dev-cluster/cli.js up)"` points the shell at the cluster.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../../src/base/project-root.js';
 import { probeReady, startDevCluster } from './cluster.js';
 import { isRunning } from './processes.js';
-import { readState, teardown, type ClusterState } from './state.js';
+import { readState, type ClusterState } from './state.js';
+import { teardown } from './teardown.js';
 import { kubeToolPaths } from './tools.js';
 
-const USAGE = `usage: cli.js up|down|status [--dir DIR] [--json]
-  up      start the dev cluster (or report the one running) and print export lines
-  status  what runs; exit 0 when the cluster answers, 1 otherwise
-  down    stop everything state.json names and remove the folder
-  --dir   the cluster folder (default ${path.join(projectRoot, '.cluster')})
-  --json  print the state as JSON on stdout`;
+const USAGE = `usage: cli.js up|down|status [--dir DIR] [--json] [--node real|kwok] [--image FILE]... [--relay HOST:PORT]...
+  up       start the dev cluster (or report the one running) and print export lines
+  status   what runs; exit 0 when the cluster answers, 1 otherwise
+  down     stop everything state.json names, undo its host changes, remove the folder
+  --dir    the cluster folder (default ${path.join(projectRoot, '.cluster')})
+  --json   print the state as JSON on stdout
+  --node   real (default: containerd, kubelet, kube-proxy, CoreDNS; pods run) or kwok (API only)
+  --image  an OCI archive to import into the real node (e.g. .tools/image/reprise.oci.tar)
+  --relay  relay a port of the node's host address to HOST:PORT here (Temporal's dev server)`;
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -31,6 +36,9 @@ interface Status {
   ready: boolean;
   server?: string;
   kubeconfig?: string;
+  node?: string;
+  /** Pods reach this machine here (a real node's link). */
+  hostAddress?: string;
   processes: { name: string; pid: number; running: boolean; log: string }[];
 }
 
@@ -48,6 +56,8 @@ async function status(dir: string, state: ClusterState | undefined): Promise<Sta
     ready: running && (await probeReady(dir)),
     server: state?.server || undefined,
     kubeconfig: state?.kubeconfigPath,
+    node: state?.node,
+    hostAddress: state?.node === 'real' ? state.network?.hostIp : undefined,
     processes,
   };
 }
@@ -61,6 +71,8 @@ function printStatus(s: Status): void {
   say(`dev cluster in ${s.dir}: ${s.ready ? 'ready' : s.running ? 'running, not ready' : 'not running'}`);
   if (s.server) say(`  server:     ${s.server}`);
   if (s.kubeconfig) say(`  kubeconfig: ${s.kubeconfig}`);
+  if (s.node)
+    say(`  node:       ${s.node}${s.hostAddress ? ` (pods reach this machine at ${s.hostAddress})` : ''}`);
   for (const p of s.processes)
     say(
       `  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${p.running ? 'running' : 'stopped'}  ${p.log}`,
@@ -72,7 +84,14 @@ async function main(): Promise<number> {
   try {
     parsed = parseArgs({
       allowPositionals: true,
-      options: { dir: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        dir: { type: 'string' },
+        json: { type: 'boolean' },
+        node: { type: 'string' },
+        image: { type: 'string', multiple: true },
+        relay: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (err) {
     say(`${(err as Error).message}\n${USAGE}`);
@@ -86,6 +105,15 @@ async function main(): Promise<number> {
   }
   if (positionals.length !== 1 || !['up', 'down', 'status'].includes(command)) {
     say(USAGE);
+    return 2;
+  }
+  const node = values.node ?? 'real';
+  if (node !== 'real' && node !== 'kwok') {
+    say(`--node: expected real or kwok, got "${node}"\n${USAGE}`);
+    return 2;
+  }
+  if (node === 'kwok' && (values.image || values.relay)) {
+    say(`--image and --relay need a real node (--node real)\n${USAGE}`);
     return 2;
   }
   const dir = path.resolve(values.dir ?? path.join(projectRoot, '.cluster'));
@@ -122,7 +150,15 @@ async function main(): Promise<number> {
     say(`starting a dev cluster in ${dir} ...`);
     const started = Date.now();
     // keep: a failed start leaves its logs for reading; `down` removes the folder.
-    await startDevCluster({ dir, keep: true, detach: true, log: (msg) => say(`  ${msg}`) });
+    const cluster = await startDevCluster({
+      dir,
+      node,
+      images: (values.image ?? []).map((file) => path.resolve(file)),
+      keep: true,
+      detach: true,
+      log: (msg) => say(`  ${msg}`),
+    });
+    for (const target of values.relay ?? []) say(`  relay ${await cluster.relay(target)} -> ${target}`);
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
   const now = await status(dir, readState(dir));

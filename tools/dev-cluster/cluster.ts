@@ -1,55 +1,68 @@
 /**
- * A real Kubernetes control plane on loopback for tests and for people (the envtest way, plus
- * the controllers envtest leaves out): etcd, kube-apiserver, kube-controller-manager,
- * kube-scheduler, and KWOK playing the kubelet of one fake Node, so Deployments roll out to
- * Ready pods. Everything lives in one folder (PKI, kubeconfig, etcd data, logs, state.json).
+ * A real Kubernetes control plane for tests and for people (the envtest way, plus the
+ * controllers envtest leaves out) with one node: a KWOK node (nothing runs; Deployments still
+ * roll out to Ready pods; starts in seconds) or a real node (containerd, kubelet, kube-proxy,
+ * CNI, CoreDNS: pods really run). Every cluster has address ranges of its own, guarded so
+ * nothing sent there leaves the machine. Everything lives in one folder (PKI, kubeconfig, etcd
+ * data, logs, state.json), and state.json records every process and host change, so stop(),
+ * `down`, the exit hook and the watchdog always clean up.
  */
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as delay } from 'node:timers/promises';
-import { stringify as toYaml } from 'yaml';
-import { createClusterPki, type ClusterPki } from './certs.js';
-import { fetchText, freePorts } from './net.js';
-import { isRunning, logTail, recordOf, spawnComponent, stopAll, type ProcessEntry } from './processes.js';
-import {
-  readState,
-  runningProcesses,
-  teardown,
-  teardownNow,
-  writeState,
-  type ClusterState,
-} from './state.js';
+import { bootControlPlane } from './control-plane.js';
+import { clusterEnv } from './files.js';
+import { installGuard } from './guard.js';
+import { FAKE_NODE_NAME, startKwokNode } from './kwok-node.js';
+import { StartError, type StartLimits } from './launcher.js';
+import { fetchText } from './net.js';
+import { recordOf, stopAll, type ProcessEntry } from './processes.js';
+import { startRelay } from './relay-process.js';
+import { importImages, containerdPaths } from './real-node/containerd.js';
+import { NODE_NAME, nodeLeaves, prepareRealNode, startRealNode } from './real-node/index.js';
 import { runTool, type ToolResult, type ToolRunOptions } from './run-tool.js';
-import { controlPlaneTools, type ControlPlaneTools } from './tools.js';
+import { claimSlot, type ClusterNetwork } from './slots.js';
+import { readState, runningProcesses, writeState, type ClusterState, type NodeKind } from './state.js';
+import { reclaimSlot, teardown, teardownNow } from './teardown.js';
+import { controlPlaneTools, realNodeTools, type ControlPlaneTools, type RealNodeTools } from './tools.js';
+
+export { FAKE_NODE_NAME, NODE_NAME };
 
 export interface DevCluster {
   /** Holds the PKI, kubeconfig, etcd data, logs and state.json. */
   dir: string;
   kubeconfigPath: string;
-  /** https://127.0.0.1:PORT */
+  /** https://ADDRESS:PORT (127.0.0.1 with a KWOK node; the host's end of the link with a real one). */
   server: string;
   /** The cluster CA (PEM). */
   caPem: string;
   /** process.env + KUBECONFIG + PATH with kubectl and helm first (and private helm/kubectl caches). */
   env: NodeJS.ProcessEnv;
+  node: NodeKind;
+  /** The node's name (`kwok-node-0` or `reprise-node`). */
+  nodeName: string;
+  /** The cluster's own address ranges (unique on this machine while it runs). */
+  network: ClusterNetwork;
   kubectl(args: string[], opts?: ToolRunOptions): Promise<ToolResult>;
   helm(args: string[], opts?: ToolRunOptions): Promise<ToolResult>;
-  /** Kills every process it started (and their children); removes dir unless keep. */
+  /** Real node: imports OCI archives (`.tools/image/reprise.oci.tar`) into the node's containerd. */
+  importImages(archives: string[]): Promise<void>;
+  /**
+   * Real node: relays `hostAddress:PORT` (reachable from pods) to `target` (HOST:PORT on this
+   * machine, e.g. Temporal's dev server on 127.0.0.1); resolves with `hostAddress:PORT`.
+   */
+  relay(target: string): Promise<string>;
+  /** Kills every process it started (and their children), undoes its host changes; removes dir unless keep. */
   stop(): Promise<void>;
 }
 
 export interface DevClusterOptions {
+  /** `kwok` (default: API-only tests) or `real` (pods run). */
+  node?: NodeKind;
+  /** Real node: OCI archives to import while it starts (besides its pause and CoreDNS images). */
+  images?: string[];
   /** Default: a new folder under the OS temp dir. */
   dir?: string;
   /** Keep dir after stop (logs, etcd data). */
@@ -59,325 +72,14 @@ export interface DevClusterOptions {
    * with `down` (or stop()).
    */
   detach?: boolean;
-  /** Bound on the whole start; default 120 s (about 10 s is typical). */
+  /** Bound on the whole start; default 120 s (a KWOK node takes about 7 s, a real one 10-15 s). */
   readyTimeoutMs?: number;
   /** Progress lines (component started, ready), with the seconds since the start. */
   log?: (msg: string) => void;
 }
 
-/** The Node KWOK manages; annotated so KWOK takes it (and only it). */
-export const FAKE_NODE_NAME = 'kwok-node-0';
-const KWOK_ANNOTATION = 'kwok.x-k8s.io/node';
-const POLL_MS = 100;
 /** Ports taken between our probe and the component's bind (other clusters start too): retry. */
 const START_ATTEMPTS = 3;
-
-/** Admin access to the API server with the cluster's client certificate. */
-function apiClient(server: string, pki: ClusterPki) {
-  const tls = { ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key };
-  return {
-    get: (apiPath: string) => fetchText(server + apiPath, tls),
-    post: (apiPath: string, object: unknown) =>
-      fetchText(server + apiPath, {
-        ...tls,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(object),
-      }),
-  };
-}
-
-interface Paths {
-  pki: string;
-  logs: string;
-  kubeconfig: string;
-}
-
-function writeFiles(dir: string, pki: ClusterPki, server: string): Paths {
-  const paths = {
-    pki: path.join(dir, 'pki'),
-    logs: path.join(dir, 'logs'),
-    kubeconfig: path.join(dir, 'kubeconfig'),
-  };
-  mkdirSync(paths.pki, { recursive: true, mode: 0o700 });
-  mkdirSync(paths.logs, { recursive: true });
-  const files: Record<string, string> = {
-    'ca.crt': pki.ca.cert,
-    'ca.key': pki.ca.key,
-    'apiserver.crt': pki.serving.cert,
-    'apiserver.key': pki.serving.key,
-    'admin.crt': pki.admin.cert,
-    'admin.key': pki.admin.key,
-    'sa.key': pki.serviceAccount.key,
-    'sa.pub': pki.serviceAccount.pub,
-  };
-  for (const [name, text] of Object.entries(files))
-    writeFileSync(path.join(paths.pki, name), text, { mode: 0o600 });
-  const b64 = (text: string) => Buffer.from(text).toString('base64');
-  // Data embedded, so the file works wherever it is copied.
-  const kubeconfig = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'reprise-dev', cluster: { server, 'certificate-authority-data': b64(pki.ca.cert) } }],
-    users: [
-      {
-        name: 'reprise-admin',
-        user: { 'client-certificate-data': b64(pki.admin.cert), 'client-key-data': b64(pki.admin.key) },
-      },
-    ],
-    contexts: [
-      {
-        name: 'reprise-dev',
-        context: { cluster: 'reprise-dev', user: 'reprise-admin', namespace: 'default' },
-      },
-    ],
-    'current-context': 'reprise-dev',
-  };
-  writeFileSync(paths.kubeconfig, toYaml(kubeconfig), { mode: 0o600 });
-  return paths;
-}
-
-function clusterEnv(dir: string, tools: ControlPlaneTools, kubeconfigPath: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    KUBECONFIG: kubeconfigPath,
-    PATH: [tools.bin, process.env.PATH].filter(Boolean).join(path.delimiter),
-    // Private caches: no discovery cache or helm repo state shared with the user's own clusters.
-    KUBECACHEDIR: path.join(dir, 'cache/kube'),
-    HELM_CACHE_HOME: path.join(dir, 'cache/helm'),
-    HELM_CONFIG_HOME: path.join(dir, 'config/helm'),
-    HELM_DATA_HOME: path.join(dir, 'data/helm'),
-  };
-}
-
-class StartError extends Error {
-  constructor(
-    message: string,
-    /** A port was taken between our probe and the component's bind: worth another try. */
-    readonly portRace: boolean,
-  ) {
-    super(message);
-  }
-}
-
-interface StartLimits {
-  /** The whole start's bound, and when it runs out. */
-  timeoutMs: number;
-  deadline: number;
-  log: (msg: string) => void;
-}
-
-/** Starts components one by one, recording each in state.json the moment it exists. */
-class Launcher {
-  private readonly began = Date.now();
-
-  constructor(
-    private readonly state: ClusterState,
-    private readonly logs: string,
-    private readonly limits: StartLimits,
-  ) {}
-
-  private progress(msg: string): void {
-    this.limits.log(`${((Date.now() - this.began) / 1000).toFixed(1).padStart(5)} s  ${msg}`);
-  }
-
-  async start(name: string, command: string, args: string[]): Promise<ProcessEntry> {
-    const entry = spawnComponent({ name, command, args, logFile: path.join(this.logs, `${name}.log`) });
-    this.state.processes.push(entry);
-    await writeState(this.state);
-    this.progress(`started ${name} (pid ${entry.pid})`);
-    return entry;
-  }
-
-  /** Throws, with the log's tail, when a component already exited. */
-  checkAlive(): void {
-    const dead = this.state.processes.find((entry) => !isRunning(entry));
-    if (!dead) return;
-    const tail = logTail(dead.logFile);
-    throw new StartError(
-      `${dead.name} exited during start (log ${dead.logFile}):\n${tail}`,
-      /address already in use/i.test(tail),
-    );
-  }
-
-  /** Polls `check` until it holds, failing early when a component dies. */
-  async waitFor(what: string, check: () => Promise<boolean>, blame?: ProcessEntry): Promise<void> {
-    let lastError = '';
-    for (;;) {
-      this.checkAlive();
-      try {
-        // One slow probe (5 s request bound) must not carry the wait past the deadline.
-        const remaining = Math.max(0, this.limits.deadline - Date.now());
-        const cancel = new AbortController();
-        const timedOut = delay(remaining, false, { signal: cancel.signal }).catch(() => false);
-        const ok = await Promise.race([check(), timedOut]).finally(() => cancel.abort());
-        if (ok) return this.progress(`ready: ${what}`);
-      } catch (err) {
-        lastError = (err as Error).message;
-      }
-      if (Date.now() >= this.limits.deadline) {
-        const tail = blame ? `\n${blame.name} log (${blame.logFile}):\n${logTail(blame.logFile)}` : '';
-        throw new StartError(
-          `timed out (start bound ${this.limits.timeoutMs} ms) waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}${tail}`,
-          false,
-        );
-      }
-      await delay(POLL_MS);
-    }
-  }
-}
-
-const fakeNode = {
-  apiVersion: 'v1',
-  kind: 'Node',
-  metadata: {
-    name: FAKE_NODE_NAME,
-    annotations: { [KWOK_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-    labels: {
-      'kubernetes.io/hostname': FAKE_NODE_NAME,
-      'kubernetes.io/os': 'linux',
-      'kubernetes.io/arch': 'amd64',
-      type: 'kwok',
-    },
-  },
-  // Nodes take status on create; KWOK then keeps the conditions and lease fresh.
-  status: {
-    allocatable: { cpu: '32', memory: '256Gi', pods: '250' },
-    capacity: { cpu: '32', memory: '256Gi', pods: '250' },
-  },
-};
-
-const isReadyNode = (body: string) =>
-  (
-    JSON.parse(body) as { status?: { conditions?: { type: string; status: string }[] } }
-  ).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-
-async function bootControlPlane(
-  state: ClusterState,
-  tools: ControlPlaneTools,
-  limits: StartLimits,
-): Promise<ClusterPki> {
-  const pki = await createClusterPki();
-  // A previous attempt's etcd data belongs to another member URL.
-  rmSync(path.join(state.dir, 'etcd'), { recursive: true, force: true });
-  const [etcdPort, etcdPeerPort, apiPort, kcmPort, schedulerPort] = await freePorts(5);
-  state.ports = {
-    etcd: etcdPort,
-    etcdPeer: etcdPeerPort,
-    apiserver: apiPort,
-    controllerManager: kcmPort,
-    scheduler: schedulerPort,
-  };
-  state.server = `https://127.0.0.1:${apiPort}`;
-  const paths = writeFiles(state.dir, pki, state.server);
-  const pkiFile = (name: string) => path.join(paths.pki, name);
-  const launcher = new Launcher(state, paths.logs, limits);
-  await writeState(state);
-
-  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-  const etcdPeerUrl = `http://127.0.0.1:${etcdPeerPort}`;
-  const etcd = await launcher.start('etcd', tools.etcd, [
-    '--name=default',
-    `--data-dir=${path.join(state.dir, 'etcd')}`,
-    `--listen-client-urls=${etcdUrl}`,
-    `--advertise-client-urls=${etcdUrl}`,
-    `--listen-peer-urls=${etcdPeerUrl}`,
-    `--initial-advertise-peer-urls=${etcdPeerUrl}`,
-    `--initial-cluster=default=${etcdPeerUrl}`,
-    '--logger=zap',
-    '--log-level=warn',
-  ]);
-  await launcher.waitFor(
-    `etcd to answer on ${etcdUrl}/health`,
-    async () => /"health":\s*"true"/.test((await fetchText(`${etcdUrl}/health`)).body),
-    etcd,
-  );
-
-  const apiserver = await launcher.start('kube-apiserver', tools.kubeApiserver, [
-    `--etcd-servers=${etcdUrl}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
-    `--secure-port=${apiPort}`,
-    `--cert-dir=${paths.pki}`,
-    `--tls-cert-file=${pkiFile('apiserver.crt')}`,
-    `--tls-private-key-file=${pkiFile('apiserver.key')}`,
-    `--client-ca-file=${pkiFile('ca.crt')}`,
-    `--service-account-issuer=${state.server}`,
-    `--service-account-key-file=${pkiFile('sa.pub')}`,
-    `--service-account-signing-key-file=${pkiFile('sa.key')}`,
-    '--service-cluster-ip-range=10.96.0.0/16',
-    '--authorization-mode=RBAC',
-    '--allow-privileged=true',
-    // Pods need no token volume (no kubelet mounts one), so they never wait for a ServiceAccount.
-    '--disable-admission-plugins=ServiceAccount',
-  ]);
-  const api = apiClient(state.server, pki);
-  await launcher.waitFor(
-    `kube-apiserver ${state.server}/readyz`,
-    async () => (await api.get('/readyz')).status === 200,
-    apiserver,
-  );
-
-  // One admin kubeconfig for the components too: a test cluster needs no separate identities.
-  const kubeconfigFlags = ['kubeconfig', 'authentication-kubeconfig', 'authorization-kubeconfig'].map(
-    (flag) => `--${flag}=${paths.kubeconfig}`,
-  );
-  const controllerManager = await launcher.start('kube-controller-manager', tools.kubeControllerManager, [
-    ...kubeconfigFlags,
-    `--service-account-private-key-file=${pkiFile('sa.key')}`,
-    `--root-ca-file=${pkiFile('ca.crt')}`,
-    `--cluster-signing-cert-file=${pkiFile('ca.crt')}`,
-    `--cluster-signing-key-file=${pkiFile('ca.key')}`,
-    '--leader-elect=false',
-    '--bind-address=127.0.0.1',
-    `--secure-port=${kcmPort}`,
-    '--controllers=*',
-  ]);
-  const scheduler = await launcher.start('kube-scheduler', tools.kubeScheduler, [
-    ...kubeconfigFlags,
-    '--leader-elect=false',
-    '--bind-address=127.0.0.1',
-    `--secure-port=${schedulerPort}`,
-  ]);
-  // Its log's "RequestWatchProgress is disabled" warnings are harmless: etcd 3.4 cannot
-  // stream lists, and KWOK's client falls back to list + watch.
-  const kwok = await launcher.start('kwok', tools.kwok, [
-    `--kubeconfig=${paths.kubeconfig}`,
-    `--config=${tools.kwokStages}`,
-    '--manage-all-nodes=false',
-    `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION}=fake`,
-    '--manage-nodes-with-label-selector=',
-    '--cidr=10.244.0.1/16',
-    '--node-ip=10.0.0.1',
-  ]);
-
-  const created = await api.post('/api/v1/nodes', fakeNode);
-  if (created.status !== 201 && created.status !== 409) {
-    throw new StartError(`creating Node ${FAKE_NODE_NAME} failed: ${created.status} ${created.body}`, false);
-  }
-  // The components' own health endpoints are self-signed and open to anyone on /healthz.
-  const healthz = (port: number) => async () =>
-    (await fetchText(`https://127.0.0.1:${port}/healthz`, { rejectUnauthorized: false })).status === 200;
-  await Promise.all([
-    launcher.waitFor(`kube-controller-manager /healthz on :${kcmPort}`, healthz(kcmPort), controllerManager),
-    launcher.waitFor(`kube-scheduler /healthz on :${schedulerPort}`, healthz(schedulerPort), scheduler),
-    launcher.waitFor(
-      `Node ${FAKE_NODE_NAME} to turn Ready (KWOK)`,
-      async () => {
-        const node = await api.get(`/api/v1/nodes/${FAKE_NODE_NAME}`);
-        return node.status === 200 && isReadyNode(node.body);
-      },
-      kwok,
-    ),
-    // Created by kube-controller-manager's serviceaccount controller; manifests assume it.
-    launcher.waitFor(
-      'the default ServiceAccount in namespace default',
-      async () => (await api.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
-      controllerManager,
-    ),
-  ]);
-  return pki;
-}
 
 /** The folder to use: a fresh temp one, or the given one after clearing a dead cluster out of it. */
 async function prepareDir(opts: DevClusterOptions): Promise<string> {
@@ -389,7 +91,7 @@ async function prepareDir(opts: DevClusterOptions): Promise<string> {
     if (running.length > 0) {
       throw new Error(
         `a dev cluster already runs in ${dir} (${running.map((p) => `${p.name} pid ${p.pid}`).join(', ')}); ` +
-          `stop it first (node dist/src/kube/dev-cluster/cli.js down --dir ${dir})`,
+          `stop it first (node dist/tools/dev-cluster/cli.js down --dir ${dir})`,
       );
     }
     // Leftovers of a crashed run (old PKI, etcd data of another cluster) must not be reused.
@@ -429,64 +131,117 @@ function startWatchdog(dir: string): ProcessEntry | undefined {
   return recordOf('watchdog', child.pid, '', process.execPath);
 }
 
+type Tools = ControlPlaneTools & Partial<RealNodeTools>;
+
+/** One attempt at the processes: control plane, then the node; throws StartError on a port race. */
+async function bootOnce(state: ClusterState, tools: Tools, limits: StartLimits, opts: DevClusterOptions) {
+  const net = state.network!;
+  const real = state.node === 'real';
+  const cp = await bootControlPlane(state, tools, limits, {
+    network: net,
+    address: real ? net.hostIp : '127.0.0.1',
+    realNode: real,
+    leaves: real ? nodeLeaves : undefined,
+  });
+  const env = clusterEnv(state.dir, tools, cp.paths.kubeconfig);
+  if (real)
+    await startRealNode(cp, state, tools as ControlPlaneTools & RealNodeTools, net, env, opts.images ?? []);
+  else await startKwokNode(cp, tools, net);
+  await cp.ready();
+  return { cp, env };
+}
+
 export async function startDevCluster(opts: DevClusterOptions = {}): Promise<DevCluster> {
-  const tools = controlPlaneTools();
+  const node = opts.node ?? 'kwok';
+  const tools: Tools = { ...controlPlaneTools(), ...(node === 'real' ? realNodeTools() : {}) };
   const timeoutMs = opts.readyTimeoutMs ?? 120_000;
-  const deadline = Date.now() + timeoutMs;
-  const limits: StartLimits = { timeoutMs, deadline, log: opts.log ?? (() => undefined) };
+  const limits: StartLimits = {
+    timeoutMs,
+    deadline: Date.now() + timeoutMs,
+    log: opts.log ?? (() => undefined),
+  };
   const dir = await prepareDir(opts);
   const keep = opts.keep ?? false;
   const kubeconfigPath = path.join(dir, 'kubeconfig');
 
   const exitHook = () => teardownNow(dir);
   if (!opts.detach) process.once('exit', exitHook);
-
   // Started once, before any component, so no moment exists where a death leaks processes.
   const watchdog = opts.detach ? undefined : startWatchdog(dir);
-  let pki: ClusterPki | undefined;
-  let state: ClusterState | undefined;
-  for (let attempt = 1; !pki; attempt++) {
-    state = {
-      version: 1,
-      dir,
-      server: '',
-      kubeconfigPath,
-      keep,
-      startedAt: new Date().toISOString(),
-      ready: false,
-      ports: {},
-      processes: [],
-      watchdog,
-    };
-    try {
-      await writeState(state);
-      pki = await bootControlPlane(state, tools, limits);
-    } catch (err) {
-      const retry =
-        err instanceof StartError && err.portRace && attempt < START_ATTEMPTS && Date.now() < deadline;
-      await stopAll([...state.processes].reverse());
-      if (!retry) {
-        await teardown(dir, { removeDir: !keep });
-        process.removeListener('exit', exitHook);
-        const where = keep ? ` (logs kept in ${dir}/logs)` : '';
-        throw new Error(`dev cluster failed to start: ${(err as Error).message}${where}`, { cause: err });
+  const state: ClusterState = {
+    version: 1,
+    dir,
+    server: '',
+    kubeconfigPath,
+    keep,
+    startedAt: new Date().toISOString(),
+    ready: false,
+    ports: {},
+    processes: [],
+    watchdog,
+    node,
+  };
+  let booted: Awaited<ReturnType<typeof bootOnce>> | undefined;
+  try {
+    await writeState(state);
+    const owner = recordOf('owner', process.pid, '', process.execPath);
+    const net = claimSlot(dir, owner, reclaimSlot);
+    state.network = net;
+    // Recorded before it is made: a crash right after still gets it removed.
+    state.host = { guard: true };
+    await writeState(state);
+    installGuard(net);
+    if (node === 'real') await prepareRealNode(state, net);
+    for (let attempt = 1; !booted; attempt++) {
+      try {
+        booted = await bootOnce(state, tools, limits, opts);
+      } catch (err) {
+        const retry =
+          err instanceof StartError &&
+          err.portRace &&
+          attempt < START_ATTEMPTS &&
+          Date.now() < limits.deadline;
+        if (!retry) throw err;
+        await stopAll([...state.processes].reverse());
+        state.processes = [];
+        state.ports = {};
       }
     }
+  } catch (err) {
+    await teardown(dir, { removeDir: !keep });
+    process.removeListener('exit', exitHook);
+    const where = keep ? ` (logs kept in ${dir}/logs)` : '';
+    throw new Error(`dev cluster failed to start: ${(err as Error).message}${where}`, { cause: err });
   }
-  const ready = state!;
-  ready.ready = true;
-  await writeState(ready);
+  state.ready = true;
+  await writeState(state);
 
-  const env = clusterEnv(dir, tools, kubeconfigPath);
+  const { cp, env } = booted;
+  const net = state.network!;
+  const real = node === 'real';
+  const needReal = (what: string) => {
+    if (!real) throw new Error(`${what} needs a real node: start the cluster with { node: 'real' }`);
+  };
   let stopped: Promise<void> | undefined;
   return {
     dir,
     kubeconfigPath,
-    server: ready.server,
-    caPem: pki.ca.cert,
+    server: state.server,
+    caPem: cp.pki.ca.cert,
     env,
+    node,
+    nodeName: real ? NODE_NAME : FAKE_NODE_NAME,
+    network: net,
     kubectl: (args, runOpts) => runTool(tools.kubectl, args, env, runOpts),
     helm: (args, runOpts) => runTool(tools.helm, args, env, runOpts),
+    importImages: async (archives) => {
+      needReal('importImages');
+      await importImages(tools.ctr!, containerdPaths(dir).socket, archives);
+    },
+    relay: async (target) => {
+      needReal('relay');
+      return startRelay(cp.launcher, net.hostIp, target);
+    },
     stop: () =>
       (stopped ??= teardown(dir).finally(() => {
         process.removeListener('exit', exitHook);

@@ -7,8 +7,8 @@ const REQUEST_TIMEOUT_MS = 5_000;
 /** Health answers and single objects: far below this. */
 const BODY_LIMIT = 4 * 1024 * 1024;
 
-/** `count` distinct ports free right now on loopback (held open together so none repeats). */
-export async function freePorts(count: number): Promise<number[]> {
+/** `count` distinct ports free right now on `host` (held open together so none repeats). */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < count; i++) {
@@ -16,7 +16,7 @@ export async function freePorts(count: number): Promise<number[]> {
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
+        server.listen(0, host, resolve);
       });
     }
     return servers.map((s) => (s.address() as { port: number }).port);

@@ -3,10 +3,11 @@
  * as each process exists, so `down`, the watchdog and the exit hook can always clean up,
  * whoever started the cluster and however that process ended.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isRunning, killNow, stopAll, type ProcessEntry } from './processes.js';
+import { isRunning, type ProcessEntry } from './processes.js';
+import type { ClusterNetwork } from './slots.js';
 
 export interface ClusterState {
   version: 1;
@@ -24,6 +25,27 @@ export interface ClusterState {
   processes: ProcessEntry[];
   /** The process that cleans up when the cluster's owner dies (absent for `up`). */
   watchdog?: ProcessEntry;
+  /** `kwok`: KWOK plays the kubelet of a fake Node; `real`: containerd, kubelet, kube-proxy. */
+  node?: NodeKind;
+  /** The cluster's address slot (absent until claimed). */
+  network?: ClusterNetwork;
+  /** What the cluster changed on this machine, recorded before each change, undone by teardown. */
+  host?: HostChanges;
+}
+
+export type NodeKind = 'kwok' | 'real';
+
+export interface HostChanges {
+  /** REJECT rules for the network's block on the uplinks (guard.ts). */
+  guard?: boolean;
+  /** A real node's network namespace (its veth pair, CNI bridge and iptables die with it). */
+  netns?: string;
+  /** A real node's cgroup (cgroupfs path, the same in every v1 hierarchy). */
+  cgroupRoot?: string;
+  /** The kubelet set the kernel tunables it wants (sysctl-ledger.ts restores them). */
+  kernelTunables?: boolean;
+  /** The CNI network name (the plugins' cache files in /var/lib/cni carry it). */
+  cniNetwork?: string;
 }
 
 export const stateFile = (dir: string) => path.join(dir, 'state.json');
@@ -46,31 +68,3 @@ export async function writeState(state: ClusterState): Promise<void> {
 }
 
 export const runningProcesses = (state: ClusterState) => state.processes.filter(isRunning);
-
-/**
- * Stops everything `dir`'s state names (the watchdog first, so it does not race us) and
- * removes the folder unless the state says keep (or `removeDir` overrides it).
- */
-export async function teardown(
-  dir: string,
-  opts: { removeDir?: boolean; skipWatchdog?: boolean } = {},
-): Promise<void> {
-  const state = readState(dir);
-  if (state) {
-    if (state.watchdog && !opts.skipWatchdog) await stopAll([state.watchdog]);
-    // All at once (a stopped cluster has nothing to drain); signalled in reverse start order.
-    await stopAll([...state.processes].reverse());
-  }
-  if (opts.removeDir ?? !state?.keep) await rm(dir, { recursive: true, force: true });
-}
-
-/**
- * The synchronous part of teardown, for `process.on('exit')`; the watchdog, seeing its pipe
- * close as we exit, then does the rest.
- */
-export function teardownNow(dir: string): void {
-  const state = readState(dir);
-  if (!state) return;
-  killNow(state.processes);
-  if (!state.keep) rmSync(dir, { recursive: true, force: true });
-}

@@ -48,6 +48,55 @@ function onPath(name: string): string | undefined {
     .find(isExecutable);
 }
 
+export interface RealNodeTools {
+  kubelet: string;
+  kubeProxy: string;
+  containerd: string;
+  ctr: string;
+  runc: string;
+  nsenter: string;
+  /** OCI archives for `ctr images import` (scripts/cluster/node-images.sh). */
+  pauseImage: string;
+  corednsImage: string;
+}
+
+/** Throws naming each missing file and the command that provides it. */
+function requirePresent(tools: object, skip: string[], isReadable: string[] = []): void {
+  const missing = Object.entries(tools)
+    .filter(
+      ([key, file]) =>
+        !skip.includes(key) &&
+        (isReadable.includes(key)
+          ? !canAccess(file as string, constants.R_OK)
+          : !isExecutable(file as string)),
+    )
+    .map(([, file]) => file as string);
+  if (missing.length > 0) {
+    throw new Error(
+      `the dev cluster needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} missing: ` +
+        `run \`${ENSURE_COMMAND}\` (installs etcd, containerd, runc, iptables and CNI plugins with apt-get, ` +
+        'fetches kubectl and helm, builds the control plane, the node and their images: about 20 minutes the first time)',
+    );
+  }
+}
+
+/** What a real node runs besides the control plane. */
+export function realNodeTools(): RealNodeTools {
+  const k8s = path.join(toolsRoot(), 'k8s');
+  const tools: RealNodeTools = {
+    kubelet: path.join(k8s, 'bin', 'kubelet'),
+    kubeProxy: path.join(k8s, 'bin', 'kube-proxy'),
+    containerd: onPath('containerd') ?? 'containerd',
+    ctr: onPath('ctr') ?? 'ctr',
+    runc: onPath('runc') ?? 'runc',
+    nsenter: onPath('nsenter') ?? 'nsenter',
+    pauseImage: path.join(k8s, 'images', 'pause.oci.tar'),
+    corednsImage: path.join(k8s, 'images', 'coredns.oci.tar'),
+  };
+  requirePresent(tools, [], ['pauseImage', 'corednsImage']);
+  return tools;
+}
+
 /** Every binary the cluster runs; throws naming each missing one and the command that gets it. */
 export function controlPlaneTools(): ControlPlaneTools {
   const k8s = path.join(toolsRoot(), 'k8s');
@@ -61,18 +110,6 @@ export function controlPlaneTools(): ControlPlaneTools {
     kwok: cp('kwok'),
     kwokStages: path.join(k8s, 'kwok-stages.yaml'),
   };
-  const missing = Object.entries(tools)
-    .filter(
-      ([key, file]) =>
-        key !== 'bin' && (key === 'kwokStages' ? !canAccess(file, constants.R_OK) : !isExecutable(file)),
-    )
-    .map(([, file]) => file);
-  if (missing.length > 0) {
-    throw new Error(
-      `the dev cluster needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} missing: ` +
-        `run \`${ENSURE_COMMAND}\` (installs etcd with apt-get, fetches kubectl and helm, ` +
-        'builds the control plane: about 13 minutes the first time)',
-    );
-  }
+  requirePresent(tools, ['bin'], ['kwokStages']);
   return tools;
 }

@@ -6,7 +6,7 @@
  *
  * Usage: node watchdog.js CLUSTER_DIR
  */
-import { teardown } from './state.js';
+import { teardown } from './teardown.js';
 
 const dir = process.argv[2];
 if (!dir) {

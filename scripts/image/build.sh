@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `npm run image`: builds localhost/reprise:<package.json version> from the project's
+# Dockerfile with buildah, on the local Node 24 base (node-base.sh; no registry is needed),
+# writes the OCI archive to .tools/image/reprise.oci.tar, and prints the archive's path and
+# the image name (two lines, stdout). Cached: when nothing that goes into the image changed
+# (Dockerfile, lockfile, sources, base), it returns at once.
+#
+# The Dockerfile's `npm ci` runs in a build container on the host's network, with this
+# machine's CA bundle and an npmrc pointing at it mounted for the build only (-v: they are not
+# in the image). The registry is reached the same way `npm ci` reaches it on this machine.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+VERSION="$(node -p "require('$ROOT/package.json').version")"
+IMAGE="localhost/reprise:$VERSION"
+ARCHIVE="$IMAGE_DIR/reprise.oci.tar"
+STAMP="$ARCHIVE.inputs"
+
+# One build at a time (tests and people may start this together); the second finds it built.
+exec 9>"$IMAGE_DIR/.build.lock"
+flock 9
+
+base="$(bash "$ROOT/scripts/image/node-base.sh")"
+# What the build reads: the Dockerfile's COPY sources (as .dockerignore leaves them), the
+# base image and these scripts. Contents and names, so a rename counts too.
+inputs() {
+  (cd "$ROOT" && find Dockerfile .dockerignore package.json package-lock.json tsconfig.json bin \
+    scripts/bundle-workflows.mjs scripts/image src cli sidecar workflows activities workers \
+    -type f -print0 | sort -z | xargs -0 sha256sum)
+  echo "$IMAGE $(bh inspect --type image --format '{{.FromImageID}}' "$base")"
+}
+want="$(inputs | sha256sum | cut -d' ' -f1)"
+if [ -s "$ARCHIVE" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
+  echo "$ARCHIVE"
+  echo "$IMAGE"
+  exit 0
+fi
+
+# The CA bundle npm trusts on this machine (npm's cafile, else Node's extra CAs, else the
+# system bundle), and an npmrc naming it, in a folder mounted at npm's global config dir.
+ca="$(npm config get cafile 2>/dev/null || true)"
+[ -n "$ca" ] && [ "$ca" != null ] && [ -f "$ca" ] || ca="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
+buildcfg="$(mktemp -d "$IMAGE_DIR/.buildcfg-XXXXXX")"
+trap 'rm -rf "$buildcfg"' EXIT
+cp -L "$ca" "$buildcfg/ca.crt"
+printf 'cafile=/usr/local/etc/ca.crt\nupdate-notifier=false\nfund=false\naudit=false\n' >"$buildcfg/npmrc"
+mkdir -p "$IMAGE_DIR/npm-cache"
+
+echo "image: building $IMAGE on $base" >&2
+started=$SECONDS
+# --layers: a change to the sources reuses the `npm ci` layer of the lockfile it had.
+# --isolation chroot: build steps need no container runtime setup (no cgroups, no netns).
+bh bud --layers --isolation chroot --network host \
+  -v "$buildcfg:/usr/local/etc:ro" -v "$IMAGE_DIR/npm-cache:/root/.npm" \
+  --build-arg "NODE_IMAGE=$base" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >&2
+rm -f "$ARCHIVE.tmp"
+bh push --quiet "$IMAGE" "oci-archive:$ARCHIVE.tmp:$IMAGE" >&2
+mv "$ARCHIVE.tmp" "$ARCHIVE"
+echo "$want" >"$STAMP"
+echo "image: $IMAGE built in $((SECONDS - started)) s; archive $(du -m "$ARCHIVE" | cut -f1) MB" >&2
+echo "$ARCHIVE"
+echo "$IMAGE"
