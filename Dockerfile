@@ -34,6 +34,10 @@ COPY workers ./workers
 RUN npx tsc -p tsconfig.json && node scripts/bundle-workflows.mjs
 # The same lockfile, without devDependencies (TypeScript, eslint, test tools).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# Temporal's core bridge ships its native library for five platforms: keep this one's (the
+# other four weigh about 130 MB).
+RUN cd node_modules/@temporalio/core-bridge/releases \
+ && for d in *; do [ "$d" = "$(uname -m)-unknown-linux-gnu" ] || rm -rf "$d"; done
 
 # --- runtime: node, the compiled code and the runtime packages; no compiler, no npm cache.
 FROM ${NODE_IMAGE}

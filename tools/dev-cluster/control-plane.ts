@@ -86,6 +86,8 @@ export async function bootControlPlane(
         // For `kubectl logs` and `exec`: the API server calls the kubelet with this identity.
         `--kubelet-client-certificate=${pkiFile('apiserver-kubelet-client.crt')}`,
         `--kubelet-client-key=${pkiFile('apiserver-kubelet-client.key')}`,
+        // By its address: the node's name resolves nowhere (and must not be asked of this machine's resolver).
+        '--kubelet-preferred-address-types=InternalIP',
       ]
     : [
         '--authorization-mode=RBAC',

@@ -3,10 +3,12 @@
  * they ended: containerd's shims and the containers (they outlive containerd), the pods'
  * network namespaces, the mounts under the cluster folder (the kubelet's own bind mount, pod
  * volumes, container root filesystems), the node's cgroup and network namespace, the CNI
- * plugins' cache files, the kubelet's log links, and the kernel tunables the kubelet set.
+ * plugins' cache files, the shims' sockets, the kubelet's log links, and (when no other real
+ * node runs) the kernel tunables the kubelet set and the empty folders these lived in.
  * Synchronous, so it also runs from an exit hook. Idempotent.
  */
-import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { host } from '../host.js';
 import { inCidr, otherRealNodeRuns, type ClusterNetwork } from '../slots.js';
@@ -18,6 +20,8 @@ import { removeNodeNetwork } from './netns.js';
 
 const KILL_WAIT_MS = 10_000;
 const CNI_CACHE = '/var/lib/cni/results';
+/** Where containerd 1.6 puts its shims' sockets, whatever its configured state folder. */
+const SHIM_SOCKETS = '/run/containerd/s';
 /** Hard-coded in the kubelet: a link per container into the pod logs folder. */
 const CONTAINER_LOG_LINKS = '/var/log/containers';
 
@@ -31,24 +35,35 @@ const listDir = (dir: string) => {
   }
 };
 
-/** The shims of this node's containerd: their command line names its socket. */
-function shimPids(socket: string): number[] {
+/** The shims of this node's containerd (their command line names its socket), with their ids. */
+function shims(socket: string): { pid: number; id: string }[] {
   return listDir('/proc')
     .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
+    .flatMap((pid) => {
       try {
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return path.basename(argv[0]).startsWith('containerd-shim') && argv.includes(socket);
+        if (!path.basename(argv[0]).startsWith('containerd-shim') || !argv.includes(socket)) return [];
+        return [{ pid: Number(pid), id: argv[argv.indexOf('-id') + 1] ?? '' }];
       } catch {
-        return false;
+        return [];
       }
-    })
-    .map(Number);
+    });
+}
+
+/**
+ * A shim killed by a signal leaves its socket in containerd's fixed folder: containerd 1.6
+ * names it sha256(address/namespace/id) (runtime/v2/shim/util_unix.go, SocketAddress).
+ */
+function removeShimSocket(socket: string, id: string): void {
+  const name = createHash('sha256').update(path.join(socket, 'k8s.io', id)).digest('hex');
+  rmSync(path.join(SHIM_SOCKETS, name), { force: true });
 }
 
 function killLeftovers(socket: string, cgroupRoot: string | undefined): void {
   for (const deadline = Date.now() + KILL_WAIT_MS; ; sleepSync(50)) {
-    const pids = [...shimPids(socket), ...(cgroupRoot ? cgroupPids(cgroupRoot) : [])];
+    const found = shims(socket);
+    for (const shim of found) removeShimSocket(socket, shim.id);
+    const pids = [...found.map((s) => s.pid), ...(cgroupRoot ? cgroupPids(cgroupRoot) : [])];
     if (pids.length === 0) return;
     if (Date.now() > deadline)
       throw new Error(`processes of the real node survive SIGKILL: ${pids.join(', ')}`);
@@ -62,8 +77,12 @@ function killLeftovers(socket: string, cgroupRoot: string | undefined): void {
   }
 }
 
-/** The pods' namespaces (containerd names them cni-*) whose interface has an address of ours. */
-function removePodNetns(net: ClusterNetwork): void {
+/**
+ * The pods' namespaces (containerd names them cni-*) whose interface has an address of ours;
+ * returns their names.
+ */
+function removePodNetns(net: ClusterNetwork): string[] {
+  const removed: string[] = [];
   for (const name of listDir('/run/netns').filter((n) => n.startsWith('cni-'))) {
     const addrs = host('ip', ['-n', name, '-j', '-4', 'addr', 'show'], { allowFail: true });
     let ours = false;
@@ -73,7 +92,39 @@ function removePodNetns(net: ClusterNetwork): void {
     } catch {
       ours = false;
     }
-    if (ours) host('ip', ['netns', 'delete', name], { allowFail: true });
+    if (ours) {
+      host('ip', ['netns', 'delete', name], { allowFail: true });
+      removed.push(name);
+    }
+  }
+  return removed;
+}
+
+/** The CNI plugins' cached results of this node: its network's, and the loopback's of its pods. */
+function removeCniCache(network: string | undefined, podNetns: string[]): void {
+  for (const file of listDir(CNI_CACHE)) {
+    const full = path.join(CNI_CACHE, file);
+    let ours = network !== undefined && file.startsWith(`${network}-`);
+    if (!ours) {
+      try {
+        const text = readFileSync(full, 'utf8');
+        ours = podNetns.some((name) => text.includes(`/netns/${name}"`));
+      } catch {
+        ours = false;
+      }
+    }
+    if (ours) rmSync(full, { force: true });
+  }
+}
+
+/** Folders the node's programs create outside the cluster folder: removed once empty and unused. */
+function removeSharedFolders(): void {
+  for (const dir of [SHIM_SOCKETS, path.dirname(SHIM_SOCKETS), CNI_CACHE, path.dirname(CNI_CACHE), CONTAINER_LOG_LINKS]) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // Not empty (another node's, or the machine's own), or absent.
+    }
   }
 }
 
@@ -104,17 +155,14 @@ function unmountUnder(dir: string): void {
 
 export function cleanupRealNode(dir: string, net: ClusterNetwork, changes: HostChanges): void {
   killLeftovers(containerdPaths(dir).socket, changes.cgroupRoot);
-  removePodNetns(net);
+  const podNetns = removePodNetns(net);
   unmountUnder(dir);
   if (changes.cgroupRoot) {
     const left = removeCgroupRoot(changes.cgroupRoot);
     if (left.length > 0) throw new Error(`cgroups of the real node could not be removed: ${left.join(', ')}`);
   }
   removeNodeNetwork(net.slot);
-  if (changes.cniNetwork) {
-    for (const file of listDir(CNI_CACHE).filter((f) => f.startsWith(`${changes.cniNetwork}-`)))
-      rmSync(path.join(CNI_CACHE, file), { force: true });
-  }
+  removeCniCache(changes.cniNetwork, podNetns);
   for (const link of listDir(CONTAINER_LOG_LINKS)) {
     const file = path.join(CONTAINER_LOG_LINKS, link);
     try {
@@ -123,5 +171,8 @@ export function cleanupRealNode(dir: string, net: ClusterNetwork, changes: HostC
       // Not a link.
     }
   }
-  if (changes.kernelTunables && !otherRealNodeRuns(dir)) restoreKernelTunables();
+  if (!otherRealNodeRuns(dir)) {
+    if (changes.kernelTunables) restoreKernelTunables();
+    removeSharedFolders();
+  }
 }
