@@ -55,7 +55,9 @@ function shims(socket: string): { pid: number; id: string }[] {
  * names it sha256(address/namespace/id) (runtime/v2/shim/util_unix.go, SocketAddress).
  */
 function removeShimSocket(socket: string, id: string): void {
-  const name = createHash('sha256').update(path.join(socket, 'k8s.io', id)).digest('hex');
+  const name = createHash('sha256')
+    .update(path.join(socket, 'k8s.io', id))
+    .digest('hex');
   rmSync(path.join(SHIM_SOCKETS, name), { force: true });
 }
 
@@ -119,7 +121,13 @@ function removeCniCache(network: string | undefined, podNetns: string[]): void {
 
 /** Folders the node's programs create outside the cluster folder: removed once empty and unused. */
 function removeSharedFolders(): void {
-  for (const dir of [SHIM_SOCKETS, path.dirname(SHIM_SOCKETS), CNI_CACHE, path.dirname(CNI_CACHE), CONTAINER_LOG_LINKS]) {
+  for (const dir of [
+    SHIM_SOCKETS,
+    path.dirname(SHIM_SOCKETS),
+    CNI_CACHE,
+    path.dirname(CNI_CACHE),
+    CONTAINER_LOG_LINKS,
+  ]) {
     try {
       rmdirSync(dir);
     } catch {

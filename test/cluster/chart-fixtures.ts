@@ -1,0 +1,94 @@
+/**
+ * The chart on a real node: a Temporal dev server pods can reach (on 127.0.0.1 here, relayed
+ * by the cluster), the install with the locally built image, and the release's pods.
+ */
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { freePorts } from '../../tools/dev-cluster/net.js';
+import type { DevCluster } from '../../tools/dev-cluster/index.js';
+import type { RepriseImage } from '../../tools/dev-cluster/image.js';
+import { projectRoot } from '../../src/base/project-root.js';
+import { ensureTemporalBinary } from '../../src/temporal/binary.js';
+import { SEARCH_ATTRIBUTES } from '../../src/temporal/names.js';
+
+export const RELEASE = 'rp';
+export const RELEASE_NS = 'reprise-system';
+const ROLLOUT_TIMEOUT = '240s';
+
+export interface Pod {
+  metadata: { name: string; labels: Record<string, string> };
+  spec: { nodeName: string; containers: { name: string }[] };
+  status: {
+    podIP: string;
+    conditions: { type: string; status: string }[];
+    containerStatuses: { name: string; ready: boolean; restartCount: number; image: string }[];
+  };
+}
+
+/** The dev server on 127.0.0.1 (it works only there), with `port` for the cluster's relay. */
+export async function startTemporalForPods(): Promise<TestWorkflowEnvironment & { port: number }> {
+  const [port] = await freePorts(1);
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: await ensureTemporalBinary() },
+      ip: '127.0.0.1',
+      port,
+      searchAttributes: [...SEARCH_ATTRIBUTES],
+    },
+  });
+  return Object.assign(env, { port });
+}
+
+async function must(cluster: DevCluster, tool: 'helm' | 'kubectl', args: string[]): Promise<string> {
+  const result = await cluster[tool](args, { timeoutMs: 300_000 });
+  if (result.code !== 0)
+    throw new Error(`${tool} ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
+  return result.stdout;
+}
+
+/** `helm install` with the local image (never pulled), then waits for every Deployment. */
+export async function installChart(
+  cluster: DevCluster,
+  image: RepriseImage,
+  temporalAddress: string,
+): Promise<void> {
+  await must(cluster, 'helm', [
+    'install',
+    RELEASE,
+    path.join(projectRoot, 'charts/reprise'),
+    '--namespace',
+    RELEASE_NS,
+    '--create-namespace',
+    '--set',
+    `image.repository=${image.repository}`,
+    '--set',
+    `image.tag=${image.tag}`,
+    '--set',
+    'image.pullPolicy=Never',
+    '--set',
+    `temporal.address=${temporalAddress}`,
+  ]);
+  await must(cluster, 'kubectl', [
+    'wait',
+    '--for=condition=Available',
+    'deployment',
+    '--all',
+    '-n',
+    RELEASE_NS,
+    `--timeout=${ROLLOUT_TIMEOUT}`,
+  ]);
+}
+
+export async function releasePods(cluster: DevCluster): Promise<Pod[]> {
+  const out = await must(cluster, 'kubectl', [
+    'get',
+    'pods',
+    '-n',
+    RELEASE_NS,
+    '-l',
+    `app.kubernetes.io/instance=${RELEASE}`,
+    '-o',
+    'json',
+  ]);
+  return (JSON.parse(out) as { items: Pod[] }).items;
+}
