@@ -5,13 +5,16 @@
  * answers at its ClusterIP from the host. Then stop() must leave the machine as it found it.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Resolver } from 'node:dns/promises';
 import { after, before, describe, it } from 'node:test';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { isRunning } from '../../tools/dev-cluster/processes.js';
 import { readState, type ClusterState } from '../../tools/dev-cluster/state.js';
 import { connectOutcome } from './connect-outcome.js';
+import { startOwnedCluster, waitUntil } from './owned-cluster.js';
 import {
   hostSnapshot,
   mountsUnder,
@@ -97,5 +100,27 @@ describe('dev cluster with a real node', () => {
     const slot = cluster.network.slot;
     assert.deepEqual(withoutOtherClusters(hostSnapshot(), slot), withoutOtherClusters(beforeStart, slot));
     assert.ok(!existsSync(cluster.dir));
+  });
+});
+
+describe('a real node whose owner is killed', () => {
+  it('the watchdog undoes everything: processes, mounts, namespace, cgroup, guard, sysctls', async () => {
+    const before = hostSnapshot();
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'reprise-realnode-owner-')), 'cluster');
+    const owner = await startOwnedCluster(dir, { node: 'real' });
+    try {
+      const owned = readState(dir)!;
+      const slot = owned.network!.slot;
+      assert.ok(owned.processes.every(isRunning));
+      owner.kill('SIGKILL');
+      await waitUntil('the watchdog to remove the cluster folder', 60_000, () => !existsSync(dir));
+      assert.ok(!owned.processes.some(isRunning));
+      assert.deepEqual(processesNaming(dir), []);
+      assert.deepEqual(mountsUnder(dir), []);
+      assert.deepEqual(withoutOtherClusters(hostSnapshot(), slot), withoutOtherClusters(before, slot));
+    } finally {
+      owner.kill('SIGKILL');
+      rmSync(path.dirname(dir), { recursive: true, force: true });
+    }
   });
 });

@@ -5,17 +5,18 @@
  */
 import { AppsV1Api, CoreV1Api, KubeConfig, Watch, type V1Deployment } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { isRunning, type ProcessEntry } from '../../tools/dev-cluster/processes.js';
 import { readState, type ClusterState } from '../../tools/dev-cluster/state.js';
+import { guardRules } from '../../tools/dev-cluster/guard.js';
+import { startOwnedCluster, waitUntil } from '../cluster/owned-cluster.js';
 import { projectRoot } from '../../src/base/project-root.js';
 
 const DEPLOYMENT = 'hello';
@@ -73,16 +74,6 @@ const processesOf = (state: ClusterState): ProcessEntry[] => [
   ...state.processes,
   ...(state.watchdog ? [state.watchdog] : []),
 ];
-
-async function waitUntil(
-  what: string,
-  timeoutMs: number,
-  check: () => boolean | Promise<boolean>,
-): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !(await check()); await delay(100)) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-  }
-}
 
 describe('dev cluster', () => {
   let cluster: DevCluster;
@@ -214,37 +205,13 @@ describe('dev cluster lifecycle', () => {
     }
   });
 
-  it('the watchdog stops the cluster when its owner is killed', async () => {
+  it('the watchdog stops the cluster and removes its guard when its owner is killed', async () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'reprise-devcluster-owner-')), 'cluster');
-    // An owner process that starts a cluster and then hangs until it is SIGKILLed.
-    const owner = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `const { startDevCluster } = await import(${JSON.stringify(path.join(projectRoot, 'dist/tools/dev-cluster/index.js'))});
-         await startDevCluster({ dir: ${JSON.stringify(dir)} });
-         console.log('ready');
-         setInterval(() => {}, 1000);`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const owner = await startOwnedCluster(dir);
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error('the owner process did not start its cluster within 60 s')),
-          60_000,
-        );
-        owner.stdout.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('ready')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        owner.once('exit', (code) => reject(new Error(`the owner process exited with ${code}`)));
-      });
       const owned = readState(dir)!;
       assert.ok(processesOf(owned).every(isRunning));
+      assert.ok(guardRules(owned.network!.slot).length > 0);
       owner.kill('SIGKILL');
       await waitUntil(
         'the watchdog to stop the orphaned cluster',
@@ -252,6 +219,7 @@ describe('dev cluster lifecycle', () => {
         () => !processesOf(owned).some(isRunning),
       );
       await waitUntil('the watchdog to remove the cluster folder', 5_000, () => !existsSync(dir));
+      assert.deepEqual(guardRules(owned.network!.slot), []);
     } finally {
       owner.kill('SIGKILL');
       rmSync(path.dirname(dir), { recursive: true, force: true });

@@ -56,8 +56,13 @@ export async function startRealNode(
     async () => (await ctr(tools.ctr, cd.socket, ['version'], 5_000)).code === 0,
     containerd,
   );
-  await importImages(tools.ctr, cd.socket, [tools.pauseImage, tools.corednsImage, ...images]);
-  launcher.progress(`imported ${2 + images.length} images`);
+  await importImages(tools.ctr, cd.socket, [tools.pauseImage, tools.corednsImage]);
+  launcher.progress('imported the pause and CoreDNS images');
+  // The caller's images (Reprise's weighs 100 MB) import while the node and CoreDNS come up.
+  const imported = importImages(tools.ctr, cd.socket, images).then(() => {
+    if (images.length > 0) launcher.progress(`imported ${images.length} more image(s)`);
+  });
+  imported.catch(() => undefined);
 
   const spec = {
     dir: state.dir,
@@ -93,4 +98,5 @@ export async function startRealNode(
     },
     kubelet,
   );
+  await imported;
 }
