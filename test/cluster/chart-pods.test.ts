@@ -73,29 +73,11 @@ describe('the chart on a real node', () => {
   it('every container runs as uid 1000 on a read-only root filesystem', async () => {
     for (const pod of pods) {
       for (const c of pod.spec.containers) {
-        const id = await cluster.kubectl([
-          'exec',
-          '-n',
-          RELEASE_NS,
-          pod.metadata.name,
-          '-c',
-          c.name,
-          '--',
-          'id',
-          '-u',
-        ]);
+        const exec = (...command: string[]) =>
+          cluster.kubectl(['exec', '-n', RELEASE_NS, pod.metadata.name, '-c', c.name, '--', ...command]);
+        const id = await exec('id', '-u');
         assert.equal(id.stdout.trim(), '1000', `${pod.metadata.name}/${c.name}: ${id.stderr}`);
-        const write = await cluster.kubectl([
-          'exec',
-          '-n',
-          RELEASE_NS,
-          pod.metadata.name,
-          '-c',
-          c.name,
-          '--',
-          'touch',
-          '/app/x',
-        ]);
+        const write = await exec('touch', '/app/x');
         assert.notEqual(write.code, 0);
         assert.match(write.stderr, /Read-only file system/);
       }

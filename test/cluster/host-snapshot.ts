@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { KUBELET_TUNABLES } from '../../tools/dev-cluster/real-node/kernel-tunables.js';
 
 export interface HostSnapshot {
   links: string[];
@@ -15,15 +16,7 @@ export interface HostSnapshot {
   sysctls: Record<string, string>;
 }
 
-const SYSCTLS = [
-  'net/ipv4/ip_forward',
-  'vm/overcommit_memory',
-  'vm/panic_on_oom',
-  'kernel/panic',
-  'kernel/panic_on_oops',
-  'kernel/keys/root_maxkeys',
-  'kernel/keys/root_maxbytes',
-];
+const SYSCTLS = ['net/ipv4/ip_forward', ...KUBELET_TUNABLES];
 
 const listDir = (dir: string) => {
   try {

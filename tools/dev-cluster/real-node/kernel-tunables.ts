@@ -9,7 +9,7 @@ import path from 'node:path';
 import { SLOTS_DIR } from '../slots.js';
 
 /** The kubelet's list (pkg/kubelet/cm/container_manager_linux.go, setupKernelTunables). */
-const TUNABLES = [
+export const KUBELET_TUNABLES = [
   'vm/overcommit_memory',
   'vm/panic_on_oom',
   'kernel/panic',
@@ -31,7 +31,7 @@ export function recordKernelTunables(): void {
     throw err;
   }
   try {
-    writeSync(fd, JSON.stringify(Object.fromEntries(TUNABLES.map((t) => [t, read(t)]))) + '\n');
+    writeSync(fd, JSON.stringify(Object.fromEntries(KUBELET_TUNABLES.map((t) => [t, read(t)]))) + '\n');
   } finally {
     closeSync(fd);
   }
