@@ -7,6 +7,7 @@
  * Before the control plane starts: prepareRealNode (namespace, link, cgroup; each recorded in
  * state.json before it is made). After: startRealNode.
  */
+import { Resolver } from 'node:dns/promises';
 import path from 'node:path';
 import type { ControlPlane } from '../control-plane.js';
 import { isReadyNode } from '../kwok-node.js';
@@ -87,15 +88,12 @@ export async function startRealNode(
     },
     kubelet,
   );
+  // Ready, and kube-proxy has written its Service's rules (a moment after the pod turns Ready).
+  const resolver = new Resolver({ timeout: 1_000, tries: 1 });
+  resolver.setServers([net.dnsServiceIp]);
   await launcher.waitFor(
-    'CoreDNS to turn Ready',
-    async () => {
-      const res = await api.get('/apis/apps/v1/namespaces/kube-system/deployments/coredns');
-      return (
-        res.status === 200 &&
-        ((JSON.parse(res.body) as { status?: { readyReplicas?: number } }).status?.readyReplicas ?? 0) >= 1
-      );
-    },
+    `CoreDNS to answer at its ClusterIP ${net.dnsServiceIp}`,
+    async () => (await resolver.resolve4('kubernetes.default.svc.cluster.local')).includes(net.apiServiceIp),
     kubelet,
   );
   await imported;

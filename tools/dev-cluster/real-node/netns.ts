@@ -5,9 +5,10 @@
  * routes all live and die with the namespace: the host keeps only a route to the cluster's
  * block, through the link. Two real nodes never share a name, an address or a chain.
  *
- * Inside the namespace, the block is `unreachable` behind the more specific routes (the pods'
- * bridge, the link): a ClusterIP kube-proxy does not rewrite, or a pod IP with no pod, is
- * refused at once with ICMP, never sent back out.
+ * Inside the namespace, a packet for the block that would leave by the link again (a ClusterIP
+ * kube-proxy does not rewrite, a pod IP with no pod) is rejected there: a TCP reset, at once
+ * (an `unreachable` route answers only about once a second: the kernel rate-limits those
+ * errors with a machine-wide setting).
  */
 import { existsSync } from 'node:fs';
 import { host } from '../host.js';
@@ -17,8 +18,6 @@ export const netnsName = (slot: number) => `reprise-node-${slot}`;
 export const netnsPath = (slot: number) => `/run/netns/${netnsName(slot)}`;
 const hostLink = (slot: number) => `rpnode${slot}h`;
 const nodeLink = (slot: number) => `rpnode${slot}n`;
-/** Below any route the kernel or CNI adds for the same prefix. */
-const FALLBACK_METRIC = '4096';
 
 /** `nsenter` prefix that runs a command in the node's namespace (and only that namespace). */
 export const inNodeNetns = (slot: number) => ['nsenter', `--net=${netnsPath(slot)}`, '--'];
@@ -39,13 +38,25 @@ export function createNodeNetwork(net: ClusterNetwork): void {
   ipNs('addr', 'add', `${net.nodeIp}/${net.linkPrefix}`, 'dev', n);
   ipNs('link', 'set', n, 'up');
   ipNs('route', 'add', 'default', 'via', net.hostIp);
-  ipNs('route', 'add', 'unreachable', net.block, 'metric', FALLBACK_METRIC);
   host('ip', ['route', 'add', net.block, 'via', net.nodeIp, 'dev', h]);
+  // TCP gets a reset; anything else an ICMP port unreachable (not rate-limited: see below).
+  const rejects = [
+    ['-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+    ['-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'],
+  ];
+  for (const chain of ['FORWARD', 'OUTPUT']) {
+    // The host's end of the link is in the block too, and is what pods and the node reach.
+    nodeHost(net.slot, 'iptables', ['-w', '10', '-A', chain, '-o', n, '-d', net.hostIp, '-j', 'ACCEPT']);
+    for (const target of rejects)
+      nodeHost(net.slot, 'iptables', ['-w', '10', '-A', chain, '-o', n, '-d', net.block, ...target]);
+  }
   // The node routes between the link and the pods' bridge; bridged pod-to-pod traffic passes
-  // iptables (kube-proxy's rewrites for a ClusterIP whose pod is on the same bridge).
+  // iptables (kube-proxy's rewrites for a ClusterIP whose pod is on the same bridge); the
+  // rejections above are not rate-limited.
   nodeHost(net.slot, 'sh', [
     '-c',
-    'echo 1 > /proc/sys/net/ipv4/ip_forward && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables',
+    'echo 1 > /proc/sys/net/ipv4/ip_forward && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables' +
+      ' && echo 0 > /proc/sys/net/ipv4/icmp_ratelimit',
   ]);
 }
 
