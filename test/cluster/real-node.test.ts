@@ -116,7 +116,12 @@ describe('a real node whose owner is killed', () => {
       const slot = owned.network!.slot;
       assert.ok(owned.processes.every(isRunning));
       owner.kill('SIGKILL');
-      await waitUntil('the watchdog to remove the cluster folder', 60_000, () => !existsSync(dir));
+      // The folder goes last; then the watchdog (whose command line names it) exits.
+      await waitUntil(
+        'the watchdog to remove the cluster folder and exit',
+        60_000,
+        () => !existsSync(dir) && !isRunning(owned.watchdog!),
+      );
       assert.ok(!owned.processes.some(isRunning));
       assert.deepEqual(processesNaming(dir), []);
       assert.deepEqual(mountsUnder(dir), []);
