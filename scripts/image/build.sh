@@ -47,11 +47,15 @@ mkdir -p "$IMAGE_DIR/npm-cache"
 
 echo "image: building $IMAGE on $base" >&2
 started=$SECONDS
+# Untagged images of earlier builds: removed after this one, except the steps it reused.
+earlier="$(bh images --all --quiet --no-trunc --filter dangling=true | sed 's/^sha256://' | sort -u)"
 # --layers: a change to the sources reuses the `npm ci` layer of the lockfile it had.
 # --isolation chroot: build steps need no container runtime setup (no cgroups, no netns).
 bh bud --layers --isolation chroot --network host \
   -v "$buildcfg:/usr/local/etc:ro" -v "$IMAGE_DIR/npm-cache:/root/.npm" \
-  --build-arg "NODE_IMAGE=$base" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" >&2
+  --build-arg "NODE_IMAGE=$base" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" | tee "$buildcfg/build.log" >&2
+reused="$(grep -oE 'Using cache [0-9a-f]{64}' "$buildcfg/build.log" | cut -d' ' -f3 | sort -u)"
+for id in $(comm -23 <(echo "$earlier") <(echo "$reused")); do bh rmi --force "$id" >/dev/null 2>&1 || true; done
 rm -f "$ARCHIVE.tmp"
 bh push --quiet "$IMAGE" "oci-archive:$ARCHIVE.tmp:$IMAGE" >&2
 mv "$ARCHIVE.tmp" "$ARCHIVE"
