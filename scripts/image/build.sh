@@ -54,7 +54,8 @@ earlier="$(bh images --all --quiet --no-trunc --filter dangling=true | sed 's/^s
 bh bud --layers --isolation chroot --network host \
   -v "$buildcfg:/usr/local/etc:ro" -v "$IMAGE_DIR/npm-cache:/root/.npm" \
   --build-arg "NODE_IMAGE=$base" -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" | tee "$buildcfg/build.log" >&2
-reused="$(grep -oE 'Using cache [0-9a-f]{64}' "$buildcfg/build.log" | cut -d' ' -f3 | sort -u)"
+# (A cold build reuses nothing: grep finds no line, which is not a failure.)
+reused="$({ grep -oE 'Using cache [0-9a-f]{64}' "$buildcfg/build.log" || true; } | cut -d' ' -f3 | sort -u)"
 for id in $(comm -23 <(echo "$earlier") <(echo "$reused")); do bh rmi --force "$id" >/dev/null 2>&1 || true; done
 rm -f "$ARCHIVE.tmp"
 bh push --quiet "$IMAGE" "oci-archive:$ARCHIVE.tmp:$IMAGE" >&2
