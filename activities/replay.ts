@@ -3,7 +3,6 @@
  * vs pods) sits behind ReplayRuntime; reading the store, analysing and reporting are the same
  * everywhere and live here.
  */
-import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   RuntimeError,
@@ -23,6 +22,8 @@ import { analyzeReplay } from '../src/analyzer/index.js';
 import { writeReport } from '../src/report/write.js';
 import { readObserved } from '../src/generator/observed-reader.js';
 import { replayDir } from '../src/base/paths.js';
+import { childLog } from '../src/base/log.js';
+import { FsReplayResults, type ReplayResultStore } from '../src/store/results.js';
 
 export interface AnalyzeRequest extends ReplayRef {
   workflowId: string;
@@ -43,7 +44,13 @@ export interface AnalyzeResult {
   errors: number;
 }
 
-export function createReplayActivities(runtime: ReplayRuntime, store: SnapshotStore, home: string) {
+/** `results`: where generators leave what they observed, and where reports are kept too. */
+export function createReplayActivities(
+  runtime: ReplayRuntime,
+  store: SnapshotStore,
+  home: string,
+  results: ReplayResultStore = new FsReplayResults(home),
+) {
   return {
     async describeSnapshot({ snapshotId }: { snapshotId: string }) {
       try {
@@ -81,11 +88,10 @@ export function createReplayActivities(runtime: ReplayRuntime, store: SnapshotSt
     async analyzeReplay(req: AnalyzeRequest): Promise<AnalyzeResult> {
       const dir = replayDir(home, req.replayId);
       const { input } = req;
+      const observed = await results.openObserved(req.replayId);
       const report = await analyzeReplay({
         recorded: store.readPairs(input.snapshotId),
-        observed: existsSync(runtime.observedPath(req.replayId))
-          ? readObserved(runtime.observedPath(req.replayId))
-          : emptyStream(),
+        observed: observed ? readObserved(observed) : emptyStream(),
         assertions: input.assertions,
         goals: input.goals,
         generator: req.generator,
@@ -104,6 +110,7 @@ export function createReplayActivities(runtime: ReplayRuntime, store: SnapshotSt
         canceled: req.canceled,
       });
       const paths = await writeReport(dir, report);
+      await keepReport(results, req.replayId, [paths.json, paths.html]);
       return {
         verdict: report.verdict,
         reportPath: paths.html,
@@ -119,6 +126,18 @@ export function createReplayActivities(runtime: ReplayRuntime, store: SnapshotSt
 export type ReplayActivities = ReturnType<typeof createReplayActivities>;
 
 async function* emptyStream<T>(): AsyncIterable<T> {}
+
+/** A copy of the report beside the replay's results; the local one stands when that fails. */
+async function keepReport(results: ReplayResultStore, replayId: string, files: string[]): Promise<void> {
+  try {
+    await results.putReport(replayId, files);
+  } catch (err) {
+    childLog('replay').warn(
+      { replayId, store: results.root, err: (err as Error).message },
+      'could not copy the report into the store; it is kept locally',
+    );
+  }
+}
 
 /** Polls the target until it answers any HTTP status, within the timeout. */
 async function waitForTarget(

@@ -12,7 +12,7 @@
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { repriseHome } from '../src/base/paths.js';
-import { FsSnapshotStore } from '../src/store/fs-store.js';
+import { openSnapshotStore } from '../src/store/open.js';
 import { findServer, freePort, startDevServer, TASK_QUEUE } from '../src/temporal/index.js';
 import { newId } from '../src/base/new-id.js';
 import { startInProcessWorker } from '../workers/orchestrator.js';
@@ -116,7 +116,7 @@ async function main(): Promise<number> {
       `snapshot ${result.snapshotId}: ${result.pairs} pairs (${result.inbound} inbound, ${result.outbound} outbound), ` +
         `${result.dropped} dropped`,
     );
-    const manifest = await new FsSnapshotStore(home).getManifest(result.snapshotId);
+    const manifest = await openSnapshotStore(home).getManifest(result.snapshotId);
     for (const e of manifest.endpoints)
       say(`  ${e.direction.padEnd(8)} ${e.method.padEnd(5)} ${e.host}${e.path}  x${e.count}`);
     say(`secrets were masked before storage; see \`npx reprise snapshot export ${result.snapshotId} --har\``);

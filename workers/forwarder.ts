@@ -10,7 +10,7 @@ import { DEFAULT_FORWARDER_PORT, DEFAULT_MAX_BATCH_BYTES, startForwarder } from 
 import { log } from '../src/base/log.js';
 import { repriseHome } from '../src/base/paths.js';
 import { RulesFileError } from '../src/base/rules-file.js';
-import { FsSnapshotStore } from '../src/store/fs-store.js';
+import { openStores } from '../src/store/open.js';
 
 const USAGE = `usage: forwarder [--port 4150] [--host 127.0.0.1] [--home DIR] [--dlp FILE | --no-dlp]
                  [--filters FILE] [--max-batch-bytes 64MiB]`;
@@ -53,11 +53,13 @@ async function main(): Promise<void> {
   }
   if (values.dlp && values['no-dlp']) throw new UsageError('--dlp and --no-dlp are exclusive: give one');
   const home = values.home ?? repriseHome();
+  const stores = openStores(home);
   const forwarder = await startForwarder({
     port: values.port === undefined ? DEFAULT_FORWARDER_PORT : parsePort(values.port),
     host: values.host ?? '127.0.0.1',
     home,
-    store: new FsSnapshotStore(home),
+    store: stores.snapshots,
+    results: stores.results,
     dlp: values['no-dlp'] ? false : values.dlp ? await loadDlpRules(values.dlp) : DEFAULT_DLP_RULES,
     filters: values.filters ? await loadFilterRules(values.filters) : FilterRules.parse({}),
     maxBatchBytes: values['max-batch-bytes']

@@ -18,12 +18,14 @@ import { GeneratorConfigError, runGenerator, type TransformInput } from '../src/
 import { repriseHome } from '../src/base/paths.js';
 import { loadRulesFile, RulesFileError } from '../src/base/rules-file.js';
 import { describeZodIssues } from '../src/base/issues.js';
-import { FsSnapshotStore } from '../src/store/fs-store.js';
+import { openStores } from '../src/store/open.js';
 import { HttpSnapshotStore, uploadReplayResults } from '../src/store/http-store.js';
+import { storeReplayResults } from '../src/store/results.js';
+import { isSafeId } from '../src/base/ids.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
 
 const USAGE = `usage: generator --snapshot ID --target URL --out FILE [--home DIR | --snapshot-url URL]
-                 [--upload-url URL] [--config FILE]
+                 [--upload-url URL | --replay ID] [--config FILE]
                  [--rate N | --speed 2x] [--connections N] [--duration 30s | --passes N]
                  [--timeout 10s]`;
 
@@ -53,6 +55,8 @@ async function main(): Promise<void> {
       // In a cluster: the snapshot from the forwarder, and where the results go back to.
       'snapshot-url': { type: 'string' },
       'upload-url': { type: 'string' },
+      // With a bucket store (REPRISE_STORE): the replay whose results this generator uploads there.
+      replay: { type: 'string' },
       target: { type: 'string' },
       out: { type: 'string' },
       config: { type: 'string' },
@@ -75,6 +79,11 @@ async function main(): Promise<void> {
   }
   if (values.home && values['snapshot-url'])
     throw new UsageError('--home and --snapshot-url are exclusive: give one');
+  if (values['upload-url'] && values.replay)
+    throw new UsageError('--upload-url and --replay are exclusive: give one');
+  if (values.replay !== undefined && !isSafeId(values.replay))
+    throw new UsageError(`--replay: "${values.replay}" is not a valid replay id`);
+  const stores = values['snapshot-url'] ? undefined : openStores(values.home ?? repriseHome());
   const file = values.config
     ? await loadRulesFile(values.config, ConfigFile).catch((err: unknown) => {
         throw err instanceof RulesFileError ? new UsageError(`--config: ${err.message}`) : err;
@@ -103,9 +112,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   const summary = await runGenerator({
-    store: values['snapshot-url']
-      ? new HttpSnapshotStore(values['snapshot-url'])
-      : new FsSnapshotStore(values.home ?? repriseHome()),
+    store: stores?.snapshots ?? new HttpSnapshotStore(values['snapshot-url']!),
     snapshotId: values.snapshot!,
     target: values.target!,
     load: parsed.data,
@@ -116,6 +123,9 @@ async function main(): Promise<void> {
     onProgress: (p) => void emit({ event: 'progress', ...p }),
   });
   if (values['upload-url']) await uploadReplayResults(values['upload-url'], values.out!, summary);
+  // Locally the results are the --out file already; a bucket store gets them uploaded.
+  if (values.replay && stores?.results.remote)
+    await storeReplayResults(stores.results, values.replay, values.out!, summary);
   await emit({ event: 'done', summary });
 }
 

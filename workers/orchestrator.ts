@@ -21,7 +21,7 @@ import type { CaptureRuntime, ReplayRuntime } from '../activities/runtime.js';
 import { createReplayActivities } from '../activities/replay.js';
 import { createRegressionActivities } from '../activities/regression.js';
 import { kubeRuntimesFromEnv } from '../activities/kube/env.js';
-import { FsSnapshotStore } from '../src/store/fs-store.js';
+import { openStores } from '../src/store/open.js';
 import { childLog } from '../src/base/log.js';
 import { repriseHome } from '../src/base/paths.js';
 import { ensureSearchAttributes } from '../src/temporal/connect.js';
@@ -67,6 +67,7 @@ export function installWorkerRuntime(
 }
 
 export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions): Promise<Worker> {
+  const stores = openStores(opts.home);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -76,8 +77,9 @@ export async function createOrchestratorWorker(opts: OrchestratorWorkerOptions):
       ...createCaptureActivities(opts.runtime ?? new LocalCaptureRuntime({ home: opts.home })),
       ...createReplayActivities(
         opts.replayRuntime ?? new LocalReplayRuntime(opts.home),
-        new FsSnapshotStore(opts.home),
+        stores.snapshots,
         opts.home,
+        stores.results,
       ),
       ...createRegressionActivities(opts.home),
     },

@@ -10,7 +10,7 @@ import { log } from '../src/base/log.js';
 import { caDir, repriseHome } from '../src/base/paths.js';
 import { startResponder, type ResponderConfigInput } from '../src/responder/index.js';
 import { loadRulesFile, RulesFileError } from '../src/base/rules-file.js';
-import { FsSnapshotStore } from '../src/store/fs-store.js';
+import { openSnapshotStore } from '../src/store/open.js';
 import { HttpSnapshotStore } from '../src/store/http-store.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
 
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       : integerFlag('--max-misses', values['max-misses'], 0, 1e9);
 
   const responder = await startResponder({
-    store: values['snapshot-url'] ? new HttpSnapshotStore(values['snapshot-url']) : new FsSnapshotStore(home),
+    store: values['snapshot-url'] ? new HttpSnapshotStore(values['snapshot-url']) : openSnapshotStore(home),
     snapshotId: values.snapshot,
     port,
     host: values.host ?? '127.0.0.1',

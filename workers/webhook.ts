@@ -19,7 +19,8 @@ import { TrafficReplayController } from '../src/kube/controller/controller.js';
 import { startInspector, type Inspector } from '../src/kube/inspector/server.js';
 import { ConfigError, parseWebhookConfig, USAGE } from '../src/kube/webhooks/config.js';
 import { childLog } from '../src/base/log.js';
-import { FsSnapshotStore } from '../src/store/fs-store.js';
+import { openSnapshotStore } from '../src/store/open.js';
+import { repriseHome } from '../src/base/paths.js';
 import { HttpSnapshotStore } from '../src/store/http-store.js';
 import { serverFromEnv } from '../src/temporal/connect.js';
 
@@ -58,12 +59,14 @@ async function main(): Promise<void> {
     return;
   }
   const kc = loadKubeConfig(cfg.kubeconfig);
-  // The store itself when mounted (--store-dir), else the forwarder's snapshot API (REPRISE_FORWARDER_URL).
-  const store = cfg.storeDir
-    ? new FsSnapshotStore(cfg.storeDir)
-    : cfg.inject.forwarderUrl
-      ? new HttpSnapshotStore(cfg.inject.forwarderUrl)
-      : undefined;
+  // The store itself when mounted (--store-dir) or in a bucket (REPRISE_STORE), else the
+  // forwarder's snapshot API (REPRISE_FORWARDER_URL).
+  const store =
+    cfg.storeDir || process.env.REPRISE_STORE
+      ? openSnapshotStore(cfg.storeDir ?? repriseHome())
+      : cfg.inject.forwarderUrl
+        ? new HttpSnapshotStore(cfg.inject.forwarderUrl)
+        : undefined;
   const ctx: AdmissionContext = {
     inject: cfg.inject,
     lookups: realLookups(kc, store),

@@ -165,6 +165,9 @@ export class LocalReplayRuntime implements ReplayRuntime {
           req.targetUrl,
           '--out',
           this.observedPath(req.replayId),
+          // With a bucket store the generator uploads its results there under this id.
+          '--replay',
+          req.replayId,
           '--config',
           configFile,
         ],

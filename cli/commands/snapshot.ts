@@ -3,16 +3,23 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { Command } from 'commander';
-import { FsSnapshotStore } from '../../src/store/fs-store.js';
+import { openSnapshotStore, StoreConfigError } from '../../src/store/open.js';
 import { SnapshotNotFoundError } from '../../src/store/types.js';
 import type { SnapshotManifest } from '../../src/model/traffic.js';
 import { importHar, writeHar } from '../../src/har/index.js';
 import { repriseHome } from '../../src/base/paths.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { formatBytes, printJson, printLine, printTable, style } from '../output.js';
 import { serviceFlag } from '../flags.js';
 
-const store = () => new FsSnapshotStore(repriseHome());
+/** The store REPRISE_STORE names (the filesystem under REPRISE_HOME by default). */
+function store() {
+  try {
+    return openSnapshotStore(repriseHome());
+  } catch (err) {
+    throw err instanceof StoreConfigError ? new UsageError(err.message) : err;
+  }
+}
 
 async function manifestOrFail(id: string): Promise<SnapshotManifest> {
   try {

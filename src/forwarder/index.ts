@@ -9,6 +9,7 @@ import { DEFAULT_DLP_RULES, loadOrCreateDlpKey, type DlpRules } from '../dlp/ind
 import { FilterRules } from '../filters/index.js';
 import { childLog } from '../base/log.js';
 import type { SnapshotStore } from '../store/types.js';
+import type { ReplayResultStore } from '../store/results.js';
 import { ForwarderMetrics } from './metrics.js';
 import { PolicyCache } from './policy.js';
 import { Recordings } from './recordings.js';
@@ -26,6 +27,8 @@ export interface ForwarderOptions {
   /** REPRISE_HOME: where the per-install DLP key lives. */
   home: string;
   store: SnapshotStore;
+  /** Where pods' replay results go (the snapshot API); default: REPRISE_HOME's replay folders. */
+  results?: ReplayResultStore;
   /** Rules for recordings opened without their own; `false` = no masking. Default DEFAULT_DLP_RULES. */
   dlp?: DlpRules | false;
   /** Default: the default filters (health checks and telemetry dropped). */
@@ -63,7 +66,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<Forwarder>
       log,
     }),
   );
-  registerSnapshotApi(server, { store: opts.store, home: opts.home });
+  registerSnapshotApi(server, { store: opts.store, home: opts.home, results: opts.results });
   await listen(server, opts.port ?? DEFAULT_FORWARDER_PORT, opts.host ?? '127.0.0.1');
   const port = (server.address() as AddressInfo).port;
   log.info({ port }, 'forwarder listening');

@@ -1,34 +1,29 @@
 /**
- * Snapshots over HTTP for the pods of a replay (responder, generator), until an S3-compatible
- * store exists: they read a snapshot from the forwarder and send back what they observed, which
- * lands in the store the orchestrator shares with the forwarder.
+ * Snapshots over HTTP for the pods of a replay (responder, generator), whichever store the
+ * forwarder uses (its volume, or an S3 bucket): they read a snapshot from the forwarder and send
+ * back what they observed, which lands in the replay results the orchestrator reads.
  *
  *   GET /snapshots/:id/manifest    the manifest (JSON)
  *   GET /snapshots/:id/traffic     traffic.ndjson.gz, streamed as stored
  *   PUT /replays/:id/observed      the generator's observed.ndjson.gz (bounded)
  *   PUT /replays/:id/summary       the generator's summary (JSON, bounded)
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { isSafeId } from '../base/ids.js';
 import { childLog } from '../base/log.js';
-import { generatorSummaryFile, observedFile } from '../base/paths.js';
-import { replaceAtomic, writeFileAtomic } from '../store/durable.js';
-import { FsSnapshotStore } from '../store/fs-store.js';
-import { TRAFFIC_FILE } from '../store/manifest.js';
+import { FsReplayResults, type ReplayResultStore } from '../store/results.js';
 import { SnapshotNotFoundError, type SnapshotStore } from '../store/types.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface SnapshotApiOptions {
   store: SnapshotStore;
-  /** REPRISE_HOME: where replays' observed files and summaries are written. */
+  /** REPRISE_HOME: where replays' observed files and summaries are written, unless `results` says. */
   home: string;
+  results?: ReplayResultStore;
   /** Default 2 GiB. */
   maxObservedBytes?: number;
 }
@@ -97,31 +92,32 @@ async function serve(
     } catch (err) {
       throw new ApiError(400, `invalid JSON: ${(err as Error).message}`);
     }
-    const file = generatorSummaryFile(opts.home, id);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, body.toString('utf8'));
+    await results(opts).putSummary(id, body.toString('utf8'));
     return json(res, 200, { bytes: body.length });
   }
-  const bytes = await receiveFile(
+  const bytes = await receiveObserved(
     req,
-    observedFile(opts.home, id),
+    results(opts),
+    id,
     opts.maxObservedBytes ?? DEFAULT_MAX_OBSERVED_BYTES,
   );
   json(res, 200, { bytes });
 }
 
-/** The stored gzip file as is; another store's pairs re-encoded the same way. */
+const results = (opts: SnapshotApiOptions) => opts.results ?? new FsReplayResults(opts.home);
+
+/** The stored gzip file as is; a snapshot of several parts merged and re-encoded the same way. */
 async function sendTraffic(store: SnapshotStore, id: string, res: ServerResponse): Promise<void> {
   await store.getManifest(id); // 404 before any byte is sent
+  const raw = await store.rawTraffic?.(id);
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'x-content-encoding': 'gzip' });
   const source =
-    store instanceof FsSnapshotStore
-      ? createReadStream(path.join(store.root, id, TRAFFIC_FILE))
-      : Readable.from(
-          (async function* () {
-            for await (const pair of store.readPairs(id)) yield JSON.stringify(pair) + '\n';
-          })(),
-        ).pipe(createGzip());
+    raw ??
+    Readable.from(
+      (async function* () {
+        for await (const pair of store.readPairs(id)) yield JSON.stringify(pair) + '\n';
+      })(),
+    ).pipe(createGzip());
   await pipeline(source, res);
 }
 
@@ -136,19 +132,31 @@ async function readBounded(req: IncomingMessage, max: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Streams the body into `file` atomically (temp, fsync, rename); past `max` bytes it is refused. */
-async function receiveFile(req: IncomingMessage, file: string, max: number): Promise<number> {
+/** Streams the body into the replay's results, whole or not at all; past `max` bytes it is refused. */
+async function receiveObserved(
+  req: IncomingMessage,
+  results: ReplayResultStore,
+  id: string,
+  max: number,
+): Promise<number> {
   const declared = Number(req.headers['content-length']);
   if (declared > max) throw new ApiError(413, `body larger than ${max} bytes`);
-  await mkdir(path.dirname(file), { recursive: true });
   let size = 0;
+  let refused: ApiError | undefined;
   const limit = new Transform({
     transform(chunk: Buffer, _enc, done) {
       size += chunk.length;
-      done(size > max ? new ApiError(413, `body larger than ${max} bytes`) : null, chunk);
+      if (size > max) refused ??= new ApiError(413, `body larger than ${max} bytes`);
+      done(refused ?? null, chunk);
     },
   });
-  await replaceAtomic(file, (tmp) => pipeline(req, limit, createWriteStream(tmp, { flags: 'wx' })));
+  req.on('error', (err) => limit.destroy(err));
+  try {
+    await results.putObserved(id, req.pipe(limit));
+  } catch (err) {
+    // The store may wrap the body's error in its own; the refusal is what the client must see.
+    throw refused ?? err;
+  }
   return size;
 }
 

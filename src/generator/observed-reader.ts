@@ -1,22 +1,20 @@
 /** Reads an observed file (`observed.ndjson.gz`) back as a stream, one exchange at a time. */
 import { createReadStream } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { ObservedExchange } from '../model/replay.js';
+import { splitLines } from '../store/lines.js';
 
-export async function* readObserved(file: string): AsyncGenerator<ObservedExchange> {
+/** `source`: the file's path, or its bytes as a stream (from the replay results store). */
+export async function* readObserved(source: string | Readable): AsyncGenerator<ObservedExchange> {
   const gunzip = zlib.createGunzip();
   // Read errors (a missing file) end the iteration with that error, not an unhandled event.
-  createReadStream(file)
-    .on('error', (err) => gunzip.destroy(err))
-    .pipe(gunzip);
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  for await (const chunk of gunzip) {
-    const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) if (line) yield JSON.parse(line) as ObservedExchange;
+  const bytes: Readable = typeof source === 'string' ? createReadStream(source) : source;
+  bytes.on('error', (err) => gunzip.destroy(err)).pipe(gunzip);
+  try {
+    for await (const line of splitLines(gunzip)) yield JSON.parse(line) as ObservedExchange;
+  } finally {
+    bytes.destroy();
+    gunzip.destroy();
   }
-  rest += decoder.end();
-  if (rest) yield JSON.parse(rest) as ObservedExchange;
 }

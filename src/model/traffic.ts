@@ -97,6 +97,9 @@ export const DropCounts = z.object({
 });
 export type DropCounts = z.infer<typeof DropCounts>;
 
+/** A traffic file's name in a snapshot: `traffic.ndjson.gz` or `traffic-<writer>.ndjson.gz`. */
+export const TRAFFIC_PART = /^traffic(-[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*)?\.ndjson\.gz$/;
+
 export const SnapshotManifest = z.object({
   formatVersion: z.literal(FORMAT_VERSION),
   id: z.string(),
@@ -125,6 +128,14 @@ export const SnapshotManifest = z.object({
   dlp: z.unknown().optional(),
   /** Free-form provenance: capture workflow id, HAR creator, ... */
   meta: z.record(z.string(), z.string()).default({}),
+  /**
+   * The traffic files beside the manifest, merged in capture order when there are several (one
+   * per writer: the S3 store names each writer's file); absent means the one `traffic.ndjson.gz`.
+   */
+  parts: z
+    .array(z.string().regex(TRAFFIC_PART, 'expected a file name traffic[-NAME].ndjson.gz'))
+    .min(1)
+    .optional(),
 });
 export type SnapshotManifest = z.infer<typeof SnapshotManifest>;
 

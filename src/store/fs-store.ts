@@ -7,26 +7,22 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import { isSafeId } from '../base/ids.js';
 import { newSnapshotId } from '../base/new-id.js';
 import { childLog } from '../base/log.js';
 import { snapshotsDir } from '../base/paths.js';
-import { RRPair, type SnapshotManifest } from '../model/traffic.js';
+import type { RRPair, SnapshotManifest } from '../model/traffic.js';
 import { SnapshotNotFoundError, type NewSnapshot, type SnapshotStore, type SnapshotWriter } from './types.js';
-import { CorruptSnapshotError, InvalidSnapshotIdError, SnapshotExistsError } from './errors.js';
+import { InvalidSnapshotIdError, SnapshotExistsError } from './errors.js';
 import { FsSnapshotWriter, OWNER_FILE, PARTIAL_PREFIX, type PartialOwner } from './fs-writer.js';
-import { MANIFEST_FILE, TRAFFIC_FILE, parseManifest } from './manifest.js';
-import { splitLines } from './lines.js';
-import { describeIssues } from './issue-path.js';
+import { MANIFEST_FILE, parseManifest } from './manifest.js';
+import { readSnapshotPairs, trafficParts, type ReadPairsOptions } from './read-pairs.js';
+
+export type { ReadPairsOptions } from './read-pairs.js';
 
 /** Folders being deleted: renamed first so a half-removed snapshot never lists. */
 const REMOVING_PREFIX = '.removing-';
-
-export interface ReadPairsOptions {
-  /** Check each pair against the RRPair schema (default true); off for trusted hot paths. */
-  validate?: boolean;
-}
 
 export class FsSnapshotStore implements SnapshotStore {
   readonly root: string;
@@ -84,27 +80,15 @@ export class FsSnapshotStore implements SnapshotStore {
 
   /** Streams gunzip -> lines -> JSON.parse: memory stays flat however big the snapshot is. */
   async *readPairs(id: string, opts: ReadPairsOptions = {}): AsyncGenerator<RRPair> {
-    await this.getManifest(id); // not found / corrupt before any pair
-    const validate = opts.validate ?? true;
-    const source = createReadStream(path.join(this.root, id, TRAFFIC_FILE));
-    const gunzip = createGunzip();
-    source.on('error', (err) => gunzip.destroy(err));
-    source.pipe(gunzip);
-    let line = 0;
-    try {
-      for await (const text of splitLines(gunzip)) {
-        line++;
-        yield this.parseLine(id, line, text, validate);
-      }
-    } catch (err) {
-      if (err instanceof CorruptSnapshotError) throw err;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new CorruptSnapshotError(id, `${TRAFFIC_FILE} is missing`);
-      throw new CorruptSnapshotError(id, `${TRAFFIC_FILE} after line ${line}: ${(err as Error).message}`);
-    } finally {
-      source.destroy();
-      gunzip.destroy();
-    }
+    const manifest = await this.getManifest(id); // not found / corrupt before any pair
+    const open = (part: string) => Promise.resolve(createReadStream(path.join(this.root, id, part)));
+    yield* readSnapshotPairs(manifest, open, isMissing, opts);
+  }
+
+  /** The traffic file as stored, when the snapshot has one (the snapshot API sends it as is). */
+  async rawTraffic(id: string): Promise<Readable | undefined> {
+    const parts = trafficParts(await this.getManifest(id));
+    return parts.length === 1 ? createReadStream(path.join(this.root, id, parts[0])) : undefined;
   }
 
   async remove(id: string): Promise<void> {
@@ -138,31 +122,12 @@ export class FsSnapshotStore implements SnapshotStore {
     return removed;
   }
 
-  private parseLine(id: string, line: number, text: string, validate: boolean): RRPair {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      throw new CorruptSnapshotError(
-        id,
-        `${TRAFFIC_FILE} line ${line}: not JSON (${(err as Error).message})`,
-      );
-    }
-    if (!validate) return raw as RRPair;
-    const parsed = RRPair.safeParse(raw);
-    if (!parsed.success) {
-      throw new CorruptSnapshotError(
-        id,
-        `${TRAFFIC_FILE} line ${line}: ${describeIssues(parsed.error.issues)}`,
-      );
-    }
-    return parsed.data;
-  }
-
   private checkId(id: string): void {
     if (typeof id !== 'string' || !isSafeId(id)) throw new InvalidSnapshotIdError(String(id));
   }
 }
+
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 async function readdirOrEmpty(dir: string) {
   try {

@@ -1,4 +1,5 @@
 /** The snapshot store interface; the filesystem implementation is the local default. */
+import type { Readable } from 'node:stream';
 import type { DropCounts, RRPair, SnapshotManifest } from '../model/traffic.js';
 
 export interface NewSnapshot {
@@ -47,6 +48,8 @@ export interface SnapshotStore {
   readPairs(id: string): AsyncIterable<RRPair>;
   exists(id: string): Promise<boolean>;
   remove(id: string): Promise<void>;
+  /** The gzipped traffic as stored, when the snapshot is one part; lets it be sent without re-encoding. */
+  rawTraffic?(id: string): Promise<Readable | undefined>;
 }
 
 export class SnapshotNotFoundError extends Error {

@@ -39,8 +39,9 @@ const observedItems = (n: number): ObservedExchange[] =>
     };
   });
 
-const dir = mkdtempSync(path.join(tmpdir(), 'reprise-replay-double-'));
-const runtime = new ReplayRuntimeDouble(dir, observedItems(ITEMS));
+/** The worker's REPRISE_HOME, where the double leaves what its generator observed. */
+const home = mkdtempSync(path.join(tmpdir(), 'reprise-replay-double-'));
+const runtime = new ReplayRuntimeDouble(home, observedItems(ITEMS));
 let h: WorkflowHarness;
 let snapshotId: string;
 
@@ -48,6 +49,7 @@ before(async () => {
   // A cancellation reaches a heartbeating activity within 100 ms instead of the SDK's 30 s.
   const throttle = '100 milliseconds';
   h = await startHarness({
+    home,
     replayRuntime: runtime,
     heartbeatThrottle: { maxHeartbeatThrottleInterval: throttle, defaultHeartbeatThrottleInterval: throttle },
   });
@@ -55,7 +57,7 @@ before(async () => {
 });
 after(async () => {
   await h?.close();
-  await rm(dir, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true });
 });
 beforeEach(() => runtime.reset());
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { RuntimeError, type ReplayRuntime, type RuntimeContext } from '../../activities/runtime.js';
+import { observedFile } from '../../src/base/paths.js';
 import type { GeneratorSummary } from '../../src/generator/index.js';
 import type { ObservedExchange } from '../../src/model/replay.js';
 
@@ -30,11 +31,12 @@ export class ReplayRuntimeDouble implements ReplayRuntime {
   private waiters: { step: string; resolve: () => void }[] = [];
 
   /**
-   * `observed`: what runGenerator "saw", written where the analyzer reads it (in `dir`), so a
-   * replay that runs to the end has a report made from real analysis.
+   * `observed`: what runGenerator "saw", written where the analyzer reads it (the replay results
+   * of the file store under `home`, the worker's REPRISE_HOME), so a replay that runs to the end
+   * has a report made from real analysis.
    */
   constructor(
-    private readonly dir: string,
+    private readonly home: string,
     private readonly observed: ObservedExchange[],
   ) {}
 
@@ -128,7 +130,7 @@ export class ReplayRuntimeDouble implements ReplayRuntime {
     return this.step('cleanup', req, ctx, undefined);
   }
   observedPath(replayId: string): string {
-    return path.join(this.dir, replayId, 'observed.ndjson.gz');
+    return observedFile(this.home, replayId);
   }
 }
 

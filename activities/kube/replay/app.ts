@@ -13,7 +13,7 @@ import { caDir } from '../../../src/base/paths.js';
 import { ensureCa } from '../../../src/tls/ca.js';
 import { jvmReplayOptions } from '../../../src/jvm/pod.js';
 import { repriseTruststore, TRUSTSTORE_FILE } from '../../../src/jvm/truststore.js';
-import { FsSnapshotStore } from '../../../src/store/fs-store.js';
+import { openSnapshotStore } from '../../../src/store/open.js';
 import type { ReplayRef } from '../../runtime.js';
 import { RuntimeError, type RuntimeContext } from '../../runtime.js';
 import {
@@ -216,7 +216,7 @@ async function recordedHosts(k: ReplayCluster, replayId: string, ctx: RuntimeCon
   );
   const snapshotId = responder?.data?.snapshotId;
   if (!snapshotId) return [];
-  const manifest = await new FsSnapshotStore(k.options.home).getManifest(snapshotId);
+  const manifest = await openSnapshotStore(k.options.home).getManifest(snapshotId);
   const hosts = new Set<string>();
   for (const e of manifest.endpoints) {
     if (e.direction !== 'outbound') continue;

@@ -4,12 +4,11 @@
  * uploads its observed traffic and summary there. Waited for until the summary arrives; a
  * cancelled activity deletes the Job, which stops its pod.
  */
-import { readFile } from 'node:fs/promises';
 import type { LoadConfig, Transform } from '../../../src/config/replay.js';
 import type { GeneratorSummary } from '../../../src/generator/index.js';
 import { resourcePath } from '../../../src/kube/client/api.js';
 import { LABELS } from '../../../src/kube/api/annotations.js';
-import { generatorSummaryFile } from '../../../src/base/paths.js';
+import { openReplayResults } from '../../../src/store/open.js';
 import type { GeneratorProgress, ReplayRef } from '../../runtime.js';
 import { RuntimeError, type RuntimeContext } from '../../runtime.js';
 import { objectName, replaySelector, waitFor } from '../common.js';
@@ -123,9 +122,9 @@ async function startAndWaitForGenerator(
 
 async function readSummary(k: ReplayCluster, replayId: string): Promise<GeneratorSummary | undefined> {
   try {
-    return JSON.parse(
-      await readFile(generatorSummaryFile(k.options.home, replayId), 'utf8'),
-    ) as GeneratorSummary;
+    // Where the forwarder's snapshot API put it (the volume, or the S3 bucket).
+    const text = await openReplayResults(k.options.home).getSummary(replayId);
+    return text === undefined ? undefined : (JSON.parse(text) as GeneratorSummary);
   } catch {
     return undefined;
   }

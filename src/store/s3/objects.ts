@@ -1,0 +1,184 @@
+/**
+ * The few S3 calls the store makes, bound to one bucket and key prefix. Keys given here are
+ * relative to the prefix; errors name the object (`s3://bucket/prefix/key`) they concern.
+ */
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createS3Client, describeLocation, type S3Location } from './config.js';
+import { PatientRetry } from './retry.js';
+
+/** Multipart part size (S3's minimum is 5 MiB) and parts in flight: memory per upload stays under ~3 parts. */
+export const PART_BYTES = 8 * 1024 * 1024;
+const PARTS_IN_FLIGHT = 2;
+
+export interface ObjectInfo {
+  key: string;
+  lastModified: number;
+}
+
+export interface PendingUpload extends ObjectInfo {
+  uploadId: string;
+}
+
+/** True for "no such object" (GET answers NoSuchKey, HEAD a bare 404). */
+export function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** True when a conditional write lost (If-None-Match: * on an existing key). */
+export function isPreconditionFailed(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
+}
+
+export class S3Objects {
+  readonly client: S3Client;
+  /** Uploads ride out a short outage of the server (see retry.ts); reads fail fast. */
+  private readonly uploads: S3Client;
+
+  constructor(
+    readonly location: S3Location,
+    uploadRetryMs = 60_000,
+  ) {
+    this.client = createS3Client(location);
+    this.uploads = createS3Client(location, new PatientRetry(uploadRetryMs));
+  }
+
+  private get bucket(): string {
+    return this.location.bucket;
+  }
+
+  private full(key: string): string {
+    return this.location.prefix + key;
+  }
+
+  describe(key = ''): string {
+    return describeLocation(this.location, key);
+  }
+
+  async getText(key: string): Promise<string> {
+    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+    return res.Body!.transformToString('utf8');
+  }
+
+  /** The object's bytes as a stream; the caller reads or destroys it. */
+  async getStream(key: string): Promise<Readable> {
+    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+    return res.Body as Readable;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** `onlyIfAbsent`: a conditional write that fails (412) when the key already exists. */
+  async put(key: string, body: string, contentType: string, onlyIfAbsent = false): Promise<void> {
+    await this.uploads.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.full(key),
+        Body: body,
+        ContentType: contentType,
+        ...(onlyIfAbsent ? { IfNoneMatch: '*' } : {}),
+      }),
+    );
+  }
+
+  /**
+   * Streams `body` into `key` as a multipart upload (a single PUT when it is under one part),
+   * reading at most PARTS_IN_FLIGHT parts ahead. Aborting `signal` aborts the upload.
+   */
+  async upload(key: string, body: Readable, contentType: string, signal?: AbortSignal): Promise<void> {
+    const upload = new Upload({
+      client: this.uploads,
+      params: { Bucket: this.bucket, Key: this.full(key), Body: body, ContentType: contentType },
+      partSize: PART_BYTES,
+      queueSize: PARTS_IN_FLIGHT,
+      leavePartsOnError: false,
+    });
+    const abort = () => void upload.abort().catch(() => undefined);
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      await upload.done();
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+  }
+
+  /** Objects under `dir` (relative keys), every page; `delimiter` also returns the sub-folders. */
+  async list(dir: string, delimiter?: string): Promise<{ objects: ObjectInfo[]; folders: string[] }> {
+    const objects: ObjectInfo[] = [];
+    const folders: string[] = [];
+    const strip = (k: string) => k.slice(this.location.prefix.length);
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.full(dir),
+          Delimiter: delimiter,
+          ContinuationToken: token,
+        }),
+      );
+      for (const o of page.Contents ?? [])
+        objects.push({ key: strip(o.Key!), lastModified: o.LastModified?.getTime() ?? 0 });
+      for (const p of page.CommonPrefixes ?? []) folders.push(strip(p.Prefix!));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return { objects, folders };
+  }
+
+  /** Multipart uploads begun under `dir` and neither completed nor aborted. */
+  async pendingUploads(dir: string): Promise<PendingUpload[]> {
+    const out: PendingUpload[] = [];
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: this.full(dir),
+          KeyMarker: keyMarker,
+          UploadIdMarker: idMarker,
+        }),
+      );
+      for (const u of page.Uploads ?? []) {
+        out.push({
+          key: u.Key!.slice(this.location.prefix.length),
+          uploadId: u.UploadId!,
+          lastModified: u.Initiated?.getTime() ?? 0,
+        });
+      }
+      if (!page.IsTruncated) return out;
+      keyMarker = page.NextKeyMarker;
+      idMarker = page.NextUploadIdMarker;
+    }
+  }
+
+  async abortUpload(u: PendingUpload): Promise<void> {
+    await this.client.send(
+      new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.full(u.key), UploadId: u.uploadId }),
+    );
+  }
+}

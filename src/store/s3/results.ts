@@ -1,0 +1,71 @@
+/** Replay results in the bucket: `<prefix>replays/<id>/{observed.ndjson.gz, summary.json, report.*}`. */
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ReplayResultStore } from '../results.js';
+import { isNotFound, type S3Objects } from './objects.js';
+
+const OBSERVED = 'observed.ndjson.gz';
+const SUMMARY = 'generator-summary.json';
+const CONTENT_TYPES: Record<string, string> = {
+  '.json': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+};
+
+const replayKey = (replayId: string, file: string) => `replays/${replayId}/${file}`;
+
+export class S3ReplayResults implements ReplayResultStore {
+  readonly remote = true;
+  readonly root: string;
+
+  constructor(private readonly objects: S3Objects) {
+    this.root = objects.describe('replays/');
+  }
+
+  async putObserved(replayId: string, body: Readable): Promise<void> {
+    const key = replayKey(replayId, OBSERVED);
+    try {
+      await this.objects.upload(key, body, 'application/x-ndjson+gzip');
+    } catch (err) {
+      throw new Error(`uploading ${this.objects.describe(key)} failed: ${(err as Error).message}`);
+    }
+  }
+
+  async openObserved(replayId: string): Promise<Readable | undefined> {
+    try {
+      return await this.objects.getStream(replayKey(replayId, OBSERVED));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async putSummary(replayId: string, json: string): Promise<void> {
+    const key = replayKey(replayId, SUMMARY);
+    try {
+      await this.objects.put(key, json, 'application/json');
+    } catch (err) {
+      throw new Error(`uploading ${this.objects.describe(key)} failed: ${(err as Error).message}`);
+    }
+  }
+
+  async getSummary(replayId: string): Promise<string | undefined> {
+    try {
+      return await this.objects.getText(replayKey(replayId, SUMMARY));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async putReport(replayId: string, files: string[]): Promise<void> {
+    for (const file of files) {
+      const name = path.basename(file);
+      await this.objects.upload(
+        replayKey(replayId, name),
+        createReadStream(file),
+        CONTENT_TYPES[path.extname(name)] ?? 'application/octet-stream',
+      );
+    }
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The part of a snapshot writer that does not care where the bytes go: NDJSON lines batched
+ * through gzip into a sink (a file, a multipart upload), the counts, and the open -> sealed |
+ * aborted life cycle. A backend says how to publish the manifest and how to discard.
+ */
+import { once } from 'node:events';
+import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
+import type { DropCounts, RRPair, SnapshotManifest } from '../model/traffic.js';
+import type { NewSnapshot, SnapshotWriter, WriterStats } from './types.js';
+import { SnapshotExistsError } from './errors.js';
+import { SnapshotTally } from './tally.js';
+
+const BATCH_CHARS = 64 * 1024;
+
+type State = 'open' | 'sealing' | 'sealed' | 'aborted' | 'failed';
+
+/**
+ * Pipes the gzip stream where the backend keeps it; settles once everything is stored, rejects
+ * on a write error (disk full, upload refused).
+ */
+export type TrafficSink = (gzip: Gzip) => Promise<void>;
+
+export abstract class StreamingSnapshotWriter implements SnapshotWriter {
+  private state: State = 'open';
+  protected readonly tally = new SnapshotTally();
+  private readonly gzip: Gzip;
+  private readonly stored: Promise<void>;
+  private drain?: Promise<void>;
+  /** Lines not yet handed to gzip: one zlib call per ~64 KiB instead of one per pair. */
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private sealing?: Promise<SnapshotManifest>;
+  private aborting?: Promise<void>;
+  private failure?: Error;
+
+  protected constructor(
+    readonly id: string,
+    protected readonly spec: NewSnapshot,
+    sink: TrafficSink,
+  ) {
+    // Fastest level: the store sits behind live capture, CPU matters more than bytes here.
+    this.gzip = createGzip({ level: zlibConstants.Z_BEST_SPEED });
+    this.stored = sink(this.gzip);
+    // Observed through append/seal; never an unhandled rejection.
+    this.stored.catch((err: unknown) => (this.failure ??= err as Error));
+  }
+
+  /** Fails when the snapshot cannot be published (its id is taken); checked before the stream ends. */
+  protected abstract checkPublishable(): Promise<void>;
+  /** Makes the snapshot visible: the traffic is stored; the manifest goes last. */
+  protected abstract publish(manifest: SnapshotManifest): Promise<void>;
+  /** Removes whatever this writer stored. */
+  protected abstract discard(): Promise<void>;
+  /** The manifest's `parts`, when not the single default traffic file. */
+  protected parts(): string[] | undefined {
+    return undefined;
+  }
+
+  /**
+   * Synchronous unless gzip asks the writer to wait (then a promise for the drain): a batch of
+   * pairs costs no microtask per pair. `line` is the pair's JSON when the caller already has it
+   * (the forwarder passes an ingested line through untouched), saving a JSON.stringify.
+   */
+  append(pair: RRPair, line?: string): Promise<void> | undefined {
+    if (this.state !== 'open')
+      return Promise.reject(new Error(`snapshot writer "${this.id}" is ${this.state}; cannot append`));
+    if (this.failure)
+      return Promise.reject(new Error(`snapshot writer "${this.id}" failed: ${this.failure.message}`));
+    const text = (line ?? JSON.stringify(pair)) + '\n';
+    this.tally.add(pair, Buffer.byteLength(text));
+    this.pending.push(text);
+    this.pendingChars += text.length;
+    if (this.pendingChars >= BATCH_CHARS && !this.flush()) return this.waitDrain();
+    return undefined;
+  }
+
+  stats(): WriterStats {
+    return this.tally.stats();
+  }
+
+  seal(dropped: Partial<DropCounts> = {}): Promise<SnapshotManifest> {
+    if (this.sealing) return this.sealing;
+    if (this.state !== 'open')
+      return Promise.reject(new Error(`snapshot writer "${this.id}" is ${this.state}`));
+    this.state = 'sealing';
+    this.sealing = this.finish(dropped).then(
+      (m) => {
+        this.state = 'sealed';
+        return m;
+      },
+      async (err: unknown) => {
+        // The gzip stream is ended: a retry cannot succeed, so leave nothing behind.
+        this.state = 'failed';
+        await this.discard().catch(() => undefined);
+        if (err instanceof SnapshotExistsError) throw err;
+        // The loss is counted where the failure is reported (the capture's error).
+        throw new Error(
+          `snapshot "${this.id}" was not sealed, its ${this.tally.stats().pairs} pairs are lost: ${(err as Error).message}`,
+          { cause: err },
+        );
+      },
+    );
+    return this.sealing;
+  }
+
+  abort(): Promise<void> {
+    if (this.state === 'sealed' || this.state === 'sealing') {
+      return Promise.reject(
+        new Error(`snapshot "${this.id}" is ${this.state}; remove it from the store instead`),
+      );
+    }
+    this.aborting ??= (async () => {
+      this.state = 'aborted';
+      this.gzip.destroy();
+      await this.stored.catch(() => {});
+      await this.discard();
+    })();
+    return this.aborting;
+  }
+
+  private async finish(dropped: Partial<DropCounts>): Promise<SnapshotManifest> {
+    // Checked first so a clash fails before any work; publish() checks again.
+    await this.checkPublishable();
+    this.flush();
+    this.gzip.end();
+    await this.stored;
+    const manifest = this.tally.manifest(this.id, this.spec, dropped, this.parts());
+    await this.publish(manifest);
+    return manifest;
+  }
+
+  /** Hands the batched lines to gzip; false when gzip asks the writer to wait for 'drain'. */
+  private flush(): boolean {
+    if (this.pending.length === 0) return true;
+    const chunk = this.pending.join('');
+    this.pending = [];
+    this.pendingChars = 0;
+    return this.gzip.write(chunk);
+  }
+
+  /** One shared wait per drain, so many concurrent appends do not pile listeners on the stream. */
+  private waitDrain(): Promise<void> {
+    this.drain ??= Promise.race([
+      once(this.gzip, 'drain').then(() => undefined),
+      // After end() no 'drain' comes: a pair written before seal() is accepted once the file is.
+      this.stored.then(() => {
+        if (this.state === 'open')
+          throw new Error(`snapshot writer "${this.id}": stream closed while appending`);
+      }),
+    ]).finally(() => {
+      this.drain = undefined;
+    });
+    return this.drain;
+  }
+}
