@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import type { RRPair } from '../../src/model/traffic.js';
+import type { SnapshotStore } from '../../src/store/types.js';
 
 export interface CountingApp {
   url: string;
@@ -39,8 +40,11 @@ export async function startCountingApp(delayMs = 0): Promise<CountingApp> {
 }
 
 /** A sealed snapshot of `count` inbound `GET /items/N` pairs with the answers startCountingApp gives. */
-export async function writeItemsSnapshot(home: string, count: number): Promise<string> {
-  const store = new FsSnapshotStore(home);
+export async function writeItemsSnapshot(
+  home: string,
+  count: number,
+  store: SnapshotStore = new FsSnapshotStore(home),
+): Promise<string> {
   const writer = await store.createWriter({ service: 'items', source: 'capture' });
   const start = Date.now() - 60_000;
   for (let i = 1; i <= count; i++) {

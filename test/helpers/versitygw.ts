@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../src/store/s3/config.js';
 import { projectRoot } from './cli.js';
 
 const ACCESS = 'reprise-test';
@@ -72,11 +73,13 @@ export class TestS3Server {
 
   /** A plain client on this server, to look at what the store wrote. */
   client(): S3Client {
-    return new S3Client({
+    return createS3Client({
+      bucket: this.bucket,
+      prefix: '',
       endpoint: this.endpoint,
       region: 'us-east-1',
-      forcePathStyle: true,
       credentials: { accessKeyId: ACCESS, secretAccessKey: SECRET },
+      uploadRetryMs: 0,
     });
   }
 
@@ -89,6 +92,8 @@ export class TestS3Server {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
+    // A test process that ends without close() (a failed before(), a timeout) takes it along.
+    process.once('exit', () => child.kill('SIGKILL'));
     const keep = (c: Buffer) => (this.log = (this.log + c.toString()).slice(-4000));
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);

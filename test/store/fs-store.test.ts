@@ -6,14 +6,13 @@ import { mkdir, mkdtemp, rm, readdir, readFile, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import { CorruptSnapshotError, InvalidSnapshotIdError, SnapshotExistsError } from '../../src/store/errors.js';
 import { SnapshotNotFoundError } from '../../src/store/types.js';
 import { EndpointCounter, normaliseEndpointPath } from '../../src/store/endpoints.js';
 import type { RRPair } from '../../src/model/traffic.js';
 import { pair } from './pairs.js';
+import { exposeGc } from '../helpers/memory.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -287,9 +286,3 @@ test('reading 200,000 pairs streams in bounded memory', async () => {
   // Uncollected garbage counts here, hence the slack; loading the file whole would need > total.
   assert.ok(peak - base < total / 3, `heap peaked ${mb(peak - base)} above base while reading ${mb(total)}`);
 });
-
-/** `global.gc` without starting node with --expose-gc (npm test runs plain `node --test`). */
-function exposeGc(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}

@@ -20,7 +20,14 @@ export interface S3Location {
   /** Custom endpoint (versitygw, Ceph, SeaweedFS, ...); undefined: AWS S3. */
   endpoint?: string;
   region: string;
+  /** Keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; undefined: the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** How long an upload rides out an unreachable server before it fails (REPRISE_S3_RETRY_SECONDS). */
+  uploadRetryMs: number;
 }
+
+/** A server restart or failover fits in this; a longer outage fails the capture's upload. */
+const DEFAULT_RETRY_SECONDS = 60;
 
 /** DNS-compatible bucket names (the rules every S3-compatible server accepts). */
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -64,7 +71,28 @@ export function s3Location(storeUrl: string, env: NodeJS.ProcessEnv): S3Location
     }
   }
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || 'us-east-1';
-  return { bucket, prefix, endpoint, region };
+  const retry = env.REPRISE_S3_RETRY_SECONDS?.trim() || String(DEFAULT_RETRY_SECONDS);
+  if (!/^\d+(\.\d+)?$/.test(retry) || Number(retry) > 3600) {
+    throw new StoreConfigError(`REPRISE_S3_RETRY_SECONDS: expected seconds from 0 to 3600, got "${retry}"`);
+  }
+  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+  if (!accessKeyId !== !secretAccessKey) {
+    throw new StoreConfigError(
+      `${accessKeyId ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'}: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither (the SDK's default credential chain)`,
+    );
+  }
+  const sessionToken = env.AWS_SESSION_TOKEN?.trim() || undefined;
+  return {
+    bucket,
+    prefix,
+    endpoint,
+    region,
+    ...(accessKeyId && secretAccessKey
+      ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
+      : {}),
+    uploadRetryMs: Number(retry) * 1000,
+  };
 }
 
 /** `s3://bucket/prefix/` (and the endpoint when not AWS): how messages name the store. */
@@ -80,6 +108,7 @@ export function createS3Client(loc: S3Location, retryStrategy?: S3ClientConfig['
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({
     region: loc.region,
+    ...(loc.credentials ? { credentials: loc.credentials } : {}),
     ...(retryStrategy ? { retryStrategy } : {}),
     // A bucket in another AWS region answers with a redirect the client then follows.
     followRegionRedirects: true,

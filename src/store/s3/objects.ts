@@ -42,17 +42,22 @@ export function isPreconditionFailed(err: unknown): boolean {
   return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
 }
 
+/** An S3 call that failed for another reason than a missing key or a lost condition; names the object. */
+export class S3StoreError extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'S3StoreError';
+  }
+}
+
 export class S3Objects {
   readonly client: S3Client;
   /** Uploads ride out a short outage of the server (see retry.ts); reads fail fast. */
   private readonly uploads: S3Client;
 
-  constructor(
-    readonly location: S3Location,
-    uploadRetryMs = 60_000,
-  ) {
+  constructor(readonly location: S3Location) {
     this.client = createS3Client(location);
-    this.uploads = createS3Client(location, new PatientRetry(uploadRetryMs));
+    this.uploads = createS3Client(location, new PatientRetry(location.uploadRetryMs));
   }
 
   private get bucket(): string {
@@ -67,20 +72,38 @@ export class S3Objects {
     return describeLocation(this.location, key);
   }
 
-  async getText(key: string): Promise<string> {
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
-    return res.Body!.transformToString('utf8');
+  /** Runs one call; its error names the object (not-found and precondition errors pass as they are). */
+  private async named<T>(key: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (isNotFound(err) || isPreconditionFailed(err)) throw err;
+      throw new S3StoreError(`${this.describe(key)}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  getText(key: string): Promise<string> {
+    return this.named(key, async () => {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      return res.Body!.transformToString('utf8');
+    });
   }
 
   /** The object's bytes as a stream; the caller reads or destroys it. */
-  async getStream(key: string): Promise<Readable> {
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
-    return res.Body as Readable;
+  getStream(key: string): Promise<Readable> {
+    return this.named(key, async () => {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      return res.Body as Readable;
+    });
   }
 
-  async exists(key: string): Promise<boolean> {
+  /** `patient`: rides out an outage like an upload (a seal's check), instead of failing fast. */
+  async exists(key: string, patient = false): Promise<boolean> {
+    const client = patient ? this.uploads : this.client;
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      await this.named(key, () =>
+        client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.full(key) })),
+      );
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -90,14 +113,16 @@ export class S3Objects {
 
   /** `onlyIfAbsent`: a conditional write that fails (412) when the key already exists. */
   async put(key: string, body: string, contentType: string, onlyIfAbsent = false): Promise<void> {
-    await this.uploads.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: this.full(key),
-        Body: body,
-        ContentType: contentType,
-        ...(onlyIfAbsent ? { IfNoneMatch: '*' } : {}),
-      }),
+    await this.named(key, () =>
+      this.uploads.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.full(key),
+          Body: body,
+          ContentType: contentType,
+          ...(onlyIfAbsent ? { IfNoneMatch: '*' } : {}),
+        }),
+      ),
     );
   }
 
@@ -116,14 +141,16 @@ export class S3Objects {
     const abort = () => void upload.abort().catch(() => undefined);
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      await upload.done();
+      await this.named(key, () => upload.done());
     } finally {
       signal?.removeEventListener('abort', abort);
     }
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+    await this.named(key, () =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(key) })),
+    );
   }
 
   /** Objects under `dir` (relative keys), every page; `delimiter` also returns the sub-folders. */
@@ -133,13 +160,15 @@ export class S3Objects {
     const strip = (k: string) => k.slice(this.location.prefix.length);
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.full(dir),
-          Delimiter: delimiter,
-          ContinuationToken: token,
-        }),
+      const page = await this.named(dir, () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.full(dir),
+            Delimiter: delimiter,
+            ContinuationToken: token,
+          }),
+        ),
       );
       for (const o of page.Contents ?? [])
         objects.push({ key: strip(o.Key!), lastModified: o.LastModified?.getTime() ?? 0 });
@@ -155,13 +184,15 @@ export class S3Objects {
     let keyMarker: string | undefined;
     let idMarker: string | undefined;
     for (;;) {
-      const page = await this.client.send(
-        new ListMultipartUploadsCommand({
-          Bucket: this.bucket,
-          Prefix: this.full(dir),
-          KeyMarker: keyMarker,
-          UploadIdMarker: idMarker,
-        }),
+      const page = await this.named(dir, () =>
+        this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: this.full(dir),
+            KeyMarker: keyMarker,
+            UploadIdMarker: idMarker,
+          }),
+        ),
       );
       for (const u of page.Uploads ?? []) {
         out.push({
@@ -177,8 +208,10 @@ export class S3Objects {
   }
 
   async abortUpload(u: PendingUpload): Promise<void> {
-    await this.client.send(
-      new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.full(u.key), UploadId: u.uploadId }),
+    await this.named(u.key, () =>
+      this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.full(u.key), UploadId: u.uploadId }),
+      ),
     );
   }
 }

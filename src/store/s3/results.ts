@@ -23,12 +23,7 @@ export class S3ReplayResults implements ReplayResultStore {
   }
 
   async putObserved(replayId: string, body: Readable): Promise<void> {
-    const key = replayKey(replayId, OBSERVED);
-    try {
-      await this.objects.upload(key, body, 'application/x-ndjson+gzip');
-    } catch (err) {
-      throw new Error(`uploading ${this.objects.describe(key)} failed: ${(err as Error).message}`);
-    }
+    await this.objects.upload(replayKey(replayId, OBSERVED), body, 'application/x-ndjson+gzip');
   }
 
   async openObserved(replayId: string): Promise<Readable | undefined> {
@@ -41,12 +36,7 @@ export class S3ReplayResults implements ReplayResultStore {
   }
 
   async putSummary(replayId: string, json: string): Promise<void> {
-    const key = replayKey(replayId, SUMMARY);
-    try {
-      await this.objects.put(key, json, 'application/json');
-    } catch (err) {
-      throw new Error(`uploading ${this.objects.describe(key)} failed: ${(err as Error).message}`);
-    }
+    await this.objects.put(replayKey(replayId, SUMMARY), json, 'application/json');
   }
 
   async getSummary(replayId: string): Promise<string | undefined> {

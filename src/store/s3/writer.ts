@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { childLog } from '../../base/log.js';
 import type { SnapshotManifest } from '../../model/traffic.js';
 import { SnapshotExistsError } from '../errors.js';
@@ -37,13 +38,12 @@ export class S3SnapshotWriter extends StreamingSnapshotWriter {
     super(id, spec, (gzip) => {
       // The upload reads from here at its own pace: gzip then pushes back on the writer.
       const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-      gzip.on('error', (err) => body.destroy(err));
-      gzip.pipe(body);
+      // Either side ending early ends the other: an aborted writer (gzip destroyed) fails the
+      // upload, and a failed upload stops the gzip stream.
+      pipeline(gzip, body).catch(() => undefined);
       return objects.upload(snapshotKey(id, part), body, GZIP_NDJSON, cancel.signal).catch((err: unknown) => {
-        gzip.unpipe(body);
-        throw new Error(
-          `uploading ${objects.describe(snapshotKey(id, part))} failed: ${(err as Error).message}`,
-        );
+        body.destroy();
+        throw err;
       });
     });
     this.part = part;
@@ -68,10 +68,7 @@ export class S3SnapshotWriter extends StreamingSnapshotWriter {
         true,
       );
     } catch (err) {
-      if (isPreconditionFailed(err)) throw new SnapshotExistsError(this.id);
-      throw new Error(
-        `writing ${this.objects.describe(snapshotKey(this.id, MANIFEST_FILE))} failed: ${(err as Error).message}`,
-      );
+      throw isPreconditionFailed(err) ? new SnapshotExistsError(this.id) : err;
     }
   }
 
