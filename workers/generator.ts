@@ -124,8 +124,14 @@ async function main(): Promise<void> {
   });
   if (values['upload-url']) await uploadReplayResults(values['upload-url'], values.out!, summary);
   // Locally the results are the --out file already; a bucket store gets them uploaded.
-  if (values.replay && stores?.results.remote)
-    await storeReplayResults(stores.results, values.replay, values.out!, summary);
+  if (values.replay && stores?.results.remote) {
+    await storeReplayResults(stores.results, values.replay, values.out!, summary).catch(
+      async (err: unknown) => {
+        await emit({ event: 'results-not-stored', error: (err as Error).message });
+        throw err;
+      },
+    );
+  }
   await emit({ event: 'done', summary });
 }
 

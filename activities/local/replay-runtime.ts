@@ -185,6 +185,9 @@ export class LocalReplayRuntime implements ReplayRuntime {
         throw new RuntimeError('generator cancelled', 'Cancelled', true);
       }
       if (!(await this.supervisor.isRunning(record))) {
+        // The load ran but its results are not stored: running it again would send it twice.
+        const lost = await this.lastEvent(req.replayId, 'results-not-stored');
+        if (lost) throw new RuntimeError(`the generator ran, but ${String(lost.error)}`, 'ResultsNotStored');
         const tail = await logTail(this.supervisor.logFile(req.replayId, 'generator'));
         throw new RuntimeError(`the generator exited without a summary:\n${tail}`, 'GeneratorFailed', true);
       }

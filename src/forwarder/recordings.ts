@@ -23,6 +23,8 @@ export class Recordings {
   private readonly open = new Map<string, Recording>();
   private readonly opening = new Map<string, Promise<Recording>>();
   private readonly sealed = new Map<string, SnapshotManifest>();
+  /** Why recordings whose seal failed were lost (the store refused them), for later asks. */
+  private readonly lost = new Map<string, string>();
   private routeCache = new Map<string, Recording[]>();
 
   constructor(
@@ -93,15 +95,25 @@ export class Recordings {
     return statusFromManifest(await this.sealedManifest(id));
   }
 
+  /** A seal the store refused is final (410, saying what was lost): the writer cannot resume. */
   async seal(id: string): Promise<SnapshotManifest> {
     const rec = this.open.get(id);
-    if (!rec) return this.sealedManifest(id);
+    if (!rec) {
+      const lost = this.lost.get(id);
+      if (lost !== undefined) throw new HttpError(410, lost);
+      return this.sealedManifest(id);
+    }
     if (rec.aborting) throw new HttpError(409, `recording "${id}" is being aborted`);
     this.stopRouting(rec);
     try {
       const manifest = await rec.seal();
       this.remember(manifest);
       return manifest;
+    } catch (err) {
+      const why = (err as Error).message;
+      if (this.lost.size >= SEALED_KEPT) this.lost.delete(this.lost.keys().next().value!);
+      this.lost.set(id, why);
+      throw new HttpError(410, why);
     } finally {
       this.open.delete(id);
     }
@@ -111,6 +123,9 @@ export class Recordings {
   async abort(id: string): Promise<void> {
     const rec = this.open.get(id);
     if (!rec) {
+      // Lost at its seal: its writer already discarded what it could; nothing is open.
+      const lost = this.lost.get(id);
+      if (lost !== undefined) throw new HttpError(404, `no open recording "${id}" (lost: ${lost})`);
       if (this.sealed.has(id) || (await this.store.exists(id))) {
         throw new HttpError(409, `snapshot "${id}" is already sealed; remove it from the store instead`);
       }

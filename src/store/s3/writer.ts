@@ -55,7 +55,8 @@ export class S3SnapshotWriter extends StreamingSnapshotWriter {
   }
 
   protected async checkPublishable(): Promise<void> {
-    if (await this.objects.exists(snapshotKey(this.id, MANIFEST_FILE)))
+    // Patient like the upload: a seal rides out the same short outage.
+    if (await this.objects.exists(snapshotKey(this.id, MANIFEST_FILE), true))
       throw new SnapshotExistsError(this.id);
   }
 
