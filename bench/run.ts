@@ -32,6 +32,7 @@ const ORDER = [
   'memory-capture-1m',
   'memory-slow-target',
   'replay-start-latency',
+  'store-s3-ingest',
 ];
 /** A measure without its own budget gets this long before it is cut. */
 const DEFAULT_BUDGET_S = 240;

@@ -37,15 +37,20 @@ interface ForwarderProcess extends Started {
   home: string;
 }
 
-async function startForwarder(home: string, dlp: boolean): Promise<ForwarderProcess> {
+/** `env`: more settings of the forwarder process (REPRISE_STORE, ...). */
+export async function startForwarder(
+  home: string,
+  dlp: boolean,
+  env: Record<string, string> = {},
+): Promise<ForwarderProcess> {
   const args = [distPath('workers/forwarder.js'), '--port', '0', '--home', home];
   const s = await startReady(process.execPath, dlp ? args : [...args, '--no-dlp'], {
-    env: workerEnv('forwarder', { REPRISE_LOG_LEVEL: 'warn', REPRISE_LOG_JSON: '1' }),
+    env: workerEnv('forwarder', { REPRISE_LOG_LEVEL: 'warn', REPRISE_LOG_JSON: '1', ...env }),
   });
   return { ...s, url: `http://127.0.0.1:${Number(s.ready.port)}`, pid: s.child.pid!, home };
 }
 
-interface IngestRound {
+export interface IngestRound {
   pairsPerSec: number;
   /** Forwarder CPU (user + system, all threads) per pair: steadier than wall time when shared. */
   cpuUsPerPair: number;
@@ -59,7 +64,7 @@ let seq = 0;
  * One recording: open it, ship `pairs` from a sender process, seal. The time runs from the
  * sender's first batch to the sealed manifest (everything fsynced and published).
  */
-async function ingest(fwd: ForwarderProcess, pairs: number, lazy = false): Promise<IngestRound> {
+export async function ingest(fwd: ForwarderProcess, pairs: number, lazy = false): Promise<IngestRound> {
   const snapshotId = `bench-${process.pid}-${++seq}`;
   await postJson(`${fwd.url}/v1/recordings`, { snapshotId, service: 'orders' });
   const cpu0 = processCpuUs(fwd.pid);

@@ -15,7 +15,7 @@ import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js
 import { startInProcessWorker, type InProcessWorker } from '../../workers/orchestrator.js';
 import { runCli } from '../helpers/cli.js';
 import { startCountingApp, writeItemsSnapshot, type CountingApp } from '../helpers/replay-fixtures.js';
-import { TestS3Server } from '../helpers/versitygw.js';
+import { TestS3Server } from '../../tools/versitygw.js';
 
 const harFile = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),

@@ -11,7 +11,7 @@ import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import { openSnapshotStore } from '../../src/store/open.js';
 import type { S3SnapshotStore } from '../../src/store/s3/store.js';
 import type { SnapshotStore } from '../../src/store/types.js';
-import { TestS3Server } from '../helpers/versitygw.js';
+import { TestS3Server } from '../../tools/versitygw.js';
 
 export type ContractStore = SnapshotStore & { cleanPartials(olderThanMs: number): Promise<string[]> };
 

@@ -17,7 +17,7 @@ import { gzipSync, gunzipSync } from 'node:zlib';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { openStores, StoreConfigError } from '../../src/store/open.js';
 import type { S3SnapshotStore } from '../../src/store/s3/store.js';
-import { TestS3Server } from '../helpers/versitygw.js';
+import { TestS3Server } from '../../tools/versitygw.js';
 import { exposeGc, heldBytes } from '../helpers/memory.js';
 import { pair } from './pairs.js';
 

@@ -18,7 +18,7 @@ import type { S3SnapshotStore } from '../../src/store/s3/store.js';
 import type { CaptureProgress } from '../../src/config/capture.js';
 import { captureWorkflow, progressQuery, stopSignal } from '../../workflows/capture.js';
 import { startCountingApp, writeItemsSnapshot, type CountingApp } from '../helpers/replay-fixtures.js';
-import { TestS3Server } from '../helpers/versitygw.js';
+import { TestS3Server } from '../../tools/versitygw.js';
 import { startHarness, TASK_QUEUE, workflowId, type WorkflowHarness } from './harness.js';
 import { get, recordedPids, startLoopbackApp, waitFor, type LoopbackApp } from './loopback.js';
 

@@ -1,7 +1,7 @@
 /**
- * A real S3-compatible server for tests: versitygw (scripts/ensure-versitygw.sh builds it once
- * into .tools) on a free loopback port, with its own data folder and one bucket. stop() and
- * start() again keep the port and the data, so a test can take the server away mid-flight.
+ * A real S3-compatible server for tests and benchmarks: versitygw (scripts/ensure-versitygw.sh
+ * builds it once into .tools) on a free loopback port, with its own data folder and one bucket.
+ * stop() then resume() keep the port and the data, so a test can take the server away mid-flight.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -10,8 +10,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../src/store/s3/config.js';
-import { projectRoot } from './cli.js';
+import { createS3Client } from '../src/store/s3/config.js';
+import { projectRoot } from '../src/base/project-root.js';
 
 const ACCESS = 'reprise-test';
 const SECRET = 'reprise-test-secret';
