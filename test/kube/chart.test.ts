@@ -5,7 +5,7 @@
  * situation the chart must survive: a webhook nobody answers must not block a deployment, and
  * `helm uninstall` must leave no webhook behind.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
@@ -19,6 +19,8 @@ import { kubeToolPaths, startDevCluster, type DevCluster } from '../../tools/dev
 import { parseWebhookConfig } from '../../src/kube/webhooks/config.js';
 import { workerNodeFlags } from '../../src/base/node-options.js';
 import { projectRoot } from '../../src/base/project-root.js';
+import { openSnapshotStore } from '../../src/store/open.js';
+import { TestS3Server } from '../../tools/versitygw.js';
 
 const CHART = path.join(projectRoot, 'charts/reprise');
 const RELEASE = 'rp';
@@ -34,6 +36,14 @@ const VARIANTS: Record<string, string[]> = {
     'forwarder.persistence.enabled=true',
     '--set',
     'orchestrator.enabled=false',
+  ],
+  's3 store': [
+    '--set',
+    'store.s3.bucket=reprise-snapshots',
+    '--set',
+    'store.s3.prefix=team-a',
+    '--set',
+    'store.s3.credentials.existingSecret=s3-keys',
   ],
 };
 /** Kinds the test API server does not know (cert-manager is not installed there). */
@@ -156,6 +166,7 @@ describe('chart without a cluster', () => {
       ['webhook.failurePolicy=ignore', /webhook\/failurePolicy/],
       ['forwarder.persistance.enabled=true', /persistance/],
       ['sidecar.inPort=70000', /sidecar\/inPort/],
+      ['store.s3.bucket=Not_A_Bucket', /store\/s3\/bucket/],
     ];
     for (const [set, key] of cases) {
       const { code, stderr } = await helm(['template', RELEASE, CHART, '--set', set]);
@@ -302,6 +313,75 @@ describe('chart without a cluster', () => {
     } finally {
       child.kill('SIGTERM');
       await once(child, 'exit');
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  test('store.s3 reaches the forwarder, orchestrator and operator; the forwarder seals into a real bucket with it', async () => {
+    const s3 = await TestS3Server.start('reprise-snapshots');
+    const home = mkdtempSync(path.join(tmpdir(), 'reprise-store-'));
+    let child: ChildProcess | undefined;
+    try {
+      const { objects } = await render([
+        ...VARIANTS['s3 store'],
+        '--set',
+        `store.s3.endpoint=${s3.endpoint}`,
+      ]);
+      const forwarderPod = podSpec(find(objects, 'Deployment', `${FULLNAME}-forwarder`));
+      const operatorPod = podSpec(find(objects, 'Deployment', `${FULLNAME}-operator`));
+      const containers = [...forwarderPod.containers, ...operatorPod.containers];
+      assert.deepEqual(containers.map((c) => c.name).sort(), ['forwarder', 'operator', 'orchestrator']);
+      for (const c of containers) {
+        const env = containerEnv(c);
+        assert.equal(env.REPRISE_STORE, 's3://reprise-snapshots/team-a', c.name);
+        assert.equal(env.REPRISE_S3_ENDPOINT, s3.endpoint, c.name);
+        assert.equal(env.AWS_ACCESS_KEY_ID, 'secret:s3-keys/AWS_ACCESS_KEY_ID', c.name);
+        assert.equal(env.AWS_SECRET_ACCESS_KEY, 'secret:s3-keys/AWS_SECRET_ACCESS_KEY', c.name);
+      }
+      // The forwarder as rendered, with the Secret's keys as the kubelet would resolve them.
+      const forwarder = forwarderPod.containers.find((c) => c.name === 'forwarder')!;
+      const keys = s3.env();
+      const args = (forwarder.args ?? []).map((a) =>
+        a.startsWith('--port=') ? '--port=0' : a.startsWith('--home=') ? `--home=${home}` : a,
+      );
+      child = spawn(process.execPath, [path.join(projectRoot, 'dist/workers/forwarder.js'), ...args], {
+        env: {
+          ...process.env,
+          ...containerEnv(forwarder),
+          REPRISE_HOME: home,
+          AWS_ACCESS_KEY_ID: keys.AWS_ACCESS_KEY_ID,
+          AWS_SECRET_ACCESS_KEY: keys.AWS_SECRET_ACCESS_KEY,
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+      const url = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
+      const post = (p: string, body?: unknown) =>
+        fetch(url + p, {
+          method: 'POST',
+          body: body === undefined ? undefined : JSON.stringify(body),
+          headers: { 'content-type': 'application/json' },
+        });
+      assert.equal(
+        (await post('/v1/recordings', { snapshotId: 'snap-chart', service: 'orders' })).status,
+        201,
+      );
+      assert.equal((await post('/v1/recordings/snap-chart/seal')).status, 200);
+      const stored = await openSnapshotStore(home, {
+        ...containerEnv(forwarder),
+        ...keys,
+        REPRISE_STORE: 's3://reprise-snapshots/team-a',
+      }).list();
+      assert.deepEqual(
+        stored.map((m) => m.id),
+        ['snap-chart'],
+      );
+    } finally {
+      if (child && child.exitCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      await s3.close();
       rmSync(home, { recursive: true, force: true });
     }
   });
