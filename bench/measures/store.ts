@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import type { Measure } from '../lib/types.js';
-import { alternate, median, round } from '../lib/common.js';
+import { median, round } from '../lib/common.js';
 import { TestS3Server } from '../../tools/versitygw.js';
-import { ingest, startForwarder, type IngestRound } from './forwarder.js';
+import { compareIngest, startForwarder } from './forwarder.js';
 
 const storeS3Ingest: Measure = {
   names: ['store-s3-ingest'],
@@ -20,39 +20,26 @@ const storeS3Ingest: Measure = {
     const fs = await startForwarder(path.join(ctx.workDir, 'fs'), true);
     const bucket = await startForwarder(path.join(ctx.workDir, 's3'), true, s3.env('bench'));
     try {
-      // Warm-up: JIT, the DLP token cache and the S3 connections.
-      await ingest(fs, 10_000);
-      await ingest(bucket, 10_000);
-      const toS3: IngestRound[] = [];
-      const r = await alternate(
+      const r = await compareIngest(
+        ctx.log,
+        { fwd: bucket, label: '-> S3' },
+        { fwd: fs, label: '-> filesystem' },
+        pairs,
         rounds,
-        async () => {
-          const x = await ingest(bucket, pairs);
-          toS3.push(x);
-          ctx.log(
-            `forwarder -> S3: ${Math.round(x.pairsPerSec)} pairs/s, ${round(x.cpuUsPerPair, 1)} us CPU/pair`,
-          );
-          return x.pairsPerSec;
-        },
-        async () => {
-          const x = await ingest(fs, pairs);
-          ctx.log(`forwarder -> filesystem: ${Math.round(x.pairsPerSec)} pairs/s`);
-          return x.pairsPerSec;
-        },
       );
       const ratio = median(r.ratios);
       return [
         {
           name: 'store-s3-ingest',
           unit: 'pairs/s',
-          value: Math.round(median(r.a)),
-          baseline: Math.round(median(r.b)),
+          value: Math.round(median(r.a.map((x) => x.pairsPerSec))),
+          baseline: Math.round(median(r.b.map((x) => x.pairsPerSec))),
           ratio: round(ratio),
           target: '>= 0.7x the filesystem store',
           met: ratio >= 0.7,
           runs: r.ratios.map((x) => round(x)),
           notes: [
-            `${pairs} pairs per run (~${Math.round(toS3[0].bytesPerPair)} B each), default DLP on both, shipped ` +
+            `${pairs} pairs per run (~${Math.round(r.a[0].bytesPerPair)} B each), default DLP on both, shipped ` +
               'as sidecars ship them; timed from the first batch to the sealed snapshot (S3: the traffic ' +
               'object uploaded, multipart past 8 MiB, and the manifest written)',
             'S3: versitygw v1.8.0 (posix backend) on loopback, on the same 2 cores as the forwarder and sender',

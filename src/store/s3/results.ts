@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ReplayResultStore } from '../results.js';
-import { isNotFound, type S3Objects } from './objects.js';
+import { unlessMissing, type S3Objects } from './objects.js';
 
 const OBSERVED = 'observed.ndjson.gz';
 const SUMMARY = 'generator-summary.json';
@@ -26,26 +26,16 @@ export class S3ReplayResults implements ReplayResultStore {
     await this.objects.upload(replayKey(replayId, OBSERVED), body, 'application/x-ndjson+gzip');
   }
 
-  async openObserved(replayId: string): Promise<Readable | undefined> {
-    try {
-      return await this.objects.getStream(replayKey(replayId, OBSERVED));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  openObserved(replayId: string): Promise<Readable | undefined> {
+    return unlessMissing(this.objects.getStream(replayKey(replayId, OBSERVED)));
   }
 
   async putSummary(replayId: string, json: string): Promise<void> {
     await this.objects.put(replayKey(replayId, SUMMARY), json, 'application/json');
   }
 
-  async getSummary(replayId: string): Promise<string | undefined> {
-    try {
-      return await this.objects.getText(replayKey(replayId, SUMMARY));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  getSummary(replayId: string): Promise<string | undefined> {
+    return unlessMissing(this.objects.getText(replayKey(replayId, SUMMARY)));
   }
 
   async putReport(replayId: string, files: string[]): Promise<void> {

@@ -13,7 +13,7 @@ import { SnapshotExistsError } from '../errors.js';
 import { MANIFEST_FILE } from '../manifest.js';
 import { StreamingSnapshotWriter } from '../stream-writer.js';
 import type { NewSnapshot } from '../types.js';
-import { isNotFound, isPreconditionFailed, type S3Objects } from './objects.js';
+import { isPreconditionFailed, unlessMissing, type S3Objects } from './objects.js';
 
 const GZIP_NDJSON = 'application/x-ndjson+gzip';
 const log = childLog('s3-store');
@@ -83,9 +83,7 @@ export class S3SnapshotWriter extends StreamingSnapshotWriter {
     try {
       for (const u of await this.objects.pendingUploads(key))
         if (u.key === key) await this.objects.abortUpload(u);
-      await this.objects.delete(key).catch((err: unknown) => {
-        if (!isNotFound(err)) throw err;
-      });
+      await unlessMissing(this.objects.delete(key));
     } catch (err) {
       log.warn(
         { snapshotId: this.id, part: this.objects.describe(key), err: (err as Error).message },
