@@ -91,6 +91,8 @@ export abstract class StreamingSnapshotWriter implements SnapshotWriter {
       async (err: unknown) => {
         // The gzip stream is ended: a retry cannot succeed, so leave nothing behind.
         this.state = 'failed';
+        this.gzip.destroy();
+        await this.stored.catch(() => undefined);
         await this.discard().catch(() => undefined);
         if (err instanceof SnapshotExistsError) throw err;
         // The loss is counted where the failure is reported (the capture's error).

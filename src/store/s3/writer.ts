@@ -82,7 +82,7 @@ export class S3SnapshotWriter extends StreamingSnapshotWriter {
     const key = snapshotKey(this.id, this.part);
     try {
       for (const u of await this.objects.pendingUploads(key))
-        if (u.key === key) await this.objects.abortUpload(u);
+        if (u.key === key) await unlessMissing(this.objects.abortUpload(u));
       await unlessMissing(this.objects.delete(key));
     } catch (err) {
       log.warn(
