@@ -1,14 +1,19 @@
 /** Parsers for flag values: each names the flag and what was expected when the value is bad. */
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../src/base/duration.js';
-import { SAFE_ID_PATTERN, SERVICE_NAME_PATTERN } from '../src/base/ids.js';
+import { isSafeId, SAFE_ID_PATTERN, SERVICE_NAME_PATTERN } from '../src/base/ids.js';
 
 export function portFlag(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+  if (!value.trim() || !Number.isInteger(n) || n < 1 || n > 65535) {
     throw new InvalidArgumentError(`expected a TCP port number between 1 and 65535, got "${value}"`);
   }
   return n;
+}
+
+/** A port to listen on: 0 asks for any free one. */
+export function listenPortFlag(value: string): number {
+  return value.trim() === '0' ? 0 : portFlag(value);
 }
 
 export function positiveIntFlag(value: string): number {
@@ -45,6 +50,16 @@ export function serviceFlag(value: string): string {
 export function nameFlag(value: string): string {
   if (!SAFE_ID_PATTERN.test(value)) {
     throw new InvalidArgumentError(`expected letters, digits, ".", "_" or "-" (at most 128), got "${value}"`);
+  }
+  return value;
+}
+
+/** A snapshot or replay id argument: it names a folder, so nothing that could leave the store. */
+export function idArgument(value: string): string {
+  if (!isSafeId(value)) {
+    throw new InvalidArgumentError(
+      `expected an id of letters, digits, ".", "_" or "-" (at most 128, no ".."), got "${value}"`,
+    );
   }
   return value;
 }

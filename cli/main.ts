@@ -1,12 +1,16 @@
 /**
  * The `reprise` command line. Exit codes: 0 success, 1 failure, 2 bad usage (and, for
- * `replay`, 3 when goals are missed). Results on stdout, everything else on stderr.
+ * `replay`, 3 when goals are missed). Results on stdout; the command's own messages on stderr
+ * (sentences, or JSON lines with --log-json); what libraries and the in-process worker log goes
+ * to the log file under REPRISE_HOME (cli/log-file.ts), named when something failed.
  */
-import { Command, CommanderError } from 'commander';
-import { ZodError } from 'zod';
-import { CliError } from './errors.js';
-import { describeZodIssues } from '../src/base/issues.js';
-import { notice, style } from './output.js';
+import { Command, CommanderError, Option } from 'commander';
+import { setLogSink } from '../src/base/log.js';
+import { repriseHome } from '../src/base/paths.js';
+import { reportFailure } from './failures.js';
+import { CommandLogFile } from './log-file.js';
+import { errorLine, useJsonMessages } from './output.js';
+import { commanderMessage } from './usage-messages.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { captureCommand } from './commands/capture.js';
 import { upCommand } from './commands/up.js';
@@ -16,13 +20,45 @@ import { scheduleCommand } from './commands/schedule.js';
 import { caCommand } from './commands/ca.js';
 import { version } from './version.js';
 
-export function buildProgram(): Command {
+export interface GlobalFlags {
+  debug: boolean;
+  logJson: boolean;
+}
+
+const envOn = (value: string | undefined) => Boolean(value) && !/^(0|false|no|off)$/i.test(value!);
+
+/**
+ * Read before parsing, wherever they stand (`reprise replay x --debug` too), so that even a
+ * parse error is worded in the chosen mode. Nothing after `--` counts.
+ */
+export function globalFlags(args: string[], env: NodeJS.ProcessEnv = process.env): GlobalFlags {
+  const end = args.indexOf('--');
+  const own = end < 0 ? args : args.slice(0, end);
+  return {
+    debug: own.includes('--debug'),
+    logJson: own.includes('--log-json') || envOn(env.REPRISE_LOG_JSON),
+  };
+}
+
+/** `schedule pause`: the words after `reprise`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+interface ParseProblem {
+  command: Command;
+  /** Commander's message; empty when it printed a group's help for a missing sub-command. */
+  text: string;
+}
+
+export function buildProgram(onProblem: (p: ParseProblem) => void = () => {}): Command {
   const program = new Command('reprise')
     .description('Capture real traffic in front of a service; replay it as a regression test and as load.')
     .version(version, '-v, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (text, write) => write(style.red(text, process.stderr)) })
-    .exitOverride()
+    .option('--debug', 'print stack traces, and the log lines next to the log file')
+    .option('--log-json', 'write these messages as JSON lines (also REPRISE_LOG_JSON=1)')
     // Options after a sub-command belong to it: `replay ls --json` is ls's --json.
     .enablePositionalOptions();
   program.addCommand(upCommand());
@@ -32,11 +68,22 @@ export function buildProgram(): Command {
   program.addCommand(reportCommand());
   program.addCommand(scheduleCommand());
   program.addCommand(caCommand());
-  // Sub-commands throw instead of exiting, so main() decides the exit code in one place.
-  const propagate = (cmd: Command) => {
+  // Every command throws instead of exiting, so main() words the error and decides the exit
+  // code in one place; commander prints nothing itself.
+  const quiet = (cmd: Command) => {
     cmd.exitOverride();
+    cmd.configureOutput({
+      outputError: (text) => onProblem({ command: cmd, text }),
+      // Only a group's help for a missing sub-command goes to stderr.
+      writeErr: () => onProblem({ command: cmd, text: '' }),
+    });
+  };
+  quiet(program);
+  const propagate = (cmd: Command) => {
+    quiet(cmd);
     if (cmd.commands.length) cmd.enablePositionalOptions();
-    cmd.configureOutput({ outputError: (text, write) => write(style.red(text, process.stderr)) });
+    cmd.addOption(new Option('--debug').hideHelp());
+    cmd.addOption(new Option('--log-json').hideHelp());
     cmd.commands.forEach(propagate);
   };
   program.commands.forEach(propagate);
@@ -44,23 +91,36 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const args = argv.slice(2);
+  const flags = globalFlags(args);
+  useJsonMessages(flags.logJson);
+  const stderrSink = { write: (line: string) => process.stderr.write(line) };
+  const log = new CommandLogFile(
+    repriseHome(),
+    { msg: `reprise ${args.join(' ')}`, argv: args },
+    stderrSink,
+    flags.debug,
+  );
+  setLogSink(log);
+  let problem: ParseProblem | undefined;
+  let running: Command | undefined;
+  const program = buildProgram((p) => (problem ??= p));
+  program.hook('preAction', (_root, action) => {
+    running = action;
+  });
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version also come through here, with exit code 0.
-      return err.exitCode === 0 ? 0 : 2;
-    }
-    if (err instanceof CliError) {
-      notice(style.red(`reprise: ${err.message}`, process.stderr));
-      return err.exitCode;
-    }
-    if (err instanceof ZodError) {
-      notice(style.red(`reprise: invalid input: ${describeZodIssues(err.issues)}`, process.stderr));
+      if (err.exitCode === 0) return 0;
+      const path = problem ? commandPath(problem.command) : '';
+      errorLine(commanderMessage(problem?.command ?? program, problem?.text ?? err.message, path), {
+        exitCode: 2,
+      });
       return 2;
     }
-    notice(style.red(`reprise: ${(err as Error)?.stack ?? String(err)}`, process.stderr));
-    return 1;
+    return reportFailure(err, { debug: flags.debug, log, command: running && commandPath(running) });
   }
 }

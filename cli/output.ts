@@ -1,7 +1,10 @@
 /**
  * Everything the CLI writes. Results go to stdout (one JSON object with --json, so scripts
- * can parse it); progress, notices and logs go to stderr. Colour only on a TTY without NO_COLOR.
+ * can parse it); progress and the CLI's own messages go to stderr, as short sentences, or as
+ * JSON lines (pino's shape) with --log-json / REPRISE_LOG_JSON=1. Colour only on a TTY
+ * without NO_COLOR. What the libraries log goes to the log file (cli/log-file.ts).
  */
+import { hostname } from 'node:os';
 import { stdout, stderr } from 'node:process';
 
 const colourOn = (stream: NodeJS.WriteStream) => Boolean(stream.isTTY) && !process.env.NO_COLOR;
@@ -27,8 +30,42 @@ export function printLine(text = ''): void {
   stdout.write(text + '\n');
 }
 
-export function notice(text: string): void {
-  stderr.write(text + '\n');
+let jsonMessages = false;
+
+/** --log-json: the messages below become JSON lines; the live progress line is off. */
+export function useJsonMessages(on: boolean): void {
+  jsonMessages = on;
+}
+
+export const jsonMessagesOn = () => jsonMessages;
+
+type Fields = Record<string, unknown>;
+
+function say(level: 30 | 40 | 50, human: string, msg: string, fields: Fields): void {
+  if (!jsonMessages) return void stderr.write(human + '\n');
+  const line = {
+    level,
+    time: Date.now(),
+    pid: process.pid,
+    hostname: hostname(),
+    component: 'cli',
+    ...fields,
+  };
+  stderr.write(JSON.stringify({ ...line, msg }) + '\n');
+}
+
+/** Something the user should know (where to send traffic, what was started). */
+export function notice(text: string, fields: Fields = {}): void {
+  say(30, text, text, fields);
+}
+
+export function warning(text: string, fields: Fields = {}): void {
+  say(40, style.yellow(text, stderr), text, fields);
+}
+
+/** The one line a failed command ends with: `reprise: what failed and what to do`. */
+export function errorLine(text: string, fields: Fields = {}): void {
+  say(50, style.red(`reprise: ${text}`, stderr), text, fields);
 }
 
 /** A plain aligned table; columns are sized to their widest cell. */

@@ -1,13 +1,16 @@
 /**
  * A live progress line on stderr when it is a terminal: a cli-progress bar when the total
- * is known (a capture with --duration, a replay), a status line otherwise. Nothing on a pipe.
+ * is known (a capture with --duration, a replay), a status line otherwise. Nothing on a pipe
+ * or with --log-json.
  */
 import cliProgress from 'cli-progress';
+import { jsonMessagesOn } from './output.js';
 
 export class LiveLine {
   private readonly bar?: cliProgress.SingleBar;
   private readonly started = Date.now();
-  private readonly tty = Boolean(process.stderr.isTTY);
+  /** JSON messages (--log-json) are for machines: no bar among them. */
+  private readonly tty = Boolean(process.stderr.isTTY) && !jsonMessagesOn();
 
   /** `totalMs`: a time-based bar; absent: a plain status line. */
   constructor(private readonly totalMs?: number) {

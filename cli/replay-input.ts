@@ -19,17 +19,26 @@ export interface ReplayFlags {
   config?: string;
 }
 
-/** Which flag sets which field, so a validation error can name the flag the user typed. */
-const FLAG_FOR_FIELD: Record<string, string> = {
-  'target.url': '--target',
-  'target.app.command': '--app',
-  mode: '--mode',
-  'load.rate': '--rate',
-  'load.speed': '--speed',
-  'load.connections': '--connections',
-  'load.duration': '--duration',
-  snapshotId: 'SNAPSHOT',
+/**
+ * Which flag sets which field, so a validation error names what the user typed: the flag when
+ * it was given (SNAPSHOT always is), the config file otherwise.
+ */
+const FLAG_FOR_FIELD: Record<string, [string, keyof ReplayFlags | undefined]> = {
+  'target.url': ['--target', 'target'],
+  'target.app.command': ['--app', 'app'],
+  mode: ['--mode', 'mode'],
+  'load.rate': ['--rate', 'rate'],
+  'load.speed': ['--speed', 'speed'],
+  'load.connections': ['--connections', 'connections'],
+  'load.duration': ['--duration', 'duration'],
+  snapshotId: ['SNAPSHOT', undefined],
 };
+
+function nameSource(field: string, flags: ReplayFlags): string {
+  const [flag, key] = FLAG_FOR_FIELD[field] ?? [];
+  if (flag && (key === undefined || flags[key] !== undefined)) return `${flag} (${field})`;
+  return flags.config ? `${field} (in ${flags.config})` : field;
+}
 
 async function readConfig(file: string): Promise<Record<string, unknown>> {
   let value: unknown;
@@ -47,7 +56,8 @@ export async function buildReplayInput(snapshotId: string, flags: ReplayFlags): 
   const target = { ...(base.target as object | undefined) } as Record<string, unknown>;
   if (flags.target) target.url = flags.target;
   if (flags.app) {
-    const port = flags.target ? new URL(flags.target).port : undefined;
+    // A target that does not parse is named by the validation below.
+    const port = flags.target && URL.canParse(flags.target) ? new URL(flags.target).port : undefined;
     target.app = {
       ...(target.app as object | undefined),
       command: flags.app,
@@ -59,11 +69,10 @@ export async function buildReplayInput(snapshotId: string, flags: ReplayFlags): 
   const raw = { ...base, snapshotId, target, load, ...(flags.mode ? { mode: flags.mode } : {}) };
   const parsed = ReplayInput.safeParse(raw);
   if (!parsed.success) {
-    const named = parsed.error.issues.map((i) => {
-      const field = i.path.map(String).join('.');
-      const flag = FLAG_FOR_FIELD[field];
-      return flag ? { ...i, path: [`${flag} (${field})`] } : i;
-    });
+    const named = parsed.error.issues.map((i) => ({
+      ...i,
+      path: [nameSource(i.path.map(String).join('.'), flags)],
+    }));
     throw new UsageError(`invalid replay: ${describeZodIssues(named)}`);
   }
   return parsed.data;

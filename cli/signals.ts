@@ -1,3 +1,5 @@
+import { notice } from './output.js';
+
 /**
  * SIGINT and SIGTERM are handled alike (a background job never gets SIGINT; a terminal's
  * Ctrl-C reaches the whole group). The first asks for a clean stop; a second one exits.
@@ -8,7 +10,7 @@ export function onStopSignals(onFirst: () => void): () => void {
     count++;
     if (count === 1) onFirst();
     else {
-      process.stderr.write(`reprise: second ${signal}, exiting without waiting\n`);
+      notice(`reprise: second ${signal}, exiting without waiting`);
       process.exit(130);
     }
   };

@@ -12,6 +12,8 @@ import { onStopSignals } from './signals.js';
 export interface WatchOptions<P> {
   /** What the workflow is, for messages: `capture`, `replay`. */
   what: string;
+  /** Where to look it up (`workflow ID, UI page`), added to a failure's line. */
+  link: string;
   /** The signal sent on the first Ctrl-C, and what the user is told. */
   stopSignal: string;
   stopNotice: string;
@@ -46,7 +48,7 @@ export async function watchWorkflow<R, P>(handle: WorkflowHandle, opts: WatchOpt
   try {
     return (await handle.result()) as R;
   } catch (err) {
-    throw new CliError(`${opts.what} failed: ${failureMessage(err)}`);
+    throw new CliError(`${opts.what} failed: ${failureMessage(err)} (${opts.link})`);
   } finally {
     clearInterval(timer);
     stopWatching();

@@ -47,7 +47,9 @@ export interface OrchestratorWorkerOptions {
 const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 
 /**
- * Sends the SDK's logs (and workflow `log` calls) to pino. Must run before the first
+ * Sends the SDK's logs (workflow `log` calls, activity and workflow failures, and the native
+ * core's own lines, which would otherwise go straight to the console) to pino: JSON for a
+ * worker process, the log file for a command's in-process worker. Must run before the first
  * NativeConnection or Worker; a no-op when a Temporal runtime already exists (tests).
  * `shutdownSignals: []` leaves SIGINT/SIGTERM to the caller (a command drains its capture first).
  */
@@ -62,6 +64,7 @@ export function installWorkerRuntime(
       const { error, ...rest } = meta ?? {};
       log[PINO_LEVEL[level]](error === undefined ? rest : { ...rest, err: error }, message);
     }),
+    telemetryOptions: { logging: { forward: {} } },
     shutdownSignals: opts.shutdownSignals,
   });
 }

@@ -7,9 +7,10 @@ import { DlpRules } from '../../src/dlp/rules.js';
 import { newId } from '../../src/base/new-id.js';
 import { parseDuration } from '../../src/base/duration.js';
 import type { CaptureInput, CaptureProgress, CaptureResult } from '../../src/config/capture.js';
-import { CliError } from '../errors.js';
-import { durationFlag, portFlag, positiveIntFlag, serviceFlag } from '../flags.js';
-import { formatBytes, notice, printJson, printLine, style } from '../output.js';
+import { CliError, UsageError } from '../errors.js';
+import { durationFlag, listenPortFlag, portFlag, positiveIntFlag, serviceFlag } from '../flags.js';
+import { formatBytes, notice, printJson, printLine, style, warning } from '../output.js';
+import { requirePortFree, somethingListens } from '../preflight.js';
 import { watchWorkflow } from '../watch.js';
 import { caDir, repriseHome } from '../../src/base/paths.js';
 import { jvmCaptureNotice } from '../../src/jvm/local.js';
@@ -19,6 +20,8 @@ interface CaptureOptions {
   appHost: string;
   inPort: number;
   outPort: number;
+  /** false with --no-outbound: no forward proxy (the workflow's outPort -1). */
+  outbound: boolean;
   service: string;
   duration?: string;
   tlsIntercept?: boolean;
@@ -43,8 +46,24 @@ export function captureCommand(): Command {
     .description('record the traffic of an app on this machine into a snapshot (until --duration or Ctrl-C)')
     .requiredOption('--app-port <port>', "the app's own port (the sidecar forwards to it)", portFlag)
     .option('--app-host <host>', "the app's host", '127.0.0.1')
-    .option('--in-port <port>', 'where clients send traffic instead of the app port', portFlag, 4143)
-    .option('--out-port <port>', "the app's HTTP_PROXY / HTTPS_PROXY port", portFlag, 4140)
+    .option(
+      '--in-port <port>',
+      'where clients send traffic instead of the app port (0: any free port)',
+      listenPortFlag,
+      4143,
+    )
+    .option(
+      '--out-port <port>',
+      "the app's HTTP_PROXY / HTTPS_PROXY port (0: any free port)",
+      listenPortFlag,
+      4140,
+    )
+    .addOption(
+      new Option('--no-outbound', "record inbound traffic only: no proxy for the app's own calls").conflicts([
+        'outPort',
+        'tlsIntercept',
+      ]),
+    )
     .option('--service <name>', 'service name recorded with the traffic', serviceFlag, 'app')
     .option(
       '--duration <duration>',
@@ -67,7 +86,7 @@ export function captureCommand(): Command {
           appPort: opts.appPort,
           appHost: opts.appHost,
           inPort: opts.inPort,
-          outPort: opts.outPort,
+          outPort: opts.outbound ? opts.outPort : -1,
           tlsIntercept: Boolean(opts.tlsIntercept),
         },
         ...(opts.duration ? { duration: opts.duration } : {}),
@@ -79,8 +98,20 @@ export function captureCommand(): Command {
             ? { dlp: await readRules('--dlp', opts.dlp, DlpRules) }
             : {}),
       };
+      // Before any server starts: the ports the sidecar will take must be free.
+      if (opts.outbound && opts.inPort !== 0 && opts.inPort === opts.outPort) {
+        throw new UsageError(`--in-port and --out-port must differ (both ${opts.inPort})`);
+      }
+      await requirePortFree(opts.inPort, '--in-port');
+      if (opts.outbound) await requirePortFree(opts.outPort, '--out-port');
+      if (!(await somethingListens(opts.appHost, opts.appPort))) {
+        warning(
+          `nothing answers on ${opts.appHost}:${opts.appPort} (--app-port) yet: ` +
+            'requests get 502 until the app listens there',
+        );
+      }
       // Loaded here, not at start-up: the Temporal SDK is heavy and other commands don't need it.
-      const { resolveTemporal, TASK_QUEUE } = await import('../resolve-temporal.js');
+      const { resolveTemporal, workflowLink, TASK_QUEUE } = await import('../resolve-temporal.js');
       const temporal = await resolveTemporal();
       try {
         const workflowId = newId(`capture-${opts.service}`);
@@ -92,6 +123,7 @@ export function captureCommand(): Command {
         let announced = false;
         const result = await watchWorkflow<CaptureResult, CaptureProgress>(handle, {
           what: 'capture',
+          link: workflowLink(temporal, workflowId),
           stopSignal: 'stop',
           stopNotice: 'stopping capture; sealing the snapshot',
           totalMs: opts.duration ? parseDuration(opts.duration) : undefined,
@@ -126,12 +158,7 @@ export function captureCommand(): Command {
               `${result.outbound} outbound), ${result.dropped} dropped, ${formatBytes(result.bytes)}`,
           );
           if (result.dropped > 0)
-            notice(
-              style.yellow(
-                `${result.dropped} pairs were dropped (see docs: capture fails open)`,
-                process.stderr,
-              ),
-            );
+            warning(`${result.dropped} pairs were dropped (see docs: capture fails open)`);
         }
       } finally {
         await temporal.close();

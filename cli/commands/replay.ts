@@ -1,5 +1,6 @@
 /** `reprise replay SNAPSHOT --target URL ...` and `reprise replay ls`. */
 import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { newId } from '../../src/base/new-id.js';
 import { repriseHome, replayDir, replaysDir } from '../../src/base/paths.js';
@@ -10,6 +11,7 @@ import { durationFlag, positiveIntFlag, positiveNumberFlag } from '../flags.js';
 import { notice, printJson, printLine, printTable, style } from '../output.js';
 import { watchWorkflow } from '../watch.js';
 import { buildReplayInput, type ReplayFlags } from '../replay-input.js';
+import { checkSnapshotFirst } from '../store.js';
 
 /** 0 only when the verdict is Passed; 3 when goals are missed; 1 for an error or a cancel. */
 export function exitCodeFor(verdict: string): number {
@@ -24,9 +26,17 @@ export function paintVerdict(verdict: string): string {
   return style.red(style.bold(verdict));
 }
 
+/** Why a replay ended in Error, from its report (written even then); undefined when unreadable. */
+async function errorReason(result: ReplayResult): Promise<string | undefined> {
+  const report = await readReport(path.dirname(result.reportPath)).catch(() => undefined);
+  return report?.verdictReason ?? undefined;
+}
+
 async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolean }): Promise<void> {
   const input = await buildReplayInput(snapshotId, opts);
-  const { resolveTemporal, TASK_QUEUE } = await import('../resolve-temporal.js');
+  // Before any server starts: a snapshot the worker would not find is one line, at once.
+  await checkSnapshotFirst(snapshotId);
+  const { resolveTemporal, workflowLink, TASK_QUEUE } = await import('../resolve-temporal.js');
   const temporal = await resolveTemporal();
   try {
     const workflowId = input.replayId ?? newId('replay');
@@ -37,8 +47,10 @@ async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolea
     });
     if (!opts.json)
       notice(`replay ${workflowId} of ${snapshotId} against ${input.target.url ?? '(responder only)'}`);
+    const link = workflowLink(temporal, workflowId);
     const result = await watchWorkflow<ReplayResult, ReplayProgress>(handle, {
       what: 'replay',
+      link,
       stopSignal: 'cancel',
       stopNotice: 'cancelling the replay; tearing down',
       render: (p) =>
@@ -63,6 +75,11 @@ async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolea
       printLine(`workflow  ${result.workflowId}${temporal.uiUrl ? `  (${temporal.uiUrl})` : ''}`);
     }
     process.exitCode = exitCodeFor(result.verdict);
+    // The result is printed; an Error still ends with its one line (and the log file, by main).
+    if (result.verdict === 'Error') {
+      const reason = await errorReason(result);
+      throw new CliError(`replay ended in Error${reason ? `: ${reason}` : ''} (${link})`);
+    }
   } finally {
     await temporal.close();
   }
@@ -124,7 +141,8 @@ export function replayCommand(): Command {
       'print {"replayId","workflowId","verdict","reportPath","requests","errors","responder"} at the end',
     )
     .action(async (snapshot: string | undefined, opts: ReplayFlags & { json?: boolean }) => {
-      if (!snapshot) throw new CliError('missing the SNAPSHOT argument (see `reprise snapshot ls`)', 2);
+      if (!snapshot)
+        throw new CliError('missing the SNAPSHOT argument: a snapshot id from `reprise snapshot ls`', 2);
       await runReplay(snapshot, opts);
     });
 

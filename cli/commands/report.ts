@@ -1,11 +1,13 @@
 /** `reprise report show ID`: a replay's report, as a summary, as JSON, or opened in a browser. */
 import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { repriseHome, replayDir } from '../../src/base/paths.js';
+import { repriseHome, replayDir, replaysDir } from '../../src/base/paths.js';
 import { readReport } from '../../src/report/write.js';
 import type { Report } from '../../src/report/schema.js';
 import { CliError } from '../errors.js';
+import { idArgument } from '../flags.js';
 import { notice, printJson, printLine, printTable } from '../output.js';
 import { paintVerdict } from './replay.js';
 
@@ -47,13 +49,21 @@ export function reportCommand(): Command {
   cmd
     .command('show')
     .description('show a replay report')
-    .argument('<id>', 'replay id (see `reprise replay ls`)')
+    .argument('<id>', 'replay id (see `reprise replay ls`)', idArgument)
     .option('--json', 'print report.json')
     .option('--open', 'open report.html in the default browser')
     .action(async (id: string, opts: { json?: boolean; open?: boolean }) => {
       const dir = replayDir(repriseHome(), id);
-      const report = await readReport(dir).catch((err: Error) => {
-        throw new CliError(`no report for replay "${id}" in ${dir}: ${err.message}`);
+      const report = await readReport(dir).catch(async (err: Error) => {
+        if (!(await stat(dir).catch(() => undefined))) {
+          throw new CliError(`no replay "${id}" in ${replaysDir(repriseHome())} (see \`reprise replay ls\`)`);
+        }
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new CliError(
+          code === 'ENOENT'
+            ? `replay "${id}" has no report yet (still running, or stopped before its analysis)`
+            : `the report of replay "${id}" cannot be read (${err.name === 'ZodError' ? 'not a Reprise report' : err.message.split('\n')[0]}): ${dir}`,
+        );
       });
       if (opts.json) printJson(report);
       else showSummary(report);

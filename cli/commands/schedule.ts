@@ -4,17 +4,24 @@ import type { RegressionInput } from '../../src/config/replay.js';
 import { CliError } from '../errors.js';
 import { printJson, printLine, printTable } from '../output.js';
 import { buildReplayInput, type ReplayFlags } from '../replay-input.js';
+import { checkSnapshotFirst } from '../store.js';
 import { nameFlag } from '../flags.js';
 
+/** A schedule outlives the command, so it needs a server that stays: never the embedded one. */
 async function withClient<T>(
   fn: (client: import('@temporalio/client').Client, taskQueue: string) => Promise<T>,
+  name?: string,
 ) {
   const { resolveTemporal, TASK_QUEUE } = await import('../resolve-temporal.js');
-  const temporal = await resolveTemporal();
+  const temporal = await resolveTemporal({
+    needsLastingServer: 'schedules live in a Temporal server that keeps running, and none is running',
+  });
   try {
     return await fn(temporal.client, TASK_QUEUE);
   } catch (err) {
-    if ((err as Error).name === 'ScheduleNotFoundError') throw new CliError((err as Error).message);
+    if ((err as Error).name === 'ScheduleNotFoundError') {
+      throw new CliError(`no schedule named "${name}" at ${temporal.address} (see \`reprise schedule ls\`)`);
+    }
     throw err;
   } finally {
     await temporal.close();
@@ -46,6 +53,7 @@ export function scheduleCommand(): Command {
         },
       ) => {
         const replay = await buildReplayInput(opts.snapshot, opts);
+        await checkSnapshotFirst(opts.snapshot);
         const name = opts.name ?? `regression-${opts.snapshot}`;
         const input: RegressionInput = {
           key: name,
@@ -122,7 +130,7 @@ export function scheduleCommand(): Command {
           else if (verb === 'unpause') await handle.unpause('unpaused with reprise schedule unpause');
           else if (verb === 'trigger') await handle.trigger();
           else await handle.delete();
-        });
+        }, name);
         if (opts.json) printJson({ name, done: verb });
         else printLine(`schedule ${name}: ${verb} done`);
       });

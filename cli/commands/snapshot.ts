@@ -1,34 +1,33 @@
 /** `reprise snapshot ls | show | import | export | rm`: the recordings in the store. */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { Command } from 'commander';
-import { openSnapshotStore, StoreConfigError } from '../../src/store/open.js';
-import { SnapshotNotFoundError } from '../../src/store/types.js';
-import type { SnapshotManifest } from '../../src/model/traffic.js';
-import { importHar, writeHar } from '../../src/har/index.js';
-import { repriseHome } from '../../src/base/paths.js';
-import { CliError, UsageError } from '../errors.js';
-import { formatBytes, printJson, printLine, printTable, style } from '../output.js';
-import { serviceFlag } from '../flags.js';
+import { HarFormatError, importHar, writeHar } from '../../src/har/index.js';
+import { describeReadError } from '../../src/base/rules-file.js';
+import { CliError } from '../errors.js';
+import { formatBytes, notice, printJson, printLine, printTable, style } from '../output.js';
+import { idArgument, serviceFlag } from '../flags.js';
+import { cliStore as store, requireSnapshot as manifestOrFail } from '../store.js';
 
-/** The store REPRISE_STORE names (the filesystem under REPRISE_HOME by default). */
-function store() {
+/** The output file, opened before the export starts so a bad path is one line and no partial work. */
+async function openOutput(file: string): Promise<WriteStream> {
+  const out = createWriteStream(file);
   try {
-    return openSnapshotStore(repriseHome());
+    await once(out, 'open');
+    return out;
   } catch (err) {
-    throw err instanceof StoreConfigError ? new UsageError(err.message) : err;
-  }
-}
-
-async function manifestOrFail(id: string): Promise<SnapshotManifest> {
-  try {
-    return await store().getManifest(id);
-  } catch (err) {
-    if (err instanceof SnapshotNotFoundError) {
-      throw new CliError(`snapshot "${id}" not found in ${store().root} (see \`reprise snapshot ls\`)`);
-    }
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'its directory does not exist'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (err as Error).message;
+    throw new CliError(`-o ${file}: cannot write there (${why})`);
   }
 }
 
@@ -74,7 +73,7 @@ export function snapshotCommand(): Command {
   cmd
     .command('show')
     .description("show a snapshot's manifest: counts, time window, endpoints, rules applied")
-    .argument('<id>', 'snapshot id')
+    .argument('<id>', 'snapshot id', idArgument)
     .option('--json', 'print the manifest as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
       const m = await manifestOrFail(id);
@@ -117,7 +116,7 @@ export function snapshotCommand(): Command {
       try {
         text = await readFile(file, 'utf8');
       } catch (err) {
-        throw new CliError(`cannot read HAR file "${file}": ${(err as Error).message}`);
+        throw new CliError(`${file}: ${describeReadError(err)}; expected a HAR 1.2 file`);
       }
       let har: unknown;
       try {
@@ -125,7 +124,13 @@ export function snapshotCommand(): Command {
       } catch (err) {
         throw new CliError(`${file}: not valid JSON (${(err as Error).message}); expected a HAR 1.2 file`);
       }
-      const manifest = await importHar(store(), har, { service: opts.service ?? 'app' });
+      const manifest = await importHar(store(), har, { service: opts.service ?? 'app' }).catch(
+        (err: unknown) => {
+          throw err instanceof HarFormatError
+            ? new CliError(`${file}: ${err.message}; expected a HAR 1.2 file`)
+            : err;
+        },
+      );
       if (opts.json) printJson({ snapshotId: manifest.id, pairs: manifest.counts.pairs });
       else
         printLine(
@@ -136,19 +141,19 @@ export function snapshotCommand(): Command {
   cmd
     .command('export')
     .description('export a snapshot as HAR 1.2 (to stdout unless -o is given)')
-    .argument('<id>', 'snapshot id')
+    .argument('<id>', 'snapshot id', idArgument)
     .requiredOption('--har', 'export format: HAR 1.2 (the only format for now)')
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--json', 'with -o: print {snapshotId, file}')
     .action(async (id: string, opts: { har: boolean; output?: string; json?: boolean }) => {
       await manifestOrFail(id);
       if (opts.output) {
-        const out = createWriteStream(opts.output);
+        const out = await openOutput(opts.output);
         await writeHar(store(), id, out);
         out.end();
         await finished(out);
         if (opts.json) printJson({ snapshotId: id, file: opts.output });
-        else process.stderr.write(`wrote ${opts.output}\n`);
+        else notice(`wrote ${opts.output}`);
       } else {
         await writeHar(store(), id, process.stdout);
       }
@@ -157,7 +162,7 @@ export function snapshotCommand(): Command {
   cmd
     .command('rm')
     .description('remove a snapshot from the store')
-    .argument('<id>', 'snapshot id')
+    .argument('<id>', 'snapshot id', idArgument)
     .option('--json', 'print {removed}')
     .action(async (id: string, opts: { json?: boolean }) => {
       await manifestOrFail(id);

