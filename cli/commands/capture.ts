@@ -132,7 +132,9 @@ export function captureCommand(): Command {
             announced = true;
             notice(
               `capturing ${opts.service}: send traffic to http://${opts.appHost}:${p.inPort}` +
-                (p.outPort && p.outPort > 0 ? `; app HTTP_PROXY=http://127.0.0.1:${p.outPort}` : '') +
+                (p.outPort && p.outPort > 0
+                  ? `; app HTTP_PROXY=http://127.0.0.1:${p.outPort}`
+                  : '; outbound capture off') +
                 ` (workflow ${workflowId})`,
             );
             // A JVM ignores HTTP_PROXY: the same proxy (and the CA's truststore) as JAVA_TOOL_OPTIONS.

@@ -14,51 +14,58 @@ import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import { repriseBin, runCli } from '../helpers/cli.js';
 import { startCountingApp } from '../helpers/replay-fixtures.js';
 
+/** Starts `reprise capture`; resolves `ready` with stderr so far once it says where to send traffic. */
+function startCapture(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [repriseBin, 'capture', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
+  const ready = new Promise<void>((resolve) =>
+    child.stderr.on('data', (c: Buffer) => {
+      out.stderr += c.toString();
+      if (out.stderr.includes('send traffic to')) resolve();
+    }),
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { out, ready: Promise.race([ready, exited]), exited };
+}
+
+async function sendItems(port: number, count: number): Promise<void> {
+  for (let i = 1; i <= count; i++) {
+    const res = await fetch(`http://127.0.0.1:${port}/items/${i}`);
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+  }
+}
+
 test('capture --json records traffic with an embedded Temporal and prints the contract object', async () => {
   const home = await mkdtemp(path.join(tmpdir(), 'reprise-capture-cli-'));
   const app = await startCountingApp();
   const [inPort, outPort] = [await freePort(), await freePort()];
-  const env = { ...process.env, NO_COLOR: '1', REPRISE_HOME: home, TEMPORAL_ADDRESS: '' };
-  const args = [
-    'capture',
-    '--app-port',
-    String(app.port),
-    '--in-port',
-    String(inPort),
-    '--out-port',
-    String(outPort),
-  ];
-  const child = spawn(
-    process.execPath,
-    [repriseBin, ...args, '--service', 'items', '--duration', '8s', '--json'],
-    {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  const ready = new Promise<void>((resolve) =>
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-      if (stderr.includes('send traffic to')) resolve();
-    }),
-  );
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await Promise.race([ready, exited]);
-  assert.match(stderr, /embedded Temporal dev server/);
-  for (let i = 1; i <= 7; i++) {
-    const res = await fetch(`http://127.0.0.1:${inPort}/items/${i}`);
-    assert.equal(res.status, 200);
-    await res.arrayBuffer();
-  }
-  assert.equal(await exited, 0, stderr);
-  const out = JSON.parse(stdout);
-  assert.deepEqual(Object.keys(out).sort(), ['bytes', 'dropped', 'pairs', 'snapshotId', 'workflowId']);
-  assert.equal(out.pairs, 7);
-  assert.equal(out.dropped, 0);
-  const manifest = await new FsSnapshotStore(home).getManifest(out.snapshotId);
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    REPRISE_HOME: home,
+    TEMPORAL_ADDRESS: '',
+    REPRISE_LOG_JSON: '',
+  };
+  const args = ['--app-port', String(app.port), '--in-port', String(inPort), '--out-port', String(outPort)];
+  const capture = startCapture([...args, '--service', 'items', '--duration', '8s', '--json'], env);
+  await capture.ready;
+  const { out } = capture;
+  assert.match(out.stderr, /embedded Temporal dev server/);
+  // stderr is a pipe here, as in a script or CI: still sentences, not JSON log lines.
+  assert.doesNotMatch(out.stderr, /^\{/m);
+  assert.match(out.stderr, new RegExp(`app HTTP_PROXY=http://127\\.0\\.0\\.1:${outPort}`));
+  await sendItems(inPort, 7);
+  assert.equal(await capture.exited, 0, out.stderr);
+  const result = JSON.parse(out.stdout);
+  assert.deepEqual(Object.keys(result).sort(), ['bytes', 'dropped', 'pairs', 'snapshotId', 'workflowId']);
+  assert.equal(result.pairs, 7);
+  assert.equal(result.dropped, 0);
+  const manifest = await new FsSnapshotStore(home).getManifest(result.snapshotId);
   assert.equal(manifest.service, 'items');
   assert.equal(manifest.counts.inbound, 7);
   await app.close();
@@ -66,4 +73,42 @@ test('capture --json records traffic with an embedded Temporal and prints the co
   const badPort = await runCli(['capture', '--app-port', '99999'], { REPRISE_HOME: home });
   assert.equal(badPort.code, 2);
   assert.match(badPort.stderr, /--app-port/);
+});
+
+test('capture --no-outbound --in-port 0 records inbound traffic with no proxy for the app', async () => {
+  const home = await mkdtemp(path.join(tmpdir(), 'reprise-capture-cli-inbound-'));
+  const app = await startCountingApp();
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    REPRISE_HOME: home,
+    TEMPORAL_ADDRESS: '',
+    REPRISE_LOG_JSON: '',
+  };
+  const args = [
+    '--app-port',
+    String(app.port),
+    '--in-port',
+    '0',
+    '--no-outbound',
+    '--duration',
+    '6s',
+    '--json',
+  ];
+  const capture = startCapture(args, env);
+  await capture.ready;
+  const { out } = capture;
+  const announced = /send traffic to http:\/\/127\.0\.0\.1:(\d+); outbound capture off \(workflow /.exec(
+    out.stderr,
+  );
+  assert.ok(announced, out.stderr);
+  assert.doesNotMatch(out.stderr, /HTTP_PROXY/);
+  await sendItems(Number(announced[1]), 3);
+  assert.equal(await capture.exited, 0, out.stderr);
+  const result = JSON.parse(out.stdout);
+  assert.equal(result.pairs, 3);
+  const manifest = await new FsSnapshotStore(home).getManifest(result.snapshotId);
+  assert.equal(manifest.counts.inbound, 3);
+  assert.equal(manifest.counts.outbound, 0);
+  await app.close();
 });

@@ -1,4 +1,5 @@
 /** Runs the real `reprise` bin in a child process, the way a user or a script does. */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,4 +37,18 @@ export function runProcess(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input);
   });
+}
+
+/**
+ * A command that failed as a user should see it: the exit code, exactly one line on stderr
+ * matching `message`, no stack trace, nothing on stdout.
+ */
+export function assertOneLine(run: CliRun, code: number, message: RegExp, what = ''): void {
+  const context = `${what}\nexit ${run.code}\nstderr:\n${run.stderr}`;
+  assert.equal(run.code, code, context);
+  assert.doesNotMatch(run.stderr, /^\s+at /m, `a stack trace: ${context}`);
+  const lines = run.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line expected: ${context}`);
+  assert.match(lines[0], message, context);
+  assert.equal(run.stdout, '', `stdout: ${run.stdout}`);
 }
