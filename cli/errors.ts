@@ -3,6 +3,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** A log file with the story (another process's: `reprise up`'s worker), named after the line. */
+    readonly details?: string,
   ) {
     super(message);
     this.name = 'CliError';

@@ -107,7 +107,8 @@ export function reportFailure(err: unknown, opts: ReportOptions): number {
       err: { type: (err as Error)?.name, message: failure.message, stack },
     });
   }
-  const logFile = logged && !opts.log.unavailable ? opts.log.path : undefined;
+  const own = logged && !opts.log.unavailable ? opts.log.path : undefined;
+  const logFile = (err instanceof CliError && err.details) || own;
   const human = !jsonMessagesOn();
   if (failure.kind === 'bug') {
     errorLine(`bug: ${text}`, { bug: true, stack, ...(logFile ? { logFile } : {}) });

@@ -28,6 +28,8 @@ export interface ResolvedTemporal {
   address: string;
   namespace: string;
   uiUrl?: string;
+  /** The log file of the worker when it is `reprise up`'s (the embedded one logs to the command's own). */
+  workerLog?: string;
   /** True when this process started the server and the worker (case c). */
   embedded: boolean;
   /** Closes the connection; when embedded, also stops the worker and the server. */
@@ -91,6 +93,7 @@ export async function resolveTemporal(opts: ResolveOptions = {}): Promise<Resolv
       address: server.address,
       namespace: server.namespace,
       uiUrl: found.uiUrl,
+      workerLog: found.logFile,
       embedded: false,
       close: () => connection.close(),
     };

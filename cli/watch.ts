@@ -14,6 +14,8 @@ export interface WatchOptions<P> {
   what: string;
   /** Where to look it up (`workflow ID, UI page`), added to a failure's line. */
   link: string;
+  /** The worker's log file, when it is not this command's (reprise up). */
+  workerLog?: string;
   /** The signal sent on the first Ctrl-C, and what the user is told. */
   stopSignal: string;
   stopNotice: string;
@@ -48,7 +50,7 @@ export async function watchWorkflow<R, P>(handle: WorkflowHandle, opts: WatchOpt
   try {
     return (await handle.result()) as R;
   } catch (err) {
-    throw new CliError(`${opts.what} failed: ${failureMessage(err)} (${opts.link})`);
+    throw new CliError(`${opts.what} failed: ${failureMessage(err)} (${opts.link})`, 1, opts.workerLog);
   } finally {
     clearInterval(timer);
     stopWatching();

@@ -124,6 +124,7 @@ export function captureCommand(): Command {
         const result = await watchWorkflow<CaptureResult, CaptureProgress>(handle, {
           what: 'capture',
           link: workflowLink(temporal, workflowId),
+          workerLog: temporal.workerLog,
           stopSignal: 'stop',
           stopNotice: 'stopping capture; sealing the snapshot',
           totalMs: opts.duration ? parseDuration(opts.duration) : undefined,

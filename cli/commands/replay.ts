@@ -51,6 +51,7 @@ async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolea
     const result = await watchWorkflow<ReplayResult, ReplayProgress>(handle, {
       what: 'replay',
       link,
+      workerLog: temporal.workerLog,
       stopSignal: 'cancel',
       stopNotice: 'cancelling the replay; tearing down',
       render: (p) =>
@@ -78,7 +79,11 @@ async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolea
     // The result is printed; an Error still ends with its one line (and the log file, by main).
     if (result.verdict === 'Error') {
       const reason = await errorReason(result);
-      throw new CliError(`replay ended in Error${reason ? `: ${reason}` : ''} (${link})`);
+      throw new CliError(
+        `replay ended in Error${reason ? `: ${reason}` : ''} (${link})`,
+        1,
+        temporal.workerLog,
+      );
     }
   } finally {
     await temporal.close();

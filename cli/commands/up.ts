@@ -54,6 +54,7 @@ export function upCommand(): Command {
         uiUrl: server.uiUrl,
         pid: process.pid,
         startedAt: new Date().toISOString(),
+        logFile: logFilePath(home),
       });
       if (opts.json) printJson({ address: server.address, namespace: server.namespace, uiUrl: server.uiUrl });
       else {

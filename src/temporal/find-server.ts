@@ -11,6 +11,8 @@ export interface FoundServer {
   server: ServerOptions;
   source: 'env' | 'up';
   uiUrl?: string;
+  /** The log file of `reprise up`'s worker, when it said. */
+  logFile?: string;
   connection: Connection;
 }
 
@@ -52,7 +54,7 @@ export async function findServer(
   if (up && pidAlive(up.pid)) {
     const server = { address: up.address, namespace: up.namespace };
     const connection = await tryConnect(server, UP_CHECK_TIMEOUT_MS);
-    if (connection) return { server, source: 'up', uiUrl: up.uiUrl, connection };
+    if (connection) return { server, source: 'up', uiUrl: up.uiUrl, logFile: up.logFile, connection };
   }
   return undefined;
 }

@@ -10,6 +10,8 @@ export const UpState = z.object({
   /** The `reprise up` process (or the server's): a dead pid makes the file stale. */
   pid: z.number().int().positive(),
   startedAt: z.string().optional(),
+  /** Where its in-process worker logs (workflow and activity failures): named by later commands. */
+  logFile: z.string().optional(),
 });
 export type UpState = z.infer<typeof UpState>;
 

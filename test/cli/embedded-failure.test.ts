@@ -2,44 +2,47 @@
  * A replay that fails inside the embedded Temporal (the app it starts never answers): the
  * terminal gets sentences and one failure line with the workflow id and the log file's path;
  * the Temporal SDK's failure logs and their stack traces go to that file, not to stderr.
+ * Under `reprise up`, the line names the run's Web UI page and `reprise up`'s log file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/temporal/dev-server.js';
-import { runCli } from '../helpers/cli.js';
+import { repriseBin, runCli } from '../helpers/cli.js';
 import { writeItemsSnapshot } from '../helpers/replay-fixtures.js';
 import { recordTemporalRuns } from '../helpers/temporal-recorder.js';
+
+/** A replay whose app exits at once, so the workflow's waitForTarget fails after 1 s. */
+async function failingReplay(home: string, snapshotId: string, env: NodeJS.ProcessEnv) {
+  const config = path.join(home, 'quick.yaml');
+  await writeFile(config, 'target:\n  app:\n    readyTimeout: 1s\n');
+  const target = `http://127.0.0.1:${await freePort()}`;
+  const args = ['replay', snapshotId, '--target', target, '--app', `node -e "process.exit(3)"`];
+  const run = await runCli([...args, '--config', config, '--json'], {
+    REPRISE_HOME: home,
+    TEMPORAL_ADDRESS: '',
+    TEMPORAL_NAMESPACE: '',
+    REPRISE_LOG_JSON: '',
+    ...env,
+  });
+  return { run, target };
+}
+
+const jsonLines = async (file: string) =>
+  (await readFile(file, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown> & { msg: string });
 
 test('a failing replay prints one line and the log path; the SDK detail is in the log file', async () => {
   const home = await mkdtemp(path.join(tmpdir(), 'reprise-cli-embedded-fail-'));
   const snapshotId = await writeItemsSnapshot(home, 3);
   const recorder = await recordTemporalRuns();
-  const config = path.join(home, 'quick.yaml');
-  await writeFile(config, 'target:\n  app:\n    readyTimeout: 1s\n');
-  const target = `http://127.0.0.1:${await freePort()}`;
-  const run = await runCli(
-    [
-      'replay',
-      snapshotId,
-      '--target',
-      target,
-      '--app',
-      `node -e "process.exit(3)"`,
-      '--config',
-      config,
-      '--json',
-    ],
-    {
-      REPRISE_HOME: home,
-      TEMPORAL_ADDRESS: '',
-      TEMPORAL_NAMESPACE: '',
-      REPRISE_LOG_JSON: '',
-      PATH: recorder.PATH,
-    },
-  );
+  const { run, target } = await failingReplay(home, snapshotId, { PATH: recorder.PATH });
   assert.equal(run.code, 1, run.stderr);
   // The result is still printed, for scripts.
   const result = JSON.parse(run.stdout);
@@ -71,15 +74,70 @@ test('a failing replay prints one line and the log path; the SDK detail is in th
   assert.equal(path.dirname(logFile), path.join(home, 'logs'));
 
   // The file has what the terminal was spared: the SDK's activity failure with its stack, as JSON lines.
-  const lines = (await readFile(logFile, 'utf8'))
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const lines = await jsonLines(logFile);
   assert.match(lines[0].msg, new RegExp(`^reprise replay ${snapshotId} `));
   const sdk = lines.find((l) => l.component === 'temporal-sdk' && l.msg === 'Activity failed');
   assert.ok(sdk, 'no SDK activity failure in the log');
   assert.equal(sdk.activityType, 'waitForTarget');
   assert.equal(sdk.workflowId, result.workflowId);
-  assert.match(sdk.err.stack, /\n\s+at /);
+  assert.match((sdk.err as { stack: string }).stack, /\n\s+at /);
   assert.ok(lines.some((l) => l.component === 'cli' && /^replay ended in Error/.test(l.msg)));
+});
+
+test("under `reprise up` the failure names the run's Web UI page and up's log file", async () => {
+  const home = await mkdtemp(path.join(tmpdir(), 'reprise-cli-up-fail-'));
+  const snapshotId = await writeItemsSnapshot(home, 3);
+  const recorder = await recordTemporalRuns();
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    REPRISE_HOME: home,
+    TEMPORAL_ADDRESS: '',
+    PATH: recorder.PATH,
+  };
+  const up = spawn(
+    process.execPath,
+    [repriseBin, 'up', '--port', String(port), '--ui-port', String(uiPort)],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let upErr = '';
+  const exited = once(up, 'exit');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      up.stderr.on('data', (c: Buffer) => {
+        upErr += c.toString();
+        if (upErr.includes('Ctrl-C to stop')) resolve();
+      });
+      up.once('exit', () => reject(new Error(`reprise up exited: ${upErr}`)));
+    });
+    const upLog = /logging to (\S+); Ctrl-C/.exec(upErr)?.[1];
+    assert.ok(upLog, upErr);
+
+    const { run } = await failingReplay(home, snapshotId, { PATH: recorder.PATH });
+    assert.equal(run.code, 1, run.stderr);
+    const { workflowId } = JSON.parse(run.stdout);
+    assert.doesNotMatch(run.stderr, /embedded/);
+    assert.doesNotMatch(run.stderr, /^\s+at /m);
+    const page = `http://127.0.0.1:${uiPort}/namespaces/default/workflows/${workflowId}`;
+    assert.match(
+      run.stderr,
+      new RegExp(`^reprise: replay ended in Error: .*\\(workflow ${workflowId}, ${page}\\)$`, 'm'),
+    );
+    assert.match(run.stderr, new RegExp(`^reprise: details in ${upLog}$`, 'm'));
+    const sdk = (await jsonLines(upLog)).find(
+      (l) => l.msg === 'Activity failed' && l.workflowId === workflowId,
+    );
+    assert.ok(sdk, "the activity failure is not in up's log");
+    // One server in all: up's.
+    assert.equal((await recorder.calls()).filter((c) => c.startsWith('server start-dev')).length, 1);
+  } finally {
+    up.kill('SIGINT');
+    await exited;
+  }
+  assert.match(upErr, /stopping/);
+  await assert.rejects(readFile(path.join(home, 'up.json')), { code: 'ENOENT' });
 });
