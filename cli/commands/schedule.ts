@@ -1,7 +1,7 @@
 /** `reprise schedule ...`: regression replays on a Temporal Schedule. */
 import { Command } from 'commander';
 import type { RegressionInput } from '../../src/config/replay.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { printJson, printLine, printTable } from '../output.js';
 import { buildReplayInput, type ReplayFlags } from '../replay-input.js';
 import { checkSnapshotFirst } from '../store.js';
@@ -71,10 +71,13 @@ export function scheduleCommand(): Command {
               action: { type: 'startWorkflow', workflowType: 'regressionWorkflow', args: [input], taskQueue },
             })
             .catch((err: Error) => {
-              throw new CliError(
-                `cannot create schedule "${name}": ${err.message}`,
-                /cron|spec/i.test(err.message) ? 2 : 1,
-              );
+              // The server parses the cron text: its refusal is about the flag.
+              if (/cron|spec/i.test(err.message))
+                throw new UsageError(`--cron "${opts.cron}": ${err.message}`);
+              if (err.name === 'ScheduleAlreadyRunning') {
+                throw new CliError(`a schedule named "${name}" already exists; choose another --name`);
+              }
+              throw new CliError(`cannot create schedule "${name}": ${err.message}`);
             });
         });
         if (opts.json) printJson({ name, cron: opts.cron, snapshotId: opts.snapshot });
