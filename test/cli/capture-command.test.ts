@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/temporal/dev-server.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
-import { repriseBin, runCli } from '../helpers/cli.js';
+import { plainUserEnv, repriseBin, runCli } from '../helpers/cli.js';
 import { startCountingApp } from '../helpers/replay-fixtures.js';
 
 /** Starts `reprise capture`; resolves `ready` with stderr so far once it says where to send traffic. */
@@ -44,13 +44,7 @@ test('capture --json records traffic with an embedded Temporal and prints the co
   const home = await mkdtemp(path.join(tmpdir(), 'reprise-capture-cli-'));
   const app = await startCountingApp();
   const [inPort, outPort] = [await freePort(), await freePort()];
-  const env = {
-    ...process.env,
-    NO_COLOR: '1',
-    REPRISE_HOME: home,
-    TEMPORAL_ADDRESS: '',
-    REPRISE_LOG_JSON: '',
-  };
+  const env = plainUserEnv(home);
   const args = ['--app-port', String(app.port), '--in-port', String(inPort), '--out-port', String(outPort)];
   const capture = startCapture([...args, '--service', 'items', '--duration', '8s', '--json'], env);
   await capture.ready;
@@ -78,13 +72,7 @@ test('capture --json records traffic with an embedded Temporal and prints the co
 test('capture --no-outbound --in-port 0 records inbound traffic with no proxy for the app', async () => {
   const home = await mkdtemp(path.join(tmpdir(), 'reprise-capture-cli-inbound-'));
   const app = await startCountingApp();
-  const env = {
-    ...process.env,
-    NO_COLOR: '1',
-    REPRISE_HOME: home,
-    TEMPORAL_ADDRESS: '',
-    REPRISE_LOG_JSON: '',
-  };
+  const env = plainUserEnv(home);
   const args = [
     '--app-port',
     String(app.port),

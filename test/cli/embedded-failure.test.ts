@@ -12,7 +12,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/temporal/dev-server.js';
-import { repriseBin, runCli } from '../helpers/cli.js';
+import { plainUserEnv, repriseBin, runCli } from '../helpers/cli.js';
 import { writeItemsSnapshot } from '../helpers/replay-fixtures.js';
 import { recordTemporalRuns } from '../helpers/temporal-recorder.js';
 
@@ -22,13 +22,7 @@ async function failingReplay(home: string, snapshotId: string, env: NodeJS.Proce
   await writeFile(config, 'target:\n  app:\n    readyTimeout: 1s\n');
   const target = `http://127.0.0.1:${await freePort()}`;
   const args = ['replay', snapshotId, '--target', target, '--app', `node -e "process.exit(3)"`];
-  const run = await runCli([...args, '--config', config, '--json'], {
-    REPRISE_HOME: home,
-    TEMPORAL_ADDRESS: '',
-    TEMPORAL_NAMESPACE: '',
-    REPRISE_LOG_JSON: '',
-    ...env,
-  });
+  const run = await runCli([...args, '--config', config, '--json'], plainUserEnv(home, env));
   return { run, target };
 }
 
@@ -89,13 +83,7 @@ test("under `reprise up` the failure names the run's Web UI page and up's log fi
   const snapshotId = await writeItemsSnapshot(home, 3);
   const recorder = await recordTemporalRuns();
   const [port, uiPort] = [await freePort(), await freePort()];
-  const env = {
-    ...process.env,
-    NO_COLOR: '1',
-    REPRISE_HOME: home,
-    TEMPORAL_ADDRESS: '',
-    PATH: recorder.PATH,
-  };
+  const env = plainUserEnv(home, { PATH: recorder.PATH });
   const up = spawn(
     process.execPath,
     [repriseBin, 'up', '--port', String(port), '--ui-port', String(uiPort)],

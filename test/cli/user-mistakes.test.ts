@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/temporal/dev-server.js';
-import { assertOneLine, runCli } from '../helpers/cli.js';
+import { assertOneLine, plainUserEnv, runCli } from '../helpers/cli.js';
 import { writeItemsSnapshot } from '../helpers/replay-fixtures.js';
 import { recordTemporalRuns, type TemporalRecorder } from '../helpers/temporal-recorder.js';
 
@@ -21,14 +21,7 @@ let busyPort: number;
 let recorder: TemporalRecorder;
 const file = (name: string) => path.join(home, name);
 /** No server to find: no TEMPORAL_ADDRESS, no `reprise up`; sentences, not JSON. */
-const env = (extra: NodeJS.ProcessEnv = {}) => ({
-  REPRISE_HOME: home,
-  TEMPORAL_ADDRESS: '',
-  TEMPORAL_NAMESPACE: '',
-  REPRISE_LOG_JSON: '',
-  PATH: recorder.PATH,
-  ...extra,
-});
+const env = (extra: NodeJS.ProcessEnv = {}) => plainUserEnv(home, { PATH: recorder.PATH, ...extra });
 
 before(async () => {
   home = await mkdtemp(path.join(tmpdir(), 'reprise-cli-mistakes-'));

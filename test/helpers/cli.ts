@@ -52,3 +52,16 @@ export function assertOneLine(run: CliRun, code: number, message: RegExp, what =
   assert.match(lines[0], message, context);
   assert.equal(run.stdout, '', `stdout: ${run.stdout}`);
 }
+
+/** A user's environment with no Temporal configured (no TEMPORAL_*) and sentences on stderr. */
+export function plainUserEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NO_COLOR: '1',
+    REPRISE_HOME: home,
+    TEMPORAL_ADDRESS: '',
+    TEMPORAL_NAMESPACE: '',
+    REPRISE_LOG_JSON: '',
+    ...extra,
+  };
+}
