@@ -12,6 +12,7 @@ import { durationFlag, listenPortFlag, portFlag, positiveIntFlag, serviceFlag } 
 import { formatBytes, notice, printJson, printLine, style, warning } from '../output.js';
 import { requirePortFree, somethingListens } from '../preflight.js';
 import { watchWorkflow } from '../watch.js';
+import { firstLine } from '../failures.js';
 import { caDir, repriseHome } from '../../src/base/paths.js';
 import { jvmCaptureNotice } from '../../src/jvm/local.js';
 
@@ -141,8 +142,8 @@ export function captureCommand(): Command {
             // A JVM ignores HTTP_PROXY: the same proxy (and the CA's truststore) as JAVA_TOOL_OPTIONS.
             if (p.outPort && p.outPort > 0)
               jvmCaptureNotice(p.outPort, opts.tlsIntercept ? caDir(repriseHome()) : undefined).then(
-                notice,
-                (err) => notice(`(no JAVA_TOOL_OPTIONS for JVM apps: ${(err as Error).message})`),
+                (line) => notice(line),
+                (err: Error) => warning(`no JAVA_TOOL_OPTIONS for JVM apps: ${firstLine(err.message)}`),
               );
           },
           render: (p) => `${p.phase}: ${p.pairs} pairs, ${p.dropped} dropped, ${formatBytes(p.bytes)}`,
