@@ -108,6 +108,10 @@ export async function main(argv: string[]): Promise<number> {
   program.hook('preAction', (_root, action) => {
     running = action;
   });
+  // An error thrown outside the command's await chain (an event handler) still ends as one line.
+  process.once('uncaughtException', (err) => {
+    process.exit(reportFailure(err, { debug: flags.debug, log, command: running && commandPath(running) }));
+  });
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
