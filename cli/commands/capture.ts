@@ -6,7 +6,13 @@ import { FilterRules } from '../../src/filters/rules.js';
 import { DlpRules } from '../../src/dlp/rules.js';
 import { newId } from '../../src/base/new-id.js';
 import { parseDuration } from '../../src/base/duration.js';
-import type { CaptureInput, CaptureProgress, CaptureResult } from '../../src/config/capture.js';
+import {
+  CaptureInputError,
+  validateCaptureInput,
+  type CaptureInput,
+  type CaptureProgress,
+  type CaptureResult,
+} from '../../src/config/capture.js';
 import { CliError, UsageError } from '../errors.js';
 import { durationFlag, listenPortFlag, portFlag, positiveIntFlag, serviceFlag } from '../flags.js';
 import { formatBytes, notice, printJson, printLine, style, warning } from '../output.js';
@@ -30,6 +36,32 @@ interface CaptureOptions {
   filters?: string;
   dlp?: string | false;
   json?: boolean;
+}
+
+/** The flag that sets each input field, so a refused value is named as the user typed it. */
+const FLAG_FOR_FIELD: Record<string, string> = {
+  service: '--service',
+  duration: '--duration',
+  maxBodyBytes: '--max-body',
+  'target.appPort': '--app-port',
+  'target.appHost': '--app-host',
+  'target.inPort': '--in-port',
+  'target.outPort': '--out-port',
+};
+
+/** The workflow's own validation, run here first: a value it would refuse fails before any server starts. */
+function checkInput(input: CaptureInput): void {
+  try {
+    validateCaptureInput(input);
+  } catch (err) {
+    if (!(err instanceof CaptureInputError)) throw err;
+    let text = err.message.replace(/^invalid capture input: /, '');
+    for (const field of err.fields) {
+      const flag = FLAG_FOR_FIELD[field];
+      if (flag) text = text.replace(`${field}:`, `${flag} (${field}):`);
+    }
+    throw new UsageError(`invalid capture: ${text}`);
+  }
 }
 
 /** Loads and validates a rules file; a bad one is bad usage, named with its field path. */
@@ -99,6 +131,7 @@ export function captureCommand(): Command {
             ? { dlp: await readRules('--dlp', opts.dlp, DlpRules) }
             : {}),
       };
+      checkInput(input);
       // Before any server starts: the ports the sidecar will take must be free.
       if (opts.outbound && opts.inPort !== 0 && opts.inPort === opts.outPort) {
         throw new UsageError(`--in-port and --out-port must differ (both ${opts.inPort})`);

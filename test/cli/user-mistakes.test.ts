@@ -102,6 +102,11 @@ const cases: [() => string[], number, () => RegExp][] = [
     () => /^reprise: --duration: expected a duration such as 30s, 5m or 1h, got "5x"/,
   ],
   [
+    () => ['capture', '--app-port', '8080', '--duration', '0s'],
+    2,
+    () => /^reprise: invalid capture: --duration \(duration\): expected a duration above 0/,
+  ],
+  [
     () => ['capture', '--app-port', '8080', '--filters', file('broken.yaml')],
     2,
     () => /^reprise: --filters .*broken\.yaml: not valid JSON or YAML: .*line 1/,
