@@ -57,10 +57,15 @@ export function buildProgram(onProblem: (p: ParseProblem) => void = () => {}): C
   const program = new Command('reprise')
     .description('Capture real traffic in front of a service; replay it as a regression test and as load.')
     .version(version, '-v, --version')
-    .option('--debug', 'print stack traces, and the log lines next to the log file')
+    .option('--debug', "print stack traces, and copy the log file's lines to stderr")
     .option('--log-json', 'write these messages as JSON lines (also REPRISE_LOG_JSON=1)')
     // Options after a sub-command belong to it: `replay ls --json` is ls's --json.
-    .enablePositionalOptions();
+    .enablePositionalOptions()
+    .addHelpText(
+      'after',
+      '\nLogs of the libraries and the in-process worker: $REPRISE_HOME/logs/reprise-YYYY-MM-DD.log\n' +
+        '(REPRISE_HOME defaults to ./.reprise); a command that fails names the file.',
+    );
   program.addCommand(upCommand());
   program.addCommand(captureCommand());
   program.addCommand(snapshotCommand());
