@@ -29,6 +29,7 @@ const EXPECTED = new Set([
   'CaptureInputError',
   'RuntimeError',
   'StoreConfigError',
+  'S3StoreError',
   // @temporalio/client: the server refused or went away.
   'ServiceError',
   'ConnectionError',
