@@ -29,7 +29,7 @@ function startCapture(args: string[], env: NodeJS.ProcessEnv) {
     }),
   );
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { out, ready: Promise.race([ready, exited]), exited };
+  return { child, out, ready: Promise.race([ready, exited]), exited };
 }
 
 async function sendItems(port: number, count: number): Promise<void> {
@@ -69,20 +69,11 @@ test('capture --json records traffic with an embedded Temporal and prints the co
   assert.match(badPort.stderr, /--app-port/);
 });
 
-test('capture --no-outbound --in-port 0 records inbound traffic with no proxy for the app', async () => {
+test('capture --no-outbound --in-port 0 records inbound traffic with no proxy for the app, until Ctrl-C', async () => {
   const home = await mkdtemp(path.join(tmpdir(), 'reprise-capture-cli-inbound-'));
   const app = await startCountingApp();
   const env = plainUserEnv(home);
-  const args = [
-    '--app-port',
-    String(app.port),
-    '--in-port',
-    '0',
-    '--no-outbound',
-    '--duration',
-    '6s',
-    '--json',
-  ];
+  const args = ['--app-port', String(app.port), '--in-port', '0', '--no-outbound', '--json'];
   const capture = startCapture(args, env);
   await capture.ready;
   const { out } = capture;
@@ -92,7 +83,10 @@ test('capture --no-outbound --in-port 0 records inbound traffic with no proxy fo
   assert.ok(announced, out.stderr);
   assert.doesNotMatch(out.stderr, /HTTP_PROXY/);
   await sendItems(Number(announced[1]), 3);
+  // No --duration: Ctrl-C (SIGINT) stops the capture and seals what was recorded.
+  capture.child.kill('SIGINT');
   assert.equal(await capture.exited, 0, out.stderr);
+  assert.match(out.stderr, /stopping capture; sealing the snapshot/);
   const result = JSON.parse(out.stdout);
   assert.equal(result.pairs, 3);
   const manifest = await new FsSnapshotStore(home).getManifest(result.snapshotId);
