@@ -188,17 +188,25 @@ describe('dev cluster lifecycle', () => {
   it('a start that runs out of time names what it waited for and leaves nothing behind', async () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'reprise-devcluster-slow-')), 'cluster');
     let state: ClusterState | undefined;
+    let waitedFor = '';
     try {
-      // 1.5 s: etcd answers, the API server cannot be ready yet.
+      // 1.5 s: the API server cannot be ready yet (on a loaded machine even etcd may not be).
       const start = startDevCluster({ dir, readyTimeoutMs: 1_500, keep: true });
       await assert.rejects(start, (err: Error) => {
-        assert.match(err.message, /timed out \(start bound 1500 ms\) waiting for kube-apiserver .*\/readyz/);
-        assert.match(err.message, /kube-apiserver log \(.*kube-apiserver\.log\):\n/);
+        const waited = /timed out \(start bound 1500 ms\) waiting for (kube-apiserver|etcd) (.*)/.exec(
+          err.message,
+        );
+        assert.ok(waited, err.message);
+        const [, component, what] = waited;
+        waitedFor = component!;
+        assert.match(what!, component === 'etcd' ? /to answer on http:.*\/health/ : /.*\/readyz/);
+        assert.match(err.message, new RegExp(`${component} log \\(.*${component}\\.log\\):\\n`));
         assert.match(err.message, /logs kept in/);
         return true;
       });
       state = readState(dir);
-      assert.ok(state && state.processes.length >= 2, 'etcd and kube-apiserver were started');
+      const started = waitedFor === 'etcd' ? 1 : 2;
+      assert.ok(state && state.processes.length >= started, `the processes up to ${waitedFor} were started`);
       assert.ok(!processesOf(state).some(isRunning));
     } finally {
       rmSync(path.dirname(dir), { recursive: true, force: true });
