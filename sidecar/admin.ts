@@ -5,22 +5,17 @@ import type { StatsSnapshot } from './stats.js';
 type Metric = [name: string, type: 'counter' | 'gauge', help: string, value: (s: StatsSnapshot) => number];
 
 const METRICS: Metric[] = [
-  ['reprise_sidecar_pairs_total', 'counter', 'Pairs recorded.', (s) => s.pairs],
-  ['reprise_sidecar_shipped_total', 'counter', 'Pairs the forwarder acknowledged.', (s) => s.shipped],
+  ['reprise_sidecar_pairs_total', 'counter', 'Exchanges (HTTP/2: streams) recorded.', (s) => s.pairs],
+  ['reprise_sidecar_shipped_total', 'counter', 'Exchanges the forwarder acknowledged.', (s) => s.shipped],
   [
     'reprise_sidecar_dropped_total',
     'counter',
-    'Pairs lost (buffer full, refused, drain timeout).',
+    'Exchanges lost whole (buffer full, refused, drain timeout).',
     (s) => s.dropped,
   ],
-  ['reprise_sidecar_buffered_pairs', 'gauge', 'Pairs waiting to be shipped.', (s) => s.bufferedPairs],
-  ['reprise_sidecar_buffered_bytes', 'gauge', 'NDJSON bytes waiting to be shipped.', (s) => s.bufferedBytes],
-  [
-    'reprise_sidecar_shipped_bytes_total',
-    'counter',
-    'NDJSON bytes the forwarder acknowledged.',
-    (s) => s.bytes,
-  ],
+  ['reprise_sidecar_buffered_pairs', 'gauge', 'Exchanges waiting to be shipped.', (s) => s.bufferedPairs],
+  ['reprise_sidecar_buffered_bytes', 'gauge', 'Tap bytes waiting to be shipped.', (s) => s.bufferedBytes],
+  ['reprise_sidecar_shipped_bytes_total', 'counter', 'Tap bytes the forwarder acknowledged.', (s) => s.bytes],
   ['reprise_sidecar_forwarder_errors_total', 'counter', 'Batch POSTs that failed.', (s) => s.forwarderErrors],
   [
     'reprise_sidecar_ignored_total',
@@ -37,13 +32,13 @@ const METRICS: Metric[] = [
   [
     'reprise_sidecar_unparsed_connections_total',
     'counter',
-    'Connections proxied unparsed (h2c, TLS).',
+    'Connections proxied unrecorded: TLS on a plain port, bytes neither HTTP/1.x nor HTTP/2.',
     (s) => s.unparsed,
   ],
   [
     'reprise_sidecar_overflows_total',
     'counter',
-    'Connections no longer recorded: the recorder fell behind.',
+    'Connections no longer recorded: too many exchanges awaiting a response.',
     (s) => s.overflows,
   ],
   [

@@ -1,25 +1,28 @@
 /**
  * CONNECT on the outbound proxy. Without interception (or for an ignored destination) the
  * tunnel is spliced untouched and recorded as one opaque CONNECT pair when it closes. With
- * interception the client's TLS is terminated with a leaf certificate for its SNI (else the
- * CONNECT host), TLS is opened to the real upstream, and the decrypted streams are recorded
- * like inbound traffic. Tunnels that are not HTTP/1.1 over TLS are handled without guessing:
- * plain-text HTTP is recorded as http, an h2-only TLS client is tunnelled opaque.
+ * interception TLS is opened to the real upstream offering the ALPN protocols the client
+ * offered that can be recorded (h2, http/1.1), the client's TLS is terminated with a leaf
+ * certificate for its SNI (else the CONNECT host) offering only what the upstream chose, and the
+ * decrypted streams are tapped like inbound traffic (HTTP/2 when that was the choice).
+ * Plain-text HTTP (HTTP/1.1 or h2c) in a tunnel is recorded as http; a TLS client offering
+ * neither h2 nor http/1.1 is tunnelled opaque.
  */
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { peekFirstBytes } from './client-hello.js';
-import { ConnectionRecorder, type RecorderContext } from './connection-recorder.js';
-import { recordedHeaders } from './hop-by-hop.js';
-import { buildPair, type ExchangeRecord, splitAuthority } from './pair-builder.js';
+import { CappedBody } from '../src/protocols/http1/body.js';
+import { splitAuthority } from '../src/protocols/http1/pair.js';
+import { type FirstBytes, peekFirstBytes } from './client-hello.js';
+import { ConnectionTap, type TapContext, type TapFacts } from './connection-tap.js';
+import { recordedHead } from './hop-by-hop.js';
 import { Splice } from './splice.js';
 import type { LeafCertificates } from './tls-interception.js';
 
 export interface ConnectContext {
-  rec: RecorderContext;
+  rec: TapContext;
   /** Present when --tls-intercept is on. */
   leafs?: LeafCertificates;
   insecureUpstream: boolean;
@@ -29,6 +32,8 @@ export interface ConnectContext {
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
+/** Application protocols an intercepted tunnel can be recorded in, in the sidecar's preference. */
+const RECORDABLE = ['h2', 'http/1.1'];
 /** How long to wait for a tunnel's first bytes before treating it as opaque (server speaks first). */
 const PEEK_TIMEOUT_MS = 1000;
 
@@ -60,9 +65,9 @@ export function createConnectHandler(ctx: ConnectContext) {
       if (first.bytes.length === 0)
         opaque(ctx, tunnel, true, { answered: true, tags: { reason: 'no-client-bytes' } });
       else if (!first.tls) plain(ctx, tunnel);
-      else if (first.alpn && !first.alpn.includes('http/1.1')) {
+      else if (first.alpn && !first.alpn.some((p) => RECORDABLE.includes(p))) {
         opaque(ctx, tunnel, true, { answered: true, tags: { reason: 'alpn', alpn: first.alpn.join(',') } });
-      } else intercept(ctx, tunnel, first.sni);
+      } else intercept(ctx, tunnel, first);
     });
   };
 }
@@ -86,7 +91,7 @@ function opaque(
   let spliced = false;
   let firstByte = -1;
   t.socket.once('data', (chunk: Buffer) => (firstByte = chunk[0]));
-  const pairFor = (tags: Record<string, string>, error?: ExchangeRecord['error']) =>
+  const pairFor = (tags: Record<string, string>, error?: { code: string; message: string }) =>
     connectPair(ctx, t, { tunnel: 'opaque', ...extra.tags, ...tags }, error);
   upstream.once('error', (err: NodeJS.ErrnoException) => {
     if (spliced) return;
@@ -125,73 +130,123 @@ function connectPair(
   ctx: ConnectContext,
   t: Tunnel,
   tags: Record<string, string>,
-  error?: ExchangeRecord['error'],
+  error?: { code: string; message: string },
 ): void {
-  const ex: ExchangeRecord = {
-    startT: t.startT,
-    endT: performance.now(),
-    method: 'CONNECT',
-    target: t.req.url ?? '',
-    reqHeaders: recordedHeaders(t.req.rawHeaders),
-    tags,
-    ...(error ? { error } : { response: { status: 200, statusText: 'Connection Established', headers: [] } }),
-  };
-  const scheme = tags.tls === 'false' ? 'http' : 'https';
-  const facts = { direction: 'outbound' as const, scheme, host: t.host, port: t.port } as const;
+  const target = t.req.url ?? '';
+  const facts = { outbound: true, https: tags.tls !== 'false', host: t.host, port: t.port };
   try {
-    ctx.rec.record(
-      buildPair(ex, facts, ctx.rec, { scheme, host: t.host, port: t.port, path: '', query: [] }),
-    );
+    ctx.rec.shipper.exchange({
+      conn: 0,
+      facts,
+      startT: performance.timeOrigin + t.startT,
+      endT: performance.timeOrigin + performance.now(),
+      reqHead: recordedHead(`CONNECT ${target} HTTP/1.1`, t.req.rawHeaders),
+      reqBody: NO_BODY,
+      resBody: NO_BODY,
+      ...(error ? { error } : { resHead: ESTABLISHED_HEAD }),
+      switched: false,
+      tags,
+    });
   } catch (err) {
-    ctx.rec.onError?.(err, facts);
+    ctx.rec.onError?.(err, { ...facts, upstream: { host: t.host, port: t.port, tls: false } });
   }
 }
 
-/** Plain-text HTTP through the tunnel: recorded as http. */
+const NO_BODY = new CappedBody(0);
+const ESTABLISHED_HEAD = Buffer.from(ESTABLISHED.slice(0, -4), 'latin1');
+
+/** Plain-text HTTP through the tunnel (HTTP/1.1, or h2c which the tap recognises): recorded as http. */
 function plain(ctx: ConnectContext, t: Tunnel): void {
   const upstream = net.connect({ host: t.host, port: t.port, noDelay: true, allowHalfOpen: true });
-  spliceRecorded(ctx, t, t.socket, upstream, 'http', t.host, 'connect');
+  const facts = { outbound: true, https: false, host: t.host, port: t.port };
+  spliceRecorded(
+    ctx,
+    t,
+    t.socket,
+    upstream,
+    { ...facts, upstream: { host: t.host, port: t.port, tls: false } },
+    {
+      readyEvent: 'connect',
+    },
+  );
 }
 
-function intercept(ctx: ConnectContext, t: Tunnel, sni: string | undefined): void {
-  const name = sni || t.host;
-  ctx
-    .leafs!.contextFor(name)
+/** The upstream's side of the handshake: the protocol it chose, or why it failed. */
+type UpstreamTls =
+  { socket: tls.TLSSocket; alpn: string | false | null } | { socket: tls.TLSSocket; error: Error };
+
+function connectUpstream(
+  ctx: ConnectContext,
+  t: Tunnel,
+  name: string,
+  offered: string[],
+): Promise<UpstreamTls> {
+  const socket = tls.connect({
+    host: t.host,
+    port: t.port,
+    servername: net.isIP(name) ? undefined : name,
+    rejectUnauthorized: !ctx.insecureUpstream,
+    ca: ctx.upstreamCa,
+    ALPNProtocols: offered,
+  });
+  socket.setNoDelay(true);
+  return new Promise((resolve) => {
+    socket.once('secureConnect', () => resolve({ socket, alpn: socket.alpnProtocol }));
+    socket.once('error', (error) => resolve({ socket, error }));
+  });
+}
+
+function intercept(ctx: ConnectContext, t: Tunnel, first: FirstBytes): void {
+  const name = first.sni || t.host;
+  // A client without ALPN speaks HTTP/1.1.
+  const offered = first.alpn ? RECORDABLE.filter((p) => first.alpn!.includes(p)) : ['http/1.1'];
+  const upstream = connectUpstream(ctx, t, name, offered);
+  // Stop the upstream when the client leaves before the handshakes are done.
+  t.socket.once('close', () => void upstream.then((u) => u.socket.destroy()));
+  Promise.all([ctx.leafs!.contextFor(name), upstream])
     // A TLSSocket that takes over the socket's handle within the read callback that brought
     // the ClientHello (a cached certificate resolves that soon) never sees the handshake and
     // the tunnel hangs: wrap on a later turn of the event loop.
+    .then((done) => new Promise<typeof done>((resolve) => setImmediate(resolve, done)))
     .then(
-      (secureContext) => new Promise<typeof secureContext>((resolve) => setImmediate(resolve, secureContext)),
-    )
-    .then(
-      (secureContext) => {
-        if (t.socket.destroyed) return;
+      ([secureContext, up]) => {
+        if (t.socket.destroyed) return up.socket.destroy();
+        // Offer the client exactly what the upstream chose (HTTP/1.1 when it failed: the 502 is HTTP/1.1).
+        const chosen =
+          'error' in up ? 'http/1.1' : up.alpn || (offered.includes('http/1.1') ? 'http/1.1' : '');
         const client = new tls.TLSSocket(t.socket, {
           isServer: true,
           secureContext,
-          ALPNProtocols: ['http/1.1'],
+          ...(chosen && { ALPNProtocols: [chosen] }),
         });
         client.on('error', () => {
           ctx.rec.counters.tlsErrors++;
           t.socket.destroy();
+          up.socket.destroy();
         });
         client.once('secure', () => {
-          const upstream = tls.connect({
-            host: t.host,
-            port: t.port,
-            servername: net.isIP(name) ? undefined : name,
-            rejectUnauthorized: !ctx.insecureUpstream,
-            ca: ctx.upstreamCa,
-            ALPNProtocols: ['http/1.1'],
-          });
-          upstream.setNoDelay(true);
-          spliceRecorded(ctx, t, client, upstream, 'https', name, 'secureConnect');
+          const facts = { outbound: true, https: true, host: name, port: t.port };
+          spliceRecorded(
+            ctx,
+            t,
+            client,
+            up.socket,
+            { ...facts, upstream: { host: t.host, port: t.port, tls: true }, h2: chosen === 'h2' },
+            'error' in up ? { failed: up.error } : { ready: true },
+          );
         });
         t.socket.resume();
       },
       (err: Error) => {
         // No certificate, no interception: the tunnel still works, unrecorded content.
-        ctx.rec.onError?.(err, { direction: 'outbound', scheme: 'https', host: name, port: t.port });
+        void upstream.then((u) => u.socket.destroy());
+        ctx.rec.onError?.(err, {
+          outbound: true,
+          https: true,
+          host: name,
+          port: t.port,
+          upstream: { host: t.host, port: t.port, tls: true },
+        });
         opaque(ctx, t, true, { answered: true, tags: { reason: 'certificate' } });
       },
     );
@@ -202,14 +257,13 @@ function spliceRecorded(
   t: Tunnel,
   client: net.Socket,
   upstream: net.Socket,
-  scheme: 'http' | 'https',
-  host: string,
-  readyEvent: 'connect' | 'secureConnect',
+  facts: TapFacts,
+  state: { readyEvent?: 'connect'; ready?: true; failed?: Error },
 ): void {
-  const recorder = new ConnectionRecorder(ctx.rec, { direction: 'outbound', scheme, host, port: t.port });
+  const recorder = new ConnectionTap(ctx.rec, facts);
   const splice = new Splice(client, upstream, {
     recorder,
-    readyEvent,
+    ...state,
     badGateway: true,
     onClose: (s) => ctx.splices.delete(s),
   });

@@ -1,15 +1,17 @@
 /**
  * The outbound forward proxy (the app's HTTP_PROXY): absolute-form requests
  * (`GET http://host:port/path`) are forwarded with keep-alive agents, bodies streamed both ways
- * and teed into capped recorders; CONNECT goes to the tunnel handler.
+ * and teed into capped bodies; each exchange goes to the shipper as the tap would have seen it
+ * (heads rebuilt from node:http's raw headers). CONNECT goes to the tunnel handler.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { endToEnd, recordedHeaders } from './hop-by-hop.js';
-import type { RecorderContext } from './connection-recorder.js';
-import { buildPair, type ExchangeRecord, splitAuthority } from './pair-builder.js';
-import { CappedBody } from './recorded-body.js';
+import { CappedBody } from '../src/protocols/http1/body.js';
+import { splitAuthority } from '../src/protocols/http1/pair.js';
+import type { ExchangeParts } from '../src/protocols/capture/writer.js';
+import type { TapContext } from './connection-tap.js';
+import { endToEnd, recordedHead } from './hop-by-hop.js';
 
 export interface ForwardProxyOptions {
   insecureUpstream: boolean;
@@ -24,7 +26,7 @@ export interface ForwardProxy {
 
 export function createForwardProxy(
   opts: ForwardProxyOptions,
-  ctx: RecorderContext,
+  ctx: TapContext,
   onConnect: (req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void,
 ): ForwardProxy {
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -51,10 +53,9 @@ export function createForwardProxy(
 function forward(
   req: IncomingMessage,
   res: ServerResponse,
-  ctx: RecorderContext,
+  ctx: TapContext,
   agentFor: (secure: boolean) => http.Agent,
 ): void {
-  const startT = performance.now();
   const target = req.url ?? '';
   const m = /^(https?):\/\/([^/?#]+)([^#]*)/i.exec(target);
   if (!m) {
@@ -70,25 +71,27 @@ function forward(
   if (!req.rawHeaders.some((_, i) => i % 2 === 0 && req.rawHeaders[i].toLowerCase() === 'host')) {
     headers.push('Host', m[2]);
   }
-  const ex: ExchangeRecord = { startT, endT: startT, method: req.method ?? 'GET', target, reqHeaders: [] };
+  const ex: ExchangeParts = {
+    conn: 0,
+    facts: { outbound: true, https: secure, host, port },
+    startT: performance.timeOrigin + performance.now(),
+    endT: 0,
+    reqHead: recordedHead(`${req.method ?? 'GET'} ${target} HTTP/1.1`, req.rawHeaders),
+    reqBody: new CappedBody(ctx.maxBody),
+    resBody: new CappedBody(0),
+    switched: false,
+  };
   let done = false;
-  const finish = (error?: ExchangeRecord['error']) => {
+  const finish = (error?: ExchangeParts['error']) => {
     if (done) return;
     done = true;
     if (!record) return;
-    ex.endT = performance.now();
+    ex.endT = performance.timeOrigin + performance.now();
     if (error) ex.error = error;
-    ex.reqHeaders = recordedHeaders(req.rawHeaders);
-    const facts = {
-      direction: 'outbound' as const,
-      scheme: secure ? ('https' as const) : ('http' as const),
-      host,
-      port,
-    };
     try {
-      ctx.record(buildPair(ex, facts, ctx));
+      ctx.shipper.exchange(ex);
     } catch (err) {
-      ctx.onError?.(err, facts);
+      ctx.onError?.(err, { ...ex.facts, upstream: { host, port, tls: secure } });
     }
   };
 
@@ -101,10 +104,7 @@ function forward(
     agent: agentFor(secure),
     setHost: false,
   });
-  if (record) {
-    const body = (ex.reqBody = new CappedBody(ctx.maxBody));
-    req.on('data', (chunk: Buffer) => body.add(chunk));
-  }
+  if (record) req.on('data', (chunk: Buffer) => (ex.reqBody as CappedBody).add(chunk));
   req.on('error', () => upstream.destroy());
   res.on('error', () => upstream.destroy());
   req.pipe(upstream);
@@ -112,13 +112,8 @@ function forward(
   upstream.on('response', (up: IncomingMessage) => {
     res.writeHead(up.statusCode ?? 502, up.statusMessage, endToEnd(up.rawHeaders));
     if (record) {
-      const body = new CappedBody(ctx.maxBody);
-      ex.response = {
-        status: up.statusCode ?? 0,
-        statusText: up.statusMessage ?? '',
-        headers: recordedHeaders(up.rawHeaders),
-        body,
-      };
+      ex.resHead = recordedHead(`HTTP/1.1 ${up.statusCode ?? 0} ${up.statusMessage ?? ''}`, up.rawHeaders);
+      const body = (ex.resBody = new CappedBody(ctx.maxBody));
       up.on('data', (chunk: Buffer) => body.add(chunk));
     }
     up.pipe(res);

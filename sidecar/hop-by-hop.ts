@@ -16,12 +16,16 @@ export function endToEnd(raw: string[]): string[] {
   return out;
 }
 
-/** A flat raw list as recorded [name, value] pairs, without the proxy's own credentials. */
-export function recordedHeaders(raw: string[]): [string, string][] {
-  const out: [string, string][] = [];
+/**
+ * A head as it would be recorded from the wire (without its final CRLFCRLF), for exchanges the
+ * proxy saw through node:http: `first` line, then the flat raw header list without the proxy's
+ * own credentials.
+ */
+export function recordedHead(first: string, raw: string[]): Buffer {
+  let text = first;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    if (name !== 'proxy-authorization' && name !== 'proxy-connection') out.push([raw[i], raw[i + 1]]);
+    if (name !== 'proxy-authorization' && name !== 'proxy-connection') text += `\r\n${raw[i]}: ${raw[i + 1]}`;
   }
-  return out;
+  return Buffer.from(text, 'latin1');
 }

@@ -4,6 +4,7 @@
  * (a host entry `*.example.com` covers its subdomains); source IPs to inbound clients.
  */
 import { isIPv4 } from 'node:net';
+import { targetPath } from '../src/protocols/http1/pair.js';
 
 export interface IgnoreLists {
   ignorePaths: string[];
@@ -19,6 +20,9 @@ export class Ignore {
   private readonly hostSuffixes: string[] = [];
   private readonly ports: Set<number>;
   private readonly srcIps: Set<string>;
+  /** The same paths as bytes (latin1, as request targets are read). */
+  private readonly pathBytes: Buffer[];
+  private readonly prefixBytes: Buffer[];
 
   constructor(lists: IgnoreLists) {
     for (const p of lists.ignorePaths) {
@@ -31,6 +35,20 @@ export class Ignore {
     }
     this.ports = new Set(lists.ignorePorts);
     this.srcIps = new Set(lists.ignoreSrcIps.map(normalizeIp));
+    this.pathBytes = [...this.paths].map((p) => Buffer.from(p, 'latin1'));
+    this.prefixBytes = this.pathPrefixes.map((p) => Buffer.from(p, 'latin1'));
+  }
+
+  /** `path` for the request target in `b[start, end)`, read from its bytes when it is origin-form. */
+  targetIn(b: Buffer, start: number, end: number): boolean {
+    if (this.pathBytes.length === 0 && this.prefixBytes.length === 0) return false;
+    if (b[start] !== 47) return this.path(targetPath(b.toString('latin1', start, end)));
+    let stop = start;
+    while (stop < end && b[stop] !== 63 && b[stop] !== 35) stop++;
+    const len = stop - start;
+    for (const p of this.pathBytes) if (p.length === len && startsWith(b, start, p)) return true;
+    for (const p of this.prefixBytes) if (p.length <= len && startsWith(b, start, p)) return true;
+    return false;
   }
 
   path(path: string): boolean {
@@ -56,4 +74,9 @@ export class Ignore {
 export function normalizeIp(ip: string): string {
   const lower = ip.toLowerCase();
   return lower.startsWith('::ffff:') && isIPv4(lower.slice(7)) ? lower.slice(7) : lower;
+}
+
+function startsWith(b: Buffer, at: number, prefix: Buffer): boolean {
+  for (let i = 0; i < prefix.length; i++) if (b[at + i] !== prefix[i]) return false;
+  return true;
 }

@@ -1,9 +1,9 @@
 /**
  * The inbound reverse proxy: a plain `net` server in front of the app. Each client connection
- * gets its own connection to the app and the two are spliced; the recorder reads a copy.
+ * gets its own connection to the app and the two are spliced; the tap reads a copy.
  */
 import net from 'node:net';
-import { ConnectionRecorder, type RecorderContext } from './connection-recorder.js';
+import { ConnectionTap, type TapContext } from './connection-tap.js';
 import { normalizeIp } from './ignore.js';
 import { Splice } from './splice.js';
 
@@ -14,7 +14,7 @@ export interface InboundOptions {
   inPort: () => number;
 }
 
-export function createInbound(opts: InboundOptions, ctx: RecorderContext, splices: Set<Splice>): net.Server {
+export function createInbound(opts: InboundOptions, ctx: TapContext, splices: Set<Splice>): net.Server {
   return net.createServer({ noDelay: true, allowHalfOpen: true }, (client) => {
     ctx.counters.connections++;
     const upstream = net.connect({
@@ -23,11 +23,12 @@ export function createInbound(opts: InboundOptions, ctx: RecorderContext, splice
       noDelay: true,
       allowHalfOpen: true,
     });
-    const recorder = new ConnectionRecorder(ctx, {
-      direction: 'inbound',
-      scheme: 'http',
+    const recorder = new ConnectionTap(ctx, {
+      outbound: false,
+      https: false,
       host: normalizeIp(client.localAddress ?? opts.appHost),
       port: opts.inPort(),
+      upstream: { host: opts.appHost, port: opts.appPort, tls: false },
       ignoreAll: ctx.ignore.sourceIp(client.remoteAddress),
       ignorePaths: true,
     });

@@ -1,8 +1,9 @@
 /**
  * The capture sidecar: an inbound reverse proxy in front of the app, an outbound forward proxy
- * for the app's HTTP_PROXY/HTTPS_PROXY (with optional TLS interception), a recorder that
- * parses copies of the proxied bytes off the hot path, a shipper that batches pairs to the
- * forwarder, and an admin port. See docs/contracts.md for the process around it.
+ * for the app's HTTP_PROXY/HTTPS_PROXY (with optional TLS interception), a tap per connection
+ * that finds message boundaries in a copy of the proxied bytes, a shipper that batches what the
+ * taps keep to the forwarder (which parses, masks and stores), and an admin port. See
+ * docs/contracts.md for the process around it.
  */
 import type http from 'node:http';
 import type net from 'node:net';
@@ -10,13 +11,11 @@ import { rootCertificates } from 'node:tls';
 import { childLog } from '../src/base/log.js';
 import { createAdmin } from './admin.js';
 import { createConnectHandler } from './connect-tunnel.js';
-import type { RecorderContext } from './connection-recorder.js';
-import { DrainScheduler } from './drain-scheduler.js';
+import type { TapContext } from './connection-tap.js';
 import { createForwardProxy, type ForwardProxy } from './forward-proxy.js';
 import { Ignore } from './ignore.js';
 import { createInbound } from './inbound.js';
 import { type SidecarOptions, resolveOptions } from './options.js';
-import { PairIds } from './pair-builder.js';
 import { Shipper } from './shipper.js';
 import type { Splice } from './splice.js';
 import { newCounters, type StatsSnapshot } from './stats.js';
@@ -45,19 +44,15 @@ export async function startSidecar(input: SidecarOptions): Promise<Sidecar> {
   const log = childLog('sidecar', { service: opts.service });
   const counters = newCounters();
   const shipper = new Shipper(opts, counters, log);
-  const scheduler = new DrainScheduler(opts.recordIntervalMs);
   const splices = new Set<Splice>();
-  const rec: RecorderContext = {
-    service: opts.service,
+  let conns = 0;
+  const rec: TapContext = {
+    shipper,
     maxBody: opts.maxBody,
-    ids: new PairIds(),
-    record: (pair) => shipper.offer(pair),
-    discard: !opts.forwarder,
     ignore: new Ignore(opts),
     counters,
-    scheduler,
-    onError: (err, facts) =>
-      log.warn({ err, direction: facts.direction, host: facts.host }, 'recorder error'),
+    nextConn: () => (conns = (conns + 1) >>> 0),
+    onError: (err, facts) => log.warn({ err, outbound: facts.outbound, host: facts.host }, 'tap error'),
   };
   const upstreamCa = opts.upstreamCa.length ? [...rootCertificates, ...opts.upstreamCa] : undefined;
 
@@ -138,7 +133,6 @@ export async function startSidecar(input: SidecarOptions): Promise<Sidecar> {
         [inbound, outbound?.server].map((s) => (s ? new Promise((r) => s.close(r)) : undefined)),
       );
       outbound?.server.closeIdleConnections();
-      scheduler.promptly();
       for (const s of splices) endWhenIdle(s);
       await Promise.race([
         Promise.all([closed, waitUntil(() => splices.size === 0, connDeadline)]),
@@ -149,7 +143,6 @@ export async function startSidecar(input: SidecarOptions): Promise<Sidecar> {
       await waitUntil(() => splices.size === 0, Date.now() + 200);
       outbound?.server.closeAllConnections();
       outbound?.close();
-      scheduler.run();
       await shipper.drain(deadline);
       await new Promise((r) => (admin ? admin.close(r) : r(undefined)));
       const final = stats();
@@ -160,7 +153,7 @@ export async function startSidecar(input: SidecarOptions): Promise<Sidecar> {
   return { inPort, outPort, adminPort, caCertPath: ca?.certPath, stats, close };
 }
 
-/** Ends a spliced connection once it is between exchanges; unparsed ones wait for the deadline. */
+/** Ends a spliced connection once it is between exchanges (HTTP/2: streams); unparsed ones wait for the deadline. */
 function endWhenIdle(s: Splice): void {
   const rec = s.recorder;
   if (!rec || rec.off) return;

@@ -37,11 +37,6 @@ export interface SidecarOptions {
   ignoreHosts?: string[];
   ignorePorts?: number[];
   ignoreSrcIps?: string[];
-  /**
-   * How long tee'd bytes wait before being parsed; 0 = on the next turn of the event loop.
-   * Batching keeps parsing off the path of each forwarded chunk.
-   */
-  recordIntervalMs?: number;
 }
 
 export type ResolvedOptions = Required<
@@ -64,7 +59,6 @@ export const DEFAULTS = {
   batchPairs: 500,
   flushMs: 200,
   drainTimeoutMs: 5000,
-  recordIntervalMs: 0,
 } as const;
 
 export function resolveOptions(opts: SidecarOptions): ResolvedOptions {
@@ -97,6 +91,5 @@ export function resolveOptions(opts: SidecarOptions): ResolvedOptions {
     ignoreHosts: opts.ignoreHosts ?? [],
     ignorePorts: opts.ignorePorts ?? [],
     ignoreSrcIps: opts.ignoreSrcIps ?? [],
-    recordIntervalMs: opts.recordIntervalMs ?? DEFAULTS.recordIntervalMs,
   };
 }

@@ -1,37 +1,94 @@
 /**
- * Ships recorded pairs to the forwarder: a bounded buffer of NDJSON lines, batches POSTed to
- * `{forwarder}/v1/pairs` every flushMs or as soon as batchPairs wait, one request at a time,
- * retried with capped exponential backoff. Capture fails open: when the buffer is full the NEW
- * pair is dropped and counted (what is buffered is an unbroken stretch of the recording, and
- * dropping costs nothing); a batch the forwarder refuses outright (4xx) is dropped and counted
- * too. Nothing here ever waits on the proxy's path.
+ * Ships what the taps capture to the forwarder: a bounded buffer of tap frames
+ * (src/protocols/capture/frames.ts) cut into batches, POSTed to `{forwarder}/v1/tap` every
+ * flushMs or as soon as batchPairs exchanges wait, one request at a time, each batch numbered
+ * (the forwarder ignores a batch it has already taken: a retry after a lost answer doubles
+ * nothing), retried with capped exponential backoff. Capture fails open: an exchange that does
+ * not fit is dropped whole and counted; a batch the forwarder refuses (4xx) is dropped and
+ * counted. Nothing here ever waits on the proxy's path.
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
-import type { RRPair } from '../src/model/traffic.js';
+import { newId } from '../src/base/new-id.js';
+import { type H2Open, TAP_CONTENT_TYPE } from '../src/protocols/capture/frames.js';
+import {
+  CLOSE_RESERVE,
+  DATA_OVERHEAD,
+  type ExchangeParts,
+  GAP_SIZE,
+  TapWriter,
+  exchangeSize,
+  openSize,
+  writeAbort,
+  writeClose,
+  writeData,
+  writeExchange,
+  writeGap,
+  writeOpen,
+} from '../src/protocols/capture/writer.js';
 import type { Counters } from './stats.js';
 
 export interface ShipperOptions {
-  /** Base URL of the forwarder; undefined = count the pairs, then discard them. */
+  /** Base URL of the forwarder; undefined = count the exchanges, then discard them. */
   forwarder?: string;
   service: string;
+  maxBody: number;
   bufferPairs: number;
   bufferBytes: number;
   batchPairs: number;
   flushMs: number;
 }
 
-const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/** An HTTP/2 connection being shipped: told when the forwarder lost its state (a refused batch). */
+export interface ShippedConnection {
+  lost(): void;
+}
+
+/** What the taps hand their frames to (the Shipper; tests feed a decoder directly). */
+export interface TapOut {
+  /** False when nothing is shipped (no forwarder): taps only count. */
+  readonly shipping: boolean;
+  exchange(x: ExchangeParts): void;
+  h2Open(open: H2Open, conn: ShippedConnection): boolean;
+  h2Data(conn: number, dir: 0 | 1, t: number, bytes: Buffer, pairs: number): boolean;
+  h2Gap(conn: number, dir: 0 | 1, t: number, n: number): boolean;
+  h2Close(
+    conn: ShippedConnection,
+    id: number,
+    t: number,
+    pairs: number,
+    error?: { code: string; message: string },
+  ): void;
+  h2Abort(conn: ShippedConnection, id: number): void;
+  release(conn: ShippedConnection): void;
+}
+
+interface Batch {
+  body: Buffer;
+  pairs: number;
+  seq: number;
+  /** Carries HTTP/2 frames: refusing it loses those connections' state on the forwarder. */
+  h2: boolean;
+}
+
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 10_000;
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 
-export class Shipper {
-  private lines: string[] = [];
-  private sizes: number[] = [];
-  private start = 0;
-  private bytesBuffered = 0;
+export class Shipper implements TapOut {
+  /** Random per process: the forwarder keeps batch numbers and connection state per sidecar. */
+  readonly sidecarId = newId('sc');
+  private readonly sealed: Batch[] = [];
+  private writer = new TapWriter();
+  private openPairs = 0;
+  private openH2 = false;
+  private sealedBytes = 0;
+  private sealedPairs = 0;
+  /** Bytes promised to the H2_CLOSE frames of the open HTTP/2 connections. */
+  private reserved = 0;
+  private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = 0;
   private inflight: Promise<boolean> | undefined;
@@ -41,6 +98,7 @@ export class Shipper {
   private closed = false;
   private readonly url: URL | undefined;
   private readonly agent: http.Agent | undefined;
+  private readonly h2 = new Set<ShippedConnection>();
 
   constructor(
     private readonly opts: ShipperOptions,
@@ -48,41 +106,96 @@ export class Shipper {
     private readonly log: Logger,
   ) {
     if (opts.forwarder) {
-      this.url = new URL(`${opts.forwarder.replace(/\/+$/, '')}/v1/pairs`);
+      this.url = new URL(`${opts.forwarder.replace(/\/+$/, '')}/v1/tap`);
       const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
       this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
     }
   }
 
+  /** False when nothing is shipped (no forwarder): taps only count. */
+  get shipping(): boolean {
+    return this.url !== undefined;
+  }
+
   get bufferedPairs(): number {
-    return this.lines.length - this.start;
+    return this.sealedPairs + this.openPairs;
   }
 
   get bufferedBytes(): number {
-    return this.bytesBuffered;
+    return this.sealedBytes + this.writer.size;
   }
 
-  offer(pair: RRPair): void {
+  /** An HTTP/1.1 exchange, whole; dropped and counted when it does not fit. */
+  exchange(x: ExchangeParts): void {
     this.counters.pairs++;
     if (!this.url) return;
-    const line = JSON.stringify(pair);
-    const size = Buffer.byteLength(line) + 1;
-    if (
-      this.closed ||
-      this.bufferedPairs >= this.opts.bufferPairs ||
-      this.bytesBuffered + size > this.opts.bufferBytes
-    ) {
+    if (!this.fits(exchangeSize(x), 1)) {
       this.counters.dropped++;
       return;
     }
-    this.lines.push(line);
-    this.sizes.push(size);
-    this.bytesBuffered += size;
-    this.schedule();
+    writeExchange(this.writer, x);
+    this.added(1);
+  }
+
+  /** Starts shipping an HTTP/2 connection; false (nothing written) when it does not fit. */
+  h2Open(open: H2Open, conn: ShippedConnection): boolean {
+    if (!this.url || !this.fits(openSize(open) + CLOSE_RESERVE, 0)) return false;
+    writeOpen(this.writer, open);
+    this.reserved += CLOSE_RESERVE;
+    this.h2.add(conn);
+    this.openH2 = true;
+    this.added(0);
+    return true;
+  }
+
+  /** Bytes of an HTTP/2 connection that complete `pairs` streams; false when they do not fit. */
+  h2Data(conn: number, dir: 0 | 1, t: number, bytes: Buffer, pairs: number): boolean {
+    if (!this.fits(DATA_OVERHEAD + bytes.length, pairs)) return false;
+    writeData(this.writer, conn, dir, t, bytes);
+    this.counters.pairs += pairs;
+    this.openH2 = true;
+    this.added(pairs);
+    return true;
+  }
+
+  h2Gap(conn: number, dir: 0 | 1, t: number, n: number): boolean {
+    if (!this.fits(GAP_SIZE, 0)) return false;
+    writeGap(this.writer, conn, dir, t, n);
+    this.openH2 = true;
+    this.added(0);
+    return true;
+  }
+
+  /** The connection ended (its open streams are recorded with an error): uses its reservation. */
+  h2Close(
+    conn: ShippedConnection,
+    id: number,
+    t: number,
+    pairs: number,
+    error?: { code: string; message: string },
+  ): void {
+    this.release(conn);
+    writeClose(this.writer, id, t, error);
+    this.counters.pairs += pairs;
+    this.openH2 = true;
+    this.added(pairs);
+  }
+
+  /** The forwarder forgets the connection (its partial streams were counted dropped here). */
+  h2Abort(conn: ShippedConnection, id: number): void {
+    this.release(conn);
+    writeAbort(this.writer, id);
+    this.openH2 = true;
+    this.added(0);
+  }
+
+  /** Forgets a connection without telling the forwarder (it has lost the connection already). */
+  release(conn: ShippedConnection): void {
+    if (this.h2.delete(conn)) this.reserved -= CLOSE_RESERVE;
   }
 
   /**
-   * Stops taking pairs and ships what is buffered until `deadline` (epoch ms); what is left
+   * Stops taking frames and ships what is buffered until `deadline` (epoch ms); what is left
    * then is counted as dropped.
    */
   async drain(deadline: number): Promise<void> {
@@ -95,7 +208,7 @@ export class Shipper {
     );
     try {
       if (this.inflight) await this.inflight;
-      while (this.url && this.bufferedPairs > 0 && Date.now() < deadline) {
+      while (this.url && this.bufferedBytes > 0 && Date.now() < deadline) {
         if (!(await this.send(deadline - Date.now()))) {
           const wait = Math.min(this.retryAt, deadline) - Date.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -105,14 +218,41 @@ export class Shipper {
       clearTimeout(expire);
     }
     this.counters.dropped += this.bufferedPairs;
-    this.remove(this.bufferedPairs);
+    this.sealed.length = 0;
+    this.sealedBytes = this.sealedPairs = this.openPairs = 0;
+    this.writer.take();
     this.agent?.destroy();
   }
 
+  private fits(bytes: number, pairs: number): boolean {
+    return (
+      !this.closed &&
+      this.bufferedPairs + pairs <= this.opts.bufferPairs &&
+      this.bufferedBytes + this.reserved + bytes <= this.opts.bufferBytes
+    );
+  }
+
+  private added(pairs: number): void {
+    this.openPairs += pairs;
+    if (this.openPairs >= this.opts.batchPairs || this.writer.size >= MAX_BATCH_BYTES) this.seal();
+    this.schedule();
+  }
+
+  /** The frames written so far become the next batch. */
+  private seal(): void {
+    if (this.writer.size === 0) return;
+    const batch = { body: this.writer.take(), pairs: this.openPairs, seq: ++this.seq, h2: this.openH2 };
+    this.sealed.push(batch);
+    this.sealedBytes += batch.body.length;
+    this.sealedPairs += batch.pairs;
+    this.openPairs = 0;
+    this.openH2 = false;
+  }
+
   private schedule(): void {
-    if (this.inflight || this.closed || this.bufferedPairs === 0) return;
+    if (this.inflight || this.closed || this.bufferedBytes === 0) return;
     const now = Date.now();
-    const delay = this.bufferedPairs >= this.opts.batchPairs ? 0 : this.opts.flushMs;
+    const delay = this.sealed.length > 0 ? 0 : this.opts.flushMs;
     const due = Math.max(now + delay, this.retryAt);
     if (this.timer && this.timerDue <= due) return;
     clearTimeout(this.timer);
@@ -127,38 +267,36 @@ export class Shipper {
     }, due - now);
   }
 
-  /** POSTs one batch from the head of the buffer; true when the buffer moved on. */
+  /** POSTs the oldest batch; true when the buffer moved on. */
   private async send(timeoutMs: number): Promise<boolean> {
-    let n = 0;
-    let bytes = 0;
-    const max = Math.min(this.bufferedPairs, this.opts.batchPairs);
-    while (n < max && (n === 0 || bytes + this.sizes[this.start + n] <= MAX_BATCH_BYTES)) {
-      bytes += this.sizes[this.start + n++];
-    }
-    const body = this.lines.slice(this.start, this.start + n).join('\n') + '\n';
+    if (this.sealed.length === 0) this.seal();
+    const batch = this.sealed[0];
+    if (!batch) return true;
     let status = 0;
     let reason = '';
     try {
-      status = await this.post(body, Math.max(1, Math.min(timeoutMs, REQUEST_TIMEOUT_MS)));
+      status = await this.post(batch, Math.max(1, Math.min(timeoutMs, REQUEST_TIMEOUT_MS)));
       reason = `HTTP ${status}`;
     } catch (err) {
       reason = (err as Error).message;
     }
     if (status >= 200 && status < 300) {
       if (this.failures > 0) this.log.info({ failures: this.failures }, 'forwarder reachable again');
-      this.counters.shipped += n;
-      this.counters.bytes += bytes;
+      this.counters.shipped += batch.pairs;
+      this.counters.bytes += batch.body.length;
       this.failures = 0;
       this.retryAt = 0;
-      this.remove(n);
+      this.shift();
       return true;
     }
     this.counters.forwarderErrors++;
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
       // Sending it again would be refused again: drop it rather than block everything behind it.
-      this.log.warn({ status, pairs: n }, 'forwarder refused a batch; dropped');
-      this.counters.dropped += n;
-      this.remove(n);
+      this.log.warn({ status, pairs: batch.pairs }, 'forwarder refused a batch; dropped');
+      this.counters.dropped += batch.pairs;
+      this.shift();
+      // The forwarder drops every HTTP/2 connection's state when a batch is missing: so do we.
+      if (batch.h2) for (const c of [...this.h2]) c.lost();
       return true;
     }
     this.failures++;
@@ -168,7 +306,13 @@ export class Shipper {
     return false;
   }
 
-  private post(body: string, timeoutMs: number): Promise<number> {
+  private shift(): void {
+    const b = this.sealed.shift()!;
+    this.sealedBytes -= b.body.length;
+    this.sealedPairs -= b.pairs;
+  }
+
+  private post(batch: Batch, timeoutMs: number): Promise<number> {
     const url = this.url!;
     return new Promise((resolve, reject) => {
       const req = (url.protocol === 'https:' ? https : http).request(url, {
@@ -176,9 +320,12 @@ export class Shipper {
         agent: this.agent,
         timeout: timeoutMs,
         headers: {
-          'content-type': 'application/x-ndjson',
-          'content-length': Buffer.byteLength(body),
+          'content-type': TAP_CONTENT_TYPE,
+          'content-length': batch.body.length,
           'x-reprise-service': this.opts.service,
+          'x-reprise-sidecar': this.sidecarId,
+          'x-reprise-seq': String(batch.seq),
+          'x-reprise-max-body': String(this.opts.maxBody),
           'x-reprise-sidecar-dropped': String(this.counters.dropped),
         },
       });
@@ -196,23 +343,7 @@ export class Shipper {
         });
         res.on('error', reject);
       });
-      req.end(body);
+      req.end(batch.body);
     });
-  }
-
-  private remove(n: number): void {
-    for (let i = 0; i < n; i++) this.bytesBuffered -= this.sizes[this.start + i];
-    this.start += n;
-    // Compact now and then so the arrays do not grow forever.
-    if (this.start > 1024 && this.start * 2 > this.lines.length) {
-      this.lines = this.lines.slice(this.start);
-      this.sizes = this.sizes.slice(this.start);
-      this.start = 0;
-    }
-    if (this.bufferedPairs === 0) {
-      this.lines = [];
-      this.sizes = [];
-      this.start = 0;
-    }
   }
 }

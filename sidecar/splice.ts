@@ -1,17 +1,21 @@
 /**
  * The data path: bytes go socket to socket with backpressure, and each chunk is handed to the
- * connection's recorder by reference on the way. Half-closes are passed on. When the upstream
- * cannot be reached before it answered anything, the client gets a 502 and the recorder the
+ * connection's tap by reference once it is on its way. Half-closes are passed on. When the
+ * upstream cannot be reached before it answered anything, the client gets a 502 and the tap the
  * reason. Recording never decides what is forwarded.
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ConnectionRecorder } from './connection-recorder.js';
+import type { ConnectionTap } from './connection-tap.js';
 
 export interface SpliceOptions {
-  recorder?: ConnectionRecorder;
-  /** The upstream's event that means it is ready: `connect` (net) or `secureConnect` (TLS). */
-  readyEvent: 'connect' | 'secureConnect';
+  recorder?: ConnectionTap;
+  /** The upstream's event that means it is ready (`connect`), unless it is known already: */
+  readyEvent?: 'connect';
+  /** ... it is connected, */
+  ready?: true;
+  /** ... or it failed before the splice began (the socket has errored, or closed). */
+  failed?: Error;
   /** Answer an unreachable upstream with an HTTP 502 (else just close the client). */
   badGateway: boolean;
   onClose(splice: Splice): void;
@@ -37,14 +41,19 @@ export class Splice {
     const rec = opts.recorder;
     client.on('data', (chunk: Buffer) => {
       this.bytesUp += chunk.length;
-      if (rec) rec.push(0, chunk);
-      if (this.failed) this.answerFailure();
-      else if (!upstream.write(chunk)) client.pause();
+      if (this.failed) {
+        // Recorded first, so the request is recorded with the upstream's error.
+        rec?.push(0, chunk);
+        this.answerFailure();
+        return;
+      }
+      if (!upstream.write(chunk)) client.pause();
+      rec?.push(0, chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
       this.bytesDown += chunk.length;
-      if (rec) rec.push(1, chunk);
       if (!client.write(chunk)) upstream.pause();
+      rec?.push(1, chunk);
     });
     upstream.on('drain', () => client.resume());
     client.on('drain', () => upstream.resume());
@@ -52,7 +61,8 @@ export class Splice {
       if (!this.failed) upstream.end();
     });
     upstream.on('end', () => client.end());
-    upstream.once(opts.readyEvent, () => (this.ready = true));
+    if (opts.readyEvent) upstream.once(opts.readyEvent, () => (this.ready = true));
+    if (opts.ready) this.ready = true;
     upstream.on('error', (err: NodeJS.ErrnoException) => this.onUpstreamError(err));
     client.on('error', () => upstream.destroy());
     client.on('close', () => {
@@ -63,9 +73,14 @@ export class Splice {
       if (!this.failed) client.end();
       this.onSideClosed();
     });
+    if (opts.failed) {
+      this.onUpstreamError(opts.failed);
+      // Its close event may have gone already: then it counts as closed now.
+      if (upstream.closed) upstream.emit('close');
+    }
   }
 
-  get recorder(): ConnectionRecorder | undefined {
+  get recorder(): ConnectionTap | undefined {
     return this.opts.recorder;
   }
 

@@ -1,13 +1,13 @@
 /** The sidecar's counters: one object, written by every part, read by /stats and /metrics. */
 
 export interface Counters {
-  /** Pairs recorded (handed to the shipper), ignored ones not included. */
+  /** Exchanges (HTTP/2: streams) recorded (handed to the shipper), ignored ones not included. */
   pairs: number;
-  /** Pairs the forwarder acknowledged. */
+  /** Exchanges the forwarder acknowledged. */
   shipped: number;
-  /** Pairs lost: the buffer was full, the forwarder refused a batch, or the drain ran out of time. */
+  /** Exchanges lost whole: the buffer was full, the forwarder refused a batch, or the drain ran out of time. */
   dropped: number;
-  /** NDJSON bytes the forwarder acknowledged. */
+  /** Tap bytes the forwarder acknowledged. */
   bytes: number;
   /** Failed or refused batch POSTs (each retry counts). */
   forwarderErrors: number;
@@ -15,9 +15,9 @@ export interface Counters {
   ignored: number;
   /** Connections whose bytes could not be parsed as HTTP/1.x: recording stopped, proxying went on. */
   parseErrors: number;
-  /** Connections proxied without parsing because they speak another protocol (h2c, TLS on a plain port). */
+  /** Connections proxied without recording: TLS on a plain port, bytes neither HTTP/1.x nor HTTP/2. */
   unparsed: number;
-  /** Connections that stopped being recorded because the recorder fell too far behind. */
+  /** Connections that stopped being recorded: too many exchanges awaited a response. */
   overflows: number;
   /** Intercepted tunnels whose client-side TLS handshake failed (e.g. the client does not trust the CA). */
   tlsErrors: number;

@@ -13,7 +13,7 @@ import { RulesFileError } from '../src/base/rules-file.js';
 import { openStores } from '../src/store/open.js';
 
 const USAGE = `usage: forwarder [--port 4150] [--host 127.0.0.1] [--home DIR] [--dlp FILE | --no-dlp]
-                 [--filters FILE] [--max-batch-bytes 64MiB]`;
+                 [--filters FILE] [--max-batch-bytes 64MiB] [--no-grpc-reflection]`;
 
 class UsageError extends Error {}
 
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
       'no-dlp': { type: 'boolean' },
       filters: { type: 'string' },
       'max-batch-bytes': { type: 'string' },
+      'no-grpc-reflection': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     maxBatchBytes: values['max-batch-bytes']
       ? parseBytes(values['max-batch-bytes'])
       : DEFAULT_MAX_BATCH_BYTES,
+    grpcReflection: !values['no-grpc-reflection'],
   });
   process.stdout.write(JSON.stringify({ event: 'ready', port: forwarder.port, pid: process.pid }) + '\n');
 

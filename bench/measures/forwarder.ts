@@ -1,7 +1,8 @@
 /**
  * The capture pipeline behind the sidecar, and how fast a replay starts:
  * - `forwarder-dlp`: forwarder ingest (its own process, real store) with the default DLP vs
- *   DLP off, fed NDJSON batches by a sender process the way sidecars ship them.
+ *   DLP off, fed tap batches (raw heads and bodies, decoded by the forwarder) by a sender
+ *   process the way sidecars ship them; the NDJSON path (`POST /v1/pairs`) is in the notes.
  * - `memory-capture-1m`: the capture pipeline's peak RSS for 1,000,000 pairs vs 10,000.
  * - `replay-start-latency`: replayWorkflow start to the first request the app receives.
  */
@@ -25,7 +26,7 @@ import {
 } from '../lib/common.js';
 import { replayStartLatency } from '../lib/replay-start.js';
 
-const SENDER = () => distPath('bench/lib/ndjson-sender.js');
+const SENDER = () => distPath('bench/lib/batch-sender.js');
 /** Sidecars ship 500-pair batches, one in flight each; a few sidecars feed one forwarder. */
 const BATCH = 500;
 const SENDERS = 4;
@@ -64,7 +65,11 @@ let seq = 0;
  * One recording: open it, ship `pairs` from a sender process, seal. The time runs from the
  * sender's first batch to the sealed manifest (everything fsynced and published).
  */
-export async function ingest(fwd: ForwarderProcess, pairs: number, lazy = false): Promise<IngestRound> {
+export async function ingest(
+  fwd: ForwarderProcess,
+  pairs: number,
+  opts: { lazy?: boolean; ndjson?: boolean } = {},
+): Promise<IngestRound> {
   const snapshotId = `bench-${process.pid}-${++seq}`;
   await postJson(`${fwd.url}/v1/recordings`, { snapshotId, service: 'orders' });
   const cpu0 = processCpuUs(fwd.pid);
@@ -78,7 +83,8 @@ export async function ingest(fwd: ForwarderProcess, pairs: number, lazy = false)
     String(BATCH),
     '--concurrency',
     String(SENDERS),
-    ...(lazy ? ['--lazy'] : []),
+    ...(opts.lazy ? ['--lazy'] : []),
+    ...(opts.ndjson ? [] : ['--tap']),
   ]);
   const manifest = await postJson<{ counts: { pairs: number; bytes: number } }>(
     `${fwd.url}/v1/recordings/${snapshotId}/seal`,
@@ -140,6 +146,15 @@ const forwarderDlp: Measure = {
         pairs,
         rounds,
       );
+      // The NDJSON path (pairs built by the producer) for the notes, after the compared rounds.
+      await ingest(on, 10_000, { ndjson: true });
+      const ndjson: IngestRound[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const n = await ingest(on, pairs, { ndjson: true });
+        ndjson.push(n);
+        ctx.log(`forwarder NDJSON, DLP on: ${Math.round(n.pairsPerSec)} pairs/s, ${round(n.cpuUsPerPair, 1)} us CPU/pair`);
+      }
+      const nd = median(ndjson.map((x) => x.pairsPerSec));
       const withDlp = r.a;
       const without = r.b;
       const value = median(withDlp.map((x) => x.pairsPerSec));
@@ -157,9 +172,11 @@ const forwarderDlp: Measure = {
           met: ratio >= 0.5,
           runs: r.ratios.map((x) => round(x)),
           notes: [
-            `${pairs} pairs per run (~${Math.round(withDlp[0].bytesPerPair)} B each, some with secrets), ` +
-              `${BATCH}-pair NDJSON batches from ${SENDERS} concurrent keep-alive senders in another process; ` +
+            `${pairs} pairs per run (~${Math.round(withDlp[0].bytesPerPair)} B each stored, some with secrets), ` +
+              `${BATCH}-exchange tap batches (raw heads and bodies) from ${SENDERS} concurrent keep-alive senders in another process; ` +
               'timed from the first batch to the sealed snapshot',
+            `NDJSON path (POST /v1/pairs, pairs already built), DLP on: ${Math.round(nd)} pairs/s, ` +
+              `${round(median(ndjson.map((x) => x.cpuUsPerPair)), 1)} us CPU/pair`,
             `aim >= 50,000 pairs/s with DLP: ${value >= 50_000 ? 'met' : 'not met'} (${Math.round(value)})`,
             `forwarder CPU per pair: ${round(cpuOn, 1)} us with DLP, ${round(cpuOff, 1)} us without ` +
               `(${round(cpuOff / cpuOn)}x; the CPU ratio is steadier than pairs/s on a shared machine)`,
@@ -229,7 +246,7 @@ async function sidecarRun(
 async function forwarderPeak(workDir: string, pairs: number): Promise<number> {
   const fwd = await startForwarder(path.join(workDir, `mem-${pairs}`), true);
   try {
-    await ingest(fwd, pairs, true);
+    await ingest(fwd, pairs, { lazy: true });
     return peakRss(fwd.pid) ?? NaN;
   } finally {
     await fwd.stop();
@@ -266,7 +283,7 @@ const memoryCapture: Measure = {
       met: ratio < 1.5 && sidecarRatio < 1.5,
       notes: [
         `forwarder (default DLP, real store) ingesting ${big.toLocaleString('en')} vs ${small.toLocaleString('en')} ` +
-          `pairs shipped as sidecars ship them (${BATCH}-pair NDJSON batches, ${SENDERS} senders): ` +
+          `pairs shipped as sidecars ship them (${BATCH}-exchange tap batches, ${SENDERS} senders): ` +
           "a million requests through a sidecar at a few thousand req/s would not fit the suite's time budget",
         `sidecar (real HTTP from autocannon -c 50 through it to the JSON app, shipping to a forwarder): ` +
           `${round(scSmall.sidecar / MB, 1)} MB after ${small.toLocaleString('en')} requests, ` +

@@ -1,6 +1,7 @@
 /**
- * The forwarder: receives RRPair batches from sidecars, keeps what the filters keep, masks it
- * (DLP) and streams it into the snapshots of the open recordings. HTTP API: docs/contracts.md.
+ * The forwarder: receives the sidecars' tap batches (decoded into pairs here) or RRPair batches
+ * from other producers, keeps what the filters keep, masks it (DLP) and streams it into the
+ * snapshots of the open recordings. HTTP API: docs/contracts.md.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { DEFAULT_DLP_RULES, loadOrCreateDlpKey, type DlpRules } from '../dlp/ind
 import { FilterRules } from '../filters/index.js';
 import { childLog } from '../base/log.js';
 import type { SnapshotStore } from '../store/types.js';
+import { GrpcSchemas } from './grpc-schemas.js';
 import type { ReplayResultStore } from '../store/results.js';
 import { ForwarderMetrics } from './metrics.js';
 import { PolicyCache } from './policy.js';
@@ -16,6 +18,7 @@ import { Recordings } from './recordings.js';
 import { createHandler } from './server.js';
 import { SidecarDrops } from './sidecar-drops.js';
 import { registerSnapshotApi } from './snapshot-api.js';
+import { TapSessions } from './tap.js';
 
 export const DEFAULT_FORWARDER_PORT = 4150;
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
@@ -36,6 +39,8 @@ export interface ForwarderOptions {
   maxBatchBytes?: number;
   /** Default: `$home/dlp.key`, created on first use. */
   dlpKey?: Buffer;
+  /** Name recorded gRPC fields from the servers' reflection (default true). */
+  grpcReflection?: boolean;
   log?: Logger;
 }
 
@@ -55,6 +60,8 @@ export async function startForwarder(opts: ForwarderOptions): Promise<Forwarder>
   // Compiled now so a bad default rule set fails at start, not on the first recording.
   policies.get(defaults.filters, defaults.dlp);
   const recordings = new Recordings(opts.store, policies, defaults, sidecarDrops);
+  const maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  const schemas = new GrpcSchemas({ enabled: opts.grpcReflection ?? true, log });
   const server = createServer(
     { keepAliveTimeout: 30_000 },
     createHandler({
@@ -62,8 +69,9 @@ export async function startForwarder(opts: ForwarderOptions): Promise<Forwarder>
       metrics,
       policies,
       sidecarDrops,
-      maxBatchBytes: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+      maxBatchBytes,
       log,
+      tap: { recordings, metrics, sidecarDrops, schemas, sessions: new TapSessions(), maxBatchBytes, log },
     }),
   );
   registerSnapshotApi(server, { store: opts.store, home: opts.home, results: opts.results });

@@ -1,7 +1,7 @@
 /**
- * One NDJSON batch: each line is validated, routed to the open recordings of its service,
- * filtered, masked and appended, in that order. A bad line is counted and reported, never
- * fatal to the batch.
+ * One batch: each pair (an NDJSON line, validated, or a pair decoded from tap frames) is routed
+ * to the open recordings of its service, filtered, masked and appended, in that order. A bad
+ * line is counted and reported, never fatal to the batch.
  */
 import type { Masker } from '../dlp/index.js';
 import type { RRPair } from '../model/traffic.js';
@@ -81,6 +81,18 @@ export class BatchIngest {
         if (pending) await pending;
       }
     }
+  }
+
+  /** A pair built here (from tap frames): no line to validate; a promise only when it must wait. */
+  add(pair: RRPair): Promise<void> | undefined {
+    this.lineNo++;
+    return this.pair({ pair });
+  }
+
+  /** Something in the batch that could not be read into a pair (counted and reported). */
+  refuse(reason: string): void {
+    this.lineNo++;
+    this.reject(reason);
   }
 
   private pair(parsed: Parsed): Promise<void> | undefined {

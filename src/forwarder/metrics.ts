@@ -8,6 +8,8 @@ export class ForwarderMetrics {
   bytesReceived = 0;
   appendErrors = 0;
   readonly pairs: Record<PairOutcome, number> = { accepted: 0, filtered: 0, rejected: 0, unrouted: 0 };
+  /** Tap batches: retries taken before, HTTP/2 state this forwarder could not keep. */
+  readonly tap = { duplicateBatches: 0, lostStreams: 0, unknownFrames: 0 };
 
   /** Gauges and per-kind counters are read at scrape time from their owners. */
   render(live: {
@@ -21,7 +23,9 @@ export class ForwarderMetrics {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
     };
-    metric('reprise_forwarder_batches_total', 'counter', 'NDJSON batches received.', [['', this.batches]]);
+    metric('reprise_forwarder_batches_total', 'counter', 'Batches received (NDJSON and tap).', [
+      ['', this.batches],
+    ]);
     metric('reprise_forwarder_batches_too_large_total', 'counter', 'Batches refused with 413.', [
       ['', this.batchesTooLarge],
     ]);
@@ -37,6 +41,24 @@ export class ForwarderMetrics {
     metric('reprise_forwarder_append_errors_total', 'counter', 'Pairs the store failed to take.', [
       ['', this.appendErrors],
     ]);
+    metric(
+      'reprise_forwarder_tap_duplicate_batches_total',
+      'counter',
+      'Tap batches received again (ignored).',
+      [['', this.tap.duplicateBatches]],
+    );
+    metric(
+      'reprise_forwarder_tap_lost_streams_total',
+      'counter',
+      'HTTP/2 streams whose connection state was dropped (a batch was missing).',
+      [['', this.tap.lostStreams]],
+    );
+    metric(
+      'reprise_forwarder_tap_unknown_frames_total',
+      'counter',
+      'HTTP/2 tap frames of connections this forwarder has no state for (skipped).',
+      [['', this.tap.unknownFrames]],
+    );
     metric('reprise_forwarder_recordings_open', 'gauge', 'Recordings open.', [['', live.recordingsOpen]]);
     metric('reprise_forwarder_sidecar_dropped', 'gauge', 'Pairs the sidecars report dropped.', [
       ['', live.sidecarDropped],

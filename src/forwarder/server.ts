@@ -13,6 +13,7 @@ import { BatchTooLargeError, ndjsonLines } from './ndjson.js';
 import type { PolicyCache } from './policy.js';
 import type { Recordings } from './recordings.js';
 import type { SidecarDrops } from './sidecar-drops.js';
+import { ingestTap, type TapContext } from './tap.js';
 
 export const OpenRecordingBody = z.strictObject({
   snapshotId: z.string().refine(isSafeId, 'expected letters, digits, ".", "_", "-" (at most 128)'),
@@ -23,7 +24,7 @@ export const OpenRecordingBody = z.strictObject({
   meta: z.record(z.string(), z.string()).optional(),
 });
 
-/** Control requests are small; only /v1/pairs streams. */
+/** Control requests are small; only /v1/pairs and /v1/tap carry batches. */
 const MAX_CONTROL_BODY = 1024 * 1024;
 
 export interface ApiContext {
@@ -33,6 +34,7 @@ export interface ApiContext {
   sidecarDrops: SidecarDrops;
   maxBatchBytes: number;
   log: Logger;
+  tap: TapContext;
 }
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
@@ -139,6 +141,10 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext)
   if (path === '/v1/pairs') {
     requireMethod(req, 'POST');
     return ingest(req, res, ctx);
+  }
+  if (path === '/v1/tap') {
+    requireMethod(req, 'POST');
+    return ingestTap(req, res, ctx.tap);
   }
   if (path === '/v1/recordings') {
     requireMethod(req, 'POST');

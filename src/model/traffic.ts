@@ -1,12 +1,17 @@
 /**
  * The traffic model: one RRPair per request/response exchange, and the manifest of a
  * snapshot (an immutable recording). These schemas are the single definition of the
- * format on disk (`traffic.ndjson.gz`, `manifest.json`) and on the wire (sidecar ->
- * forwarder batches). Bump FORMAT_VERSION on any incompatible change.
+ * format on disk (`traffic.ndjson.gz`, `manifest.json`) and of `POST /v1/pairs` batches.
+ * Bump FORMAT_VERSION on any change a reader of the previous version could not take.
+ * Format 2 = format 1 plus optional fields for HTTP/2 and gRPC (h2.ts): writers write 2,
+ * readers accept 1 and 2, and every format-1 pair is a format-2 pair.
  */
 import { z } from 'zod';
+import { GrpcRecord, H2Facts } from './h2.js';
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** The manifest versions a reader accepts. */
+export const ReadableFormatVersion = z.union([z.literal(1), z.literal(2)]);
 
 /** Default cap on a recorded body; past it the body is cut and marked `truncated`. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -39,6 +44,8 @@ export const HttpRequest = z.object({
   query: z.array(z.tuple([z.string(), z.string()])),
   headers: HeaderList,
   body: Body.optional(),
+  /** HTTP/2 trailers (regular header fields after the body). */
+  trailers: HeaderList.optional(),
 });
 export type HttpRequest = z.infer<typeof HttpRequest>;
 
@@ -47,28 +54,42 @@ export const HttpResponse = z.object({
   statusText: z.string().optional(),
   headers: HeaderList,
   body: Body.optional(),
+  /** HTTP/2 trailers (gRPC's `grpc-status` and `grpc-message` are here). */
+  trailers: HeaderList.optional(),
 });
 export type HttpResponse = z.infer<typeof HttpResponse>;
 
 export const Direction = z.enum(['inbound', 'outbound']);
 export type Direction = z.infer<typeof Direction>;
 
-export const RRPair = z.object({
-  id: z.string().min(1),
-  direction: Direction,
-  service: z.string(),
-  protocol: z.enum(['http/1.1', 'h2']),
-  /** ISO-8601 time the first byte of the request was seen. */
-  startedAt: z.string(),
-  /** From the first request byte to the last response byte. */
-  durationMs: z.number().nonnegative(),
-  request: HttpRequest,
-  /** Absent when no response came (upstream refused, reset, timed out). */
-  response: HttpResponse.optional(),
-  /** Why there is no (complete) response. */
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  tags: z.record(z.string(), z.string()).default({}),
-});
+export const RRPair = z
+  .object({
+    id: z.string().min(1),
+    direction: Direction,
+    service: z.string(),
+    /**
+     * `h2`: one HTTP/2 stream. Its pseudo-headers are in the structured fields (method, scheme,
+     * host, port, path, status); `headers` hold the regular fields in order.
+     */
+    protocol: z.enum(['http/1.1', 'h2']),
+    /** ISO-8601 time the first byte of the request was seen. */
+    startedAt: z.string(),
+    /** From the first request byte to the last response byte. */
+    durationMs: z.number().nonnegative(),
+    request: HttpRequest,
+    /** Absent when no response came (upstream refused, reset, timed out). */
+    response: HttpResponse.optional(),
+    /** Why there is no (complete) response. */
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    tags: z.record(z.string(), z.string()).default({}),
+    /** HTTP/2 stream facts (format 2). */
+    h2: H2Facts.optional(),
+    /** The gRPC call (format 2); its request and response carry no body. */
+    grpc: GrpcRecord.optional(),
+  })
+  .refine((p) => (p.h2 === undefined && p.grpc === undefined) || p.protocol === 'h2', {
+    message: '`h2` and `grpc` need protocol "h2"',
+  });
 export type RRPair = z.infer<typeof RRPair>;
 
 /**
@@ -101,7 +122,7 @@ export type DropCounts = z.infer<typeof DropCounts>;
 export const TRAFFIC_PART = /^traffic(-[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*)?\.ndjson\.gz$/;
 
 export const SnapshotManifest = z.object({
-  formatVersion: z.literal(FORMAT_VERSION),
+  formatVersion: ReadableFormatVersion,
   id: z.string(),
   service: z.string(),
   source: z.enum(['capture', 'har-import']),

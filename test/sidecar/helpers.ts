@@ -3,6 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RRPair } from '../../src/model/traffic.js';
+import { TapSession } from '../../src/protocols/capture/session.js';
+import { PairIds } from '../../src/protocols/http1/pair.js';
 import { type Sidecar, type SidecarOptions, startSidecar } from '../../sidecar/index.js';
 
 export interface Listening {
@@ -80,26 +82,39 @@ export function patterned(n: number): Buffer {
 export interface ForwarderDouble extends Listening {
   url: string;
   pairs: RRPair[];
+  /** Each batch taken: its headers and the pairs decoded from it. */
   batches: { headers: http.IncomingHttpHeaders; lines: number }[];
   /** Answer every batch with this status from now on. */
   status: number;
 }
 
 /**
- * A test double of the forwarder's batch endpoint: keeps every NDJSON line the sidecar ships, as
- * sent (no DLP, no store), and answers with the status a test sets (to make the sidecar retry
- * or drop). process.test.ts ships to the real forwarder.
+ * A test double of the forwarder's batch endpoint: decodes the tap batches the sidecar ships
+ * with the forwarder's own decoder (src/protocols/capture: the real pairs, no DLP, no store),
+ * and answers with the status a test sets (to make the sidecar retry or drop).
+ * process.test.ts ships to the real forwarder.
  */
 export async function startForwarderDouble(): Promise<ForwarderDouble> {
   const c = { pairs: [] as RRPair[], batches: [] as ForwarderDouble['batches'], status: 202 };
+  const sessions = new Map<string, TapSession>();
+  const ids = new PairIds();
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (p: Buffer) => parts.push(p));
     req.on('end', () => {
       if (c.status < 300) {
-        const lines = Buffer.concat(parts).toString('utf8').split('\n').filter(Boolean);
-        for (const line of lines) c.pairs.push(JSON.parse(line) as RRPair);
-        c.batches.push({ headers: req.headers, lines: lines.length });
+        const sidecar = String(req.headers['x-reprise-sidecar']);
+        let session = sessions.get(sidecar);
+        if (!session)
+          sessions.set(sidecar, (session = new TapSession(sidecar, ids, { maxConnections: 100 })));
+        const decoded = session.decode(Number(req.headers['x-reprise-seq']), Buffer.concat(parts), {
+          service: String(req.headers['x-reprise-service']),
+          maxBody: Number(req.headers['x-reprise-max-body']),
+        });
+        if (decoded.rejected.length) throw new Error(`rejected: ${decoded.rejected.join('; ')}`);
+        // As stored: one JSON line per pair.
+        for (const p of decoded.pairs) c.pairs.push(JSON.parse(JSON.stringify(p.pair)) as RRPair);
+        c.batches.push({ headers: req.headers, lines: decoded.pairs.length });
       }
       res.writeHead(c.status, { 'content-type': 'application/json' }).end('{}');
     });

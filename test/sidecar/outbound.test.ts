@@ -32,8 +32,8 @@ async function startHttpsUpstream(dir: string): Promise<Listening & { caPem: str
     {
       ...(await leafs.issue('127.0.0.1')),
       SNICallback: (_name, cb) => cb(null, localhost),
-      // Offers h2 so an h2-only client can finish a handshake with it (it then speaks HTTP/1.1 only).
-      ALPNProtocols: ['h2', 'http/1.1'],
+      // Also offers a protocol the sidecar cannot record, for a client that asks only for that one.
+      ALPNProtocols: ['h2', 'http/1.1', 'acme-tls/1'],
     },
     (req, res) => {
       const parts: Buffer[] = [];
@@ -319,7 +319,7 @@ describe('outbound forward proxy', () => {
     }
   });
 
-  it('with interception, records plain HTTP through a tunnel as http and keeps h2-only TLS opaque', async () => {
+  it('with interception, records plain HTTP through a tunnel as http and keeps TLS it cannot record opaque', async () => {
     const upstream = await startHttpsUpstream(dir);
     const caDir = path.join(dir, 'reprise-ca');
     const sc = await sidecarWith({ inPort: -1, outPort: 0, forwarder: fwd.url, tlsIntercept: true, caDir });
@@ -338,24 +338,25 @@ describe('outbound forward proxy', () => {
       await waitFor('plain pair', () => fwd.pairs.some((p) => p.request.path === '/plain-in-tunnel'));
       assert.equal(fwd.pairs.find((p) => p.request.path === '/plain-in-tunnel')?.request.scheme, 'http');
 
-      // An h2-only client cannot be recorded as HTTP/1.1: its tunnel is left alone.
-      const h2 = await connectTunnel(sc.outPort, `127.0.0.1:${upstream.port}`);
+      // A client asking only for a protocol that cannot be recorded (neither h2 nor http/1.1):
+      // its tunnel is left alone (h2 is recorded: h2-capture.test.ts).
+      const other = await connectTunnel(sc.outPort, `127.0.0.1:${upstream.port}`);
       const secure = tls.connect({
-        socket: h2.socket,
+        socket: other.socket,
         ca: upstream.caPem,
         servername: 'localhost',
-        ALPNProtocols: ['h2'],
+        ALPNProtocols: ['acme-tls/1'],
       });
       await new Promise<void>((resolve, reject) => {
         secure.once('secureConnect', resolve);
         secure.once('error', reject);
       });
-      assert.equal(secure.alpnProtocol, 'h2', 'negotiated with the upstream itself, not the sidecar');
+      assert.equal(secure.alpnProtocol, 'acme-tls/1', 'negotiated with the upstream itself, not the sidecar');
       secure.end();
       await waitFor('alpn pair', () => fwd.pairs.some((p) => p.tags.reason === 'alpn'));
       const p = fwd.pairs.find((x) => x.tags.reason === 'alpn')!;
       assert.equal(p.request.method, 'CONNECT');
-      assert.equal(p.tags.alpn, 'h2');
+      assert.equal(p.tags.alpn, 'acme-tls/1');
     } finally {
       await sc.close();
       await upstream.close();

@@ -1,44 +1,57 @@
-/** The recorder fed byte streams directly: every split, every framing, errors that stop it. */
+/**
+ * The tap fed byte streams directly, its frames decoded by the forwarder's decoder: every split,
+ * every framing, errors that stop it.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bodyText } from '../../src/model/body.js';
 import type { RRPair } from '../../src/model/traffic.js';
-import { ConnectionRecorder } from '../../sidecar/connection-recorder.js';
-import { DrainScheduler } from '../../sidecar/drain-scheduler.js';
-import { Http1Parser, type MessageHead, ParseError } from '../../sidecar/http1-parser.js';
+import { parseHead, type MessageHead } from '../../src/protocols/http1/head.js';
+import { Http1Parser, ParseError } from '../../src/protocols/http1/parser.js';
+import { requestLocation } from '../../src/protocols/http1/pair.js';
+import { ConnectionTap } from '../../sidecar/connection-tap.js';
 import { Ignore } from '../../sidecar/ignore.js';
-import { PairIds, requestLocation } from '../../sidecar/pair-builder.js';
 import { newCounters } from '../../sidecar/stats.js';
+import { FrameDecoder } from './frame-decoder.js';
 
 function recorder(maxBody = 1024) {
-  const pairs: RRPair[] = [];
   const counters = newCounters();
-  const scheduler = new DrainScheduler(0);
-  const rec = new ConnectionRecorder(
+  const out = new FrameDecoder(counters);
+  const rec = new ConnectionTap(
     {
-      service: 's',
+      shipper: out,
       maxBody,
-      ids: new PairIds(),
-      record: (p) => pairs.push(p),
       ignore: new Ignore({ ignorePaths: [], ignoreHosts: [], ignorePorts: [], ignoreSrcIps: [] }),
       counters,
-      scheduler,
+      nextConn: () => 1,
     },
-    { direction: 'inbound', scheme: 'http', host: '10.0.0.1', port: 4143 },
+    {
+      outbound: false,
+      https: false,
+      host: '10.0.0.1',
+      port: 4143,
+      upstream: { host: '127.0.0.1', port: 8080, tls: false },
+    },
   );
-  return { rec, pairs, counters, scheduler };
+  return {
+    rec,
+    counters,
+    /** Decodes what the tap has handed over since the last call. */
+    get pairs(): RRPair[] {
+      return out.pairs();
+    },
+  };
 }
 
-/** Feeds `stream` (direction, text) in pieces of `size` bytes, draining as it goes. */
+/** Feeds `stream` (direction, text) in pieces of `size` bytes. */
 function feed(stream: [0 | 1, string][], size: number) {
   const r = recorder();
   for (const [dir, text] of stream) {
     const bytes = Buffer.from(text, 'latin1');
     for (let i = 0; i < bytes.length; i += size) r.rec.push(dir, bytes.subarray(i, i + size));
-    r.scheduler.run();
   }
   r.rec.finish();
-  return r;
+  return { pairs: r.pairs, counters: r.counters };
 }
 
 const REQ = 0;
@@ -139,9 +152,9 @@ describe('connection recorder', () => {
     r.rec.push(REQ, Buffer.from('POST /x HTTP/1.1\r\nContent-Length: 26\r\n\r\nabcdefghijklm'));
     r.rec.push(REQ, Buffer.from('nopqrstuvwxyz'));
     r.rec.push(RES, Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
-    r.scheduler.run();
-    assert.equal(r.pairs.length, 1);
-    assert.deepEqual(r.pairs[0].request.body, {
+    const pairs = r.pairs;
+    assert.equal(pairs.length, 1);
+    assert.deepEqual(pairs[0].request.body, {
       encoding: 'utf8',
       data: 'abcdefghij',
       size: 26,
@@ -161,7 +174,6 @@ describe('connection recorder', () => {
         zipped,
       ]),
     );
-    r.scheduler.run();
     const body = r.pairs[0].response?.body;
     assert.equal(body?.data, '{"secret":"text"}');
     assert.equal(body?.decodedFrom, 'gzip');
@@ -170,9 +182,14 @@ describe('connection recorder', () => {
 });
 
 describe('HTTP/1 parser', () => {
+  // The tap's boundary finder, then the forwarder's reading of the whole head.
   const heads = (kind: 'request' | 'response', text: string) => {
     const got: MessageHead[] = [];
-    const p = new Http1Parser(kind, { onHead: (h) => void got.push(h), onBody: () => {}, onEnd: () => {} });
+    const p = new Http1Parser(kind, {
+      onHead: (_facts, bytes) => void got.push(parseHead(bytes.toString('latin1'), kind)),
+      onBody: () => {},
+      onEnd: () => {},
+    });
     p.push(Buffer.from(text, 'latin1'), 0);
     return got;
   };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { TAP_CONTENT_TYPE } from '../../src/protocols/capture/frames.js';
 import {
   type ForwarderDouble,
   type Listening,
@@ -94,7 +95,7 @@ describe('shipping to the forwarder', () => {
         'batches respect --batch-pairs',
       );
       assert.ok(fwd.batches.every((b) => b.headers['x-reprise-sidecar-dropped'] === '10'));
-      assert.ok(fwd.batches.every((b) => b.headers['content-type'] === 'application/x-ndjson'));
+      assert.ok(fwd.batches.every((b) => b.headers['content-type'] === TAP_CONTENT_TYPE));
       assert.ok(fwd.batches.every((b) => b.headers['x-reprise-service'] === 'app'));
     } finally {
       await sc.close();

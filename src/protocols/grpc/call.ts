@@ -35,6 +35,9 @@ export interface GrpcCall {
   /** A body was cut (cap or tap gap): messages past the cut are missing. */
   requestTruncated?: boolean;
   responseTruncated?: boolean;
+  /** Whole messages past the per-call message cap: counted, not kept. */
+  requestOmitted?: number;
+  responseOmitted?: number;
   /** `grpc-status` and the percent-decoded `grpc-message`; absent when the call did not end. */
   status?: number;
   message?: string;
@@ -56,8 +59,15 @@ export function parseGrpcPath(path: string): { service: string; method: string }
   return m ? { service: m[1], method: m[2] } : undefined;
 }
 
-/** The gRPC call of an exchange, or undefined when the exchange is not gRPC. */
-export function grpcCall(ex: H2Exchange, maxMessage = 4 * 1024 * 1024): GrpcCall | undefined {
+/**
+ * The gRPC call of an exchange, or undefined when the exchange is not gRPC. `maxMessage` bounds
+ * a decompressed message; `maxMessages` the messages kept per side (the rest are counted).
+ */
+export function grpcCall(
+  ex: H2Exchange,
+  maxMessage = 4 * 1024 * 1024,
+  maxMessages = DEFAULT_MAX_MESSAGES,
+): GrpcCall | undefined {
   const req = ex.request;
   if (!isGrpc(req.headers)) return undefined;
   const where = parseGrpcPath(header(req.headers, ':path') ?? '');
@@ -70,16 +80,18 @@ export function grpcCall(ex: H2Exchange, maxMessage = 4 * 1024 * 1024): GrpcCall
   };
   const reqEnc = header(req.headers, 'grpc-encoding');
   if (reqEnc) call.requestEncoding = reqEnc;
-  const reqSide = messages(req, reqEnc, ex.startT, maxMessage);
+  const reqSide = messages(req, reqEnc, ex.startT, maxMessage, maxMessages);
   call.request = reqSide.records;
   if (reqSide.truncated) call.requestTruncated = true;
+  if (reqSide.omitted) call.requestOmitted = reqSide.omitted;
   const res = ex.response;
   if (res) {
     const resEnc = header(res.headers, 'grpc-encoding');
     if (resEnc) call.responseEncoding = resEnc;
-    const resSide = messages(res, resEnc, ex.startT, maxMessage);
+    const resSide = messages(res, resEnc, ex.startT, maxMessage, maxMessages);
     call.response = resSide.records;
     if (resSide.truncated) call.responseTruncated = true;
+    if (resSide.omitted) call.responseOmitted = resSide.omitted;
     const statusFrom = res.trailers ?? res.headers;
     const status = header(statusFrom, 'grpc-status');
     if (status !== undefined && /^\d+$/.test(status.trim())) {
@@ -92,14 +104,22 @@ export function grpcCall(ex: H2Exchange, maxMessage = 4 * 1024 * 1024): GrpcCall
   return call;
 }
 
+/** Messages kept per side of a call by default; a long stream's later ones are counted. */
+export const DEFAULT_MAX_MESSAGES = 1000;
+
 function messages(
   msg: H2Message,
   encoding: string | undefined,
   startT: number,
   maxMessage: number,
-): { records: GrpcMessageRecord[]; truncated: boolean } {
-  const framing = readGrpcFrames(msg.body, encoding, maxMessage);
-  return { records: framing.frames.map((f) => record(f, startT)), truncated: framing.truncated };
+  maxMessages: number,
+): { records: GrpcMessageRecord[]; truncated: boolean; omitted: number } {
+  const framing = readGrpcFrames(msg.body, encoding, maxMessage, maxMessages);
+  return {
+    records: framing.frames.map((f) => record(f, startT)),
+    truncated: framing.truncated,
+    omitted: framing.omitted,
+  };
 }
 
 function record(f: GrpcFrame, startT: number): GrpcMessageRecord {

@@ -28,13 +28,19 @@ export interface GrpcFraming {
   trailingBytes: number;
   /** Messages known to exist past the kept bytes are not counted: the body was cut. */
   truncated: boolean;
+  /** Whole messages past `maxMessages`: counted, not decoded. */
+  omitted: number;
 }
 
-/** Splits a stream body into gRPC messages; `encoding` is the call's `grpc-encoding`. */
+/**
+ * Splits a stream body into gRPC messages; `encoding` is the call's `grpc-encoding`. The first
+ * `maxMessages` are kept; later ones are only counted.
+ */
 export function readGrpcFrames(
   body: StreamBody,
   encoding: string | undefined,
   maxMessage: number,
+  maxMessages = Infinity,
 ): GrpcFraming {
   const frames: GrpcFrame[] = [];
   const bytes = body.bytes();
@@ -48,21 +54,27 @@ export function readGrpcFrames(
     return body.times[ci] ?? 0;
   };
   let p = 0;
+  let omitted = 0;
   while (p + 5 <= bytes.length) {
     const compressed = bytes[p] === 1;
     const size = bytes.readUInt32BE(p + 1);
     const start = p + 5;
     const end = start + size;
+    if (frames.length >= maxMessages) {
+      if (end <= bytes.length) omitted++;
+      p = Math.min(end, bytes.length);
+      continue;
+    }
     if (end > bytes.length) {
       // Cut by the body cap (or a gap): keep what there is, flagged.
       const data = bytes.subarray(start);
       frames.push({ t: timeAt(bytes.length), compressed, size, data, truncated: true });
-      return { frames, trailingBytes: 0, truncated: true };
+      return { frames, trailingBytes: 0, truncated: true, omitted };
     }
     frames.push(frame(bytes.subarray(start, end), compressed, size, encoding, maxMessage, timeAt(end)));
     p = end;
   }
-  return { frames, trailingBytes: bytes.length - p, truncated: body.truncated };
+  return { frames, trailingBytes: bytes.length - p, truncated: body.truncated, omitted };
 }
 
 function frame(

@@ -7,24 +7,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 
-/** An unsigned 64-bit value: a number up to 2^53 - 1, else its decimal string. */
-export type ProtoInt = number | string;
+import type { ProtoField, ProtoInt } from '../../model/h2.js';
 
-interface FieldBase {
-  /** Field number. */
-  n: number;
-  /** Field name, when a schema (gRPC reflection) is known. */
-  name?: string;
-}
-export type ProtoField =
-  | (FieldBase & { t: 'varint' | 'fixed64'; v: ProtoInt })
-  | (FieldBase & { t: 'fixed32'; v: number })
-  | (FieldBase & { t: 'message'; v: ProtoField[] })
-  | (FieldBase & { t: 'string'; v: string })
-  /** Bytes in base64. */
-  | (FieldBase & { t: 'bytes'; v: string })
-  /** A packed repeated varint field. */
-  | (FieldBase & { t: 'packed'; v: ProtoInt[] });
+export type { ProtoField, ProtoInt } from '../../model/h2.js';
 
 export class ProtoEncodeError extends Error {}
 

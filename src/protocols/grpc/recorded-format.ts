@@ -1,101 +1,19 @@
 /**
- * PROPOSAL (for review; src/model is unchanged): what an RRPair gains to hold an HTTP/2
- * exchange and a gRPC call, as zod schemas, and the conversion from a decoded exchange.
- * Snapshot format 2 = format 1 plus optional fields, so every format-1 pair is a valid
- * format-2 pair and the reader accepts both versions. See docs/proposals/h2-grpc-format.md.
+ * A decoded HTTP/2 exchange (and its gRPC call) into the parts of a format-2 pair
+ * (src/model/h2.ts, docs/proposals/h2-grpc-format.md): what the stream says; the caller adds
+ * ids, service, direction and where the request went.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { encodeBody } from '../../model/body.js';
-import { HeaderList, HttpRequest, HttpResponse, RRPair } from '../../model/traffic.js';
+import type { GrpcRecord, H2Facts } from '../../model/h2.js';
+import { RRPair } from '../../model/traffic.js';
 import { type H2Exchange, type H2Message, header } from '../http2/exchange.js';
 import type { HeaderField } from '../http2/hpack.js';
 import type { GrpcCall } from './call.js';
-import type { ProtoField } from './protobuf.js';
 
-export const PROPOSED_FORMAT_VERSION = 2;
-/** The manifest's `formatVersion` under the proposal: old snapshots still read. */
-export const ReadableFormatVersion = z.union([z.literal(1), z.literal(PROPOSED_FORMAT_VERSION)]);
-
-const Int = z.number().int().nonnegative();
-const ProtoInt = z.union([Int, z.string().regex(/^\d{1,20}$/)]);
-const named = { n: z.number().int().min(1).max(0x1fffffff), name: z.string().optional() };
-
-export const ProtoFieldSchema: z.ZodType<ProtoField> = z.lazy(() =>
-  z.discriminatedUnion('t', [
-    z.object({ ...named, t: z.enum(['varint', 'fixed64']), v: ProtoInt }),
-    z.object({ ...named, t: z.literal('fixed32'), v: Int.max(0xffffffff) }),
-    z.object({ ...named, t: z.literal('message'), v: z.array(ProtoFieldSchema) }),
-    z.object({ ...named, t: z.literal('string'), v: z.string() }),
-    z.object({ ...named, t: z.literal('bytes'), v: z.string().base64() }),
-    z.object({ ...named, t: z.literal('packed'), v: z.array(ProtoInt) }),
-  ]),
-) as z.ZodType<ProtoField>;
-
-export const GrpcMessage = z
-  .object({
-    offsetMs: z.number().nonnegative(),
-    size: Int,
-    compressed: z.boolean().optional(),
-    encoding: z.string().optional(),
-    truncated: z.boolean().optional(),
-    fields: z.array(ProtoFieldSchema).optional(),
-    raw: z.string().base64().optional(),
-    error: z.string().optional(),
-  })
-  .refine((m) => (m.fields === undefined) !== (m.raw === undefined), {
-    message: 'a gRPC message has either `fields` or `raw`',
-  });
-
-export const GrpcRecord = z.object({
-  service: z.string(),
-  method: z.string(),
-  requestEncoding: z.string().optional(),
-  responseEncoding: z.string().optional(),
-  request: z.array(GrpcMessage),
-  response: z.array(GrpcMessage),
-  requestTruncated: z.boolean().optional(),
-  responseTruncated: z.boolean().optional(),
-  status: Int.optional(),
-  message: z.string().optional(),
-  trailersOnly: z.boolean().optional(),
-  /** Where field names came from. */
-  schema: z.enum(['none', 'reflection']).default('none'),
-});
-export type GrpcRecord = z.infer<typeof GrpcRecord>;
-
-const Outcome = z.object({ by: z.enum(['client', 'server']), code: Int, name: z.string() });
-
-export const H2Facts = z.object({
-  streamId: Int,
-  /** Groups the streams of one connection (they shared HPACK state and ordering). */
-  connectionId: z.string().optional(),
-  /** How HTTP/2 was reached: prior knowledge, `Upgrade: h2c`, or ALPN inside TLS. */
-  via: z.enum(['prior-knowledge', 'upgrade', 'alpn']).optional(),
-  pushedBy: Int.optional(),
-  informational: z.array(HeaderList).optional(),
-  /** Header names sent never-indexed (HPACK): DLP masks their values. */
-  neverIndexed: z
-    .object({ request: z.array(z.string()), response: z.array(z.string()) })
-    .partial()
-    .optional(),
-  reset: Outcome.optional(),
-  goaway: Outcome.extend({ lastStreamId: Int }).optional(),
-  /** From the request's first byte: its end, the response's first and last byte (ms). */
-  requestEndMs: z.number().nonnegative().optional(),
-  responseStartMs: z.number().nonnegative().optional(),
-});
-export type H2Facts = z.infer<typeof H2Facts>;
-
-/** RRPair under format 2. For gRPC the bodies stay out (`grpc` re-encodes them exactly). */
-export const RRPairV2 = RRPair.extend({
-  request: HttpRequest.extend({ trailers: HeaderList.optional() }),
-  response: HttpResponse.extend({ trailers: HeaderList.optional() }).optional(),
-  h2: H2Facts.optional(),
-  grpc: GrpcRecord.optional(),
-}).refine((p) => (p.h2 === undefined && p.grpc === undefined) || p.protocol === 'h2', {
-  message: '`h2` and `grpc` need protocol "h2"',
-});
-export type RRPairV2 = z.infer<typeof RRPairV2>;
+/** The pair schema, format 2 (kept under this name for the tests written against the proposal). */
+export const RRPairV2 = RRPair;
+export type RRPairV2 = z.infer<typeof RRPair>;
 
 /** The parts of a format-2 pair that come from the exchange (ids, service, direction: the caller's). */
 export interface H2PairParts {
@@ -104,8 +22,8 @@ export interface H2PairParts {
   authority: string;
   /** `:path` as sent, query included (the caller splits it as for HTTP/1.1). */
   target: string;
-  request: Pick<z.infer<typeof RRPairV2>['request'], 'headers' | 'trailers' | 'body'>;
-  response?: NonNullable<z.infer<typeof RRPairV2>['response']>;
+  request: Pick<RRPairV2['request'], 'headers' | 'trailers' | 'body'>;
+  response?: NonNullable<RRPairV2['response']>;
   error?: { code: string; message: string };
   durationMs: number;
   h2: H2Facts;
@@ -120,8 +38,8 @@ export function h2PairParts(
   ex: H2Exchange,
   call?: GrpcCall,
   maxBody = Infinity,
-  /** How the connection reached HTTP/2 when not by upgrade (the caller knows ALPN). */
-  via: 'prior-knowledge' | 'alpn' = 'prior-knowledge',
+  /** How the connection reached HTTP/2 (stream 1 of an upgrade says so itself). */
+  via: 'prior-knowledge' | 'upgrade' | 'alpn' = 'prior-knowledge',
 ): H2PairParts {
   const req = ex.request;
   const regular = (h: HeaderField[]) => h.filter(([n]) => !n.startsWith(':'));
@@ -165,10 +83,12 @@ export function h2PairParts(
     if (res.trailers) parts.response.trailers = res.trailers;
   }
   if (ex.error) parts.error = ex.error;
-  if (call) parts.grpc = { ...call, schema: hasNames(call) ? 'reflection' : 'none' };
+  if (call) parts.grpc = grpcRecord(call);
   return parts;
 }
 
-function hasNames(call: GrpcCall): boolean {
-  return [...call.request, ...call.response].some((m) => m.fields?.some((f) => f.name !== undefined));
+/** The stored form of a call: `schema` says whether its fields carry names (from reflection). */
+export function grpcRecord(call: GrpcCall): GrpcRecord {
+  const named = [...call.request, ...call.response].some((m) => m.fields?.some((f) => f.name !== undefined));
+  return { ...call, schema: named ? 'reflection' : 'none' };
 }

@@ -2,12 +2,15 @@
  * The cheap side of HTTP/2 capture, for the sidecar: one direction's bytes are passed on as
  * they came, except DATA payload bytes of a stream past its body cap, which become a count (a
  * gap) that H2ConnectionDecoder.gap accepts. It reads only the 9-byte frame headers (and a
- * padded DATA frame's pad length, which it always passes on): no HPACK, no buffering.
+ * padded DATA frame's pad length, which it always passes on): no HPACK, no buffering. The sink
+ * sees each frame header too (the sidecar counts streams from them).
  */
 
 export interface TapSink {
   bytes(chunk: Buffer): void;
   gap(n: number): void;
+  /** Each frame header as it is read (before its payload is passed on). */
+  frame?(type: number, flags: number, streamId: number): void;
 }
 
 const MAX_TRACKED_STREAMS = 1024;
@@ -85,6 +88,7 @@ export class H2TapSlicer {
     const flags = h[4];
     this.streamId = h.readUInt32BE(5) & 0x7fffffff;
     this.data = type === 0;
+    this.sink.frame?.(type, flags, this.streamId);
     // The pad length of a padded DATA frame is needed to read the frame: never skipped.
     this.keepFirst = this.data && (flags & 0x8) !== 0 && this.left > 0;
     this.endsStream = this.data && (flags & 0x1) !== 0;

@@ -1,19 +1,24 @@
-/** One finished exchange, as the recorders saw it, into an RRPair. */
-import { performance } from 'node:perf_hooks';
-import { newId } from '../src/base/new-id.js';
-import type { Direction, HeaderList, HttpRequest, RRPair } from '../src/model/traffic.js';
-import { type CappedBody, recordBody } from './recorded-body.js';
+/** One finished HTTP/1.1 exchange into an RRPair, and where its request went. */
+import { newId } from '../../base/new-id.js';
+import type { Direction, HeaderList, HttpRequest, RRPair } from '../../model/traffic.js';
+import { recordBody } from './body.js';
+
+/** A body as captured: its first bytes (at most the cap) and its size on the wire. */
+export interface CapturedBody {
+  bytes: Buffer;
+  size: number;
+}
 
 export interface ExchangeRecord {
-  /** performance.now() when the first request byte and the last response byte arrived. */
+  /** Wall-clock times (ms since the epoch) of the first request byte and the last response byte. */
   startT: number;
   endT: number;
   method: string;
   /** The request target as sent: origin-form, absolute-form, authority-form or `*`. */
   target: string;
   reqHeaders: HeaderList;
-  reqBody?: CappedBody;
-  response?: { status: number; statusText: string; headers: HeaderList; body?: CappedBody };
+  reqBody?: CapturedBody;
+  response?: { status: number; statusText: string; headers: HeaderList; body?: CapturedBody };
   error?: { code: string; message: string };
   tags?: Record<string, string>;
 }
@@ -65,7 +70,7 @@ export function buildPair(
     direction: conn.direction,
     service: ctx.service,
     protocol: 'http/1.1',
-    startedAt: new Date(performance.timeOrigin + ex.startT).toISOString(),
+    startedAt: new Date(ex.startT).toISOString(),
     durationMs: Math.max(0, Math.round((ex.endT - ex.startT) * 1000) / 1000),
     request,
     tags: ex.tags ?? {},
@@ -87,12 +92,24 @@ export interface Location {
   query: [string, string][];
 }
 
+const ABSOLUTE = /^(https?):\/\/([^/?#]*)/i;
+
+/** The path of a request target (origin-form or absolute-form), without query or fragment. */
+export function targetPath(target: string): string {
+  const abs = target.charCodeAt(0) === 47 ? null : ABSOLUTE.exec(target);
+  const rest = abs ? target.slice(abs[0].length) || '/' : target;
+  let end = rest.indexOf('?');
+  const hash = rest.indexOf('#');
+  if (hash !== -1 && (end === -1 || hash < end)) end = hash;
+  return end === -1 ? rest : rest.slice(0, end);
+}
+
 /** Scheme, host and port from an absolute target or the Host header; path and decoded query. */
 export function requestLocation(target: string, headers: HeaderList, conn: ConnectionFacts): Location {
   let scheme = conn.scheme;
   let authority: string | undefined;
   let rest = target;
-  const abs = /^(https?):\/\/([^/?#]*)/i.exec(target);
+  const abs = ABSOLUTE.exec(target);
   if (abs) {
     scheme = abs[1].toLowerCase() as 'http' | 'https';
     authority = abs[2];

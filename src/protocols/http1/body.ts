@@ -1,17 +1,18 @@
 /**
- * A message body as it streams past: the first `max` bytes are kept (as references to the
- * read chunks, not copies) and the true size is counted, so a connection's memory stays bounded
- * by the body limit. At the end it becomes a recorded Body, decoded from gzip/deflate/br when
- * complete, so that DLP masking and matching see the text.
+ * Message bodies: as they stream past (CappedBody keeps the first `max` bytes as references to
+ * the read chunks, not copies, and counts the true size, so a connection's memory stays bounded
+ * by the body limit), and as they are recorded (recordBody: decoded from gzip/deflate/br when
+ * complete, so that DLP masking and matching see the text).
  */
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import { encodeBody } from '../src/model/body.js';
-import { headerValue } from '../src/model/headers.js';
-import type { Body, HeaderList } from '../src/model/traffic.js';
+import { encodeBody } from '../../model/body.js';
+import { headerValue } from '../../model/headers.js';
+import type { Body, HeaderList } from '../../model/traffic.js';
 
 export class CappedBody {
-  private parts: Buffer[] = [];
-  private kept = 0;
+  readonly parts: Buffer[] = [];
+  /** Bytes kept (at most `max`). */
+  kept = 0;
   /** Bytes seen on the wire (after chunked framing is removed). */
   size = 0;
 
@@ -52,11 +53,19 @@ function inflateEither(b: Buffer, max: number): Buffer {
   }
 }
 
-/** The recorded Body for `body` (undefined when empty), `headers` being its message's headers. */
-export function recordBody(body: CappedBody, headers: HeaderList, max: number): Body | undefined {
+/**
+ * The recorded Body for a captured one (its first bytes and its size on the wire; undefined
+ * when empty), `headers` being its message's headers.
+ */
+export function recordBody(
+  body: { bytes: Buffer; size: number },
+  headers: HeaderList,
+  max: number,
+): Body | undefined {
   if (body.size === 0) return undefined;
-  const bytes = body.bytes();
-  const coding = body.truncated ? undefined : headerValue(headers, 'content-encoding')?.trim().toLowerCase();
+  const bytes = body.bytes;
+  const truncated = bytes.length < body.size;
+  const coding = truncated ? undefined : headerValue(headers, 'content-encoding')?.trim().toLowerCase();
   const decoder = coding ? DECODERS[coding] : undefined;
   if (decoder) {
     try {

@@ -1,54 +1,28 @@
 /**
- * An incremental HTTP/1.x message parser for one direction of a connection. It is fed the
- * chunks as they were read from the socket (any split, several messages per chunk) and reports
- * heads, body bytes (chunked framing removed) and message ends. It copies nothing but a head
- * that spans chunks. Errors throw ParseError; the caller stops recording that connection.
+ * An incremental HTTP/1.x message boundary finder for one direction of a connection. It is fed
+ * the chunks as they were read from the socket (any split, several messages per chunk) and
+ * reports heads (their framing facts and bytes), body bytes (chunked framing removed) and
+ * message ends. It copies nothing but a head that spans chunks, and reads no header it does not
+ * need for framing (framing.ts). Errors throw ParseError; the caller stops recording that connection.
  */
+import { type HeadFacts, MAX_HEAD_BYTES, ParseError, scanHead } from './framing.js';
 
-export type HeaderPair = [string, string];
-
-export interface MessageHead {
-  /** Requests: the method and request target; responses: ''. */
-  method: string;
-  target: string;
-  /** Responses: the status code and reason phrase; requests: 0 and ''. */
-  status: number;
-  statusText: string;
-  /** `1.1` or `1.0`. */
-  version: string;
-  headers: HeaderPair[];
-  /** -1 when there is no Content-Length. */
-  contentLength: number;
-  chunked: boolean;
-  /** `Connection: upgrade` with an `Upgrade` header: the protocol asked for, else ''. */
-  upgrade: string;
-}
+export { ParseError, MAX_HEAD_BYTES, type HeadFacts } from './framing.js';
 
 export interface ParserHandler {
   /**
-   * A head was read; `t` is when its first byte arrived. Return true when this message has no
-   * body whatever its headers say (responses to HEAD, 1xx, 204, 304, a CONNECT's 2xx).
+   * A head was read: its framing facts and its bytes (without the final CRLFCRLF; a view of the
+   * chunk when it fits in one); `t` is when its first byte arrived. Return true when this
+   * message has no body whatever its headers say (responses to HEAD, 1xx, 204, 304, a CONNECT's 2xx).
    */
-  onHead(head: MessageHead, t: number): boolean | void;
-  onBody(bytes: Buffer): void;
+  onHead(head: HeadFacts, bytes: Buffer, t: number): boolean | void;
+  onBody(bytes: Buffer, t: number): void;
   /** The message is complete; `t` is when its last byte arrived. */
   onEnd(t: number): void;
 }
 
-export class ParseError extends Error {
-  /** `h2c` when the bytes are an HTTP/2 connection preface, `malformed` otherwise. */
-  constructor(
-    message: string,
-    readonly code: 'malformed' | 'h2c' = 'malformed',
-  ) {
-    super(message);
-  }
-}
-
-export const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_LINE_BYTES = 4096;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const HEAD = 0;
 const LENGTH = 1;
@@ -69,6 +43,7 @@ export class Http1Parser {
   private paused = false;
   private stopped = false;
   private held: [Buffer, number][] = [];
+  private sink: ((chunk: Buffer, t: number) => void) | undefined;
 
   constructor(
     readonly kind: 'request' | 'response',
@@ -100,7 +75,20 @@ export class Http1Parser {
     this.held = [];
   }
 
+  /**
+   * The connection switched protocols: every byte from here on (held ones now, the rest of the
+   * chunk being read once its handler returns, later chunks) goes to `sink` untouched.
+   */
+  switchTo(sink: (chunk: Buffer, t: number) => void): void {
+    this.stopped = true;
+    this.sink = sink;
+    const held = this.held;
+    this.held = [];
+    for (const [chunk, t] of held) sink(chunk, t);
+  }
+
   push(chunk: Buffer, t: number): void {
+    if (this.sink) return this.sink(chunk, t);
     if (this.stopped) return;
     if (this.state === FAILED) throw new ParseError('parser already failed');
     if (this.paused) {
@@ -118,7 +106,7 @@ export class Http1Parser {
           case LENGTH:
           case CHUNK_DATA: {
             const n = Math.min(this.remaining, len - off);
-            this.handler.onBody(chunk.subarray(off, off + n));
+            this.handler.onBody(chunk.subarray(off, off + n), t);
             off += n;
             this.remaining -= n;
             if (this.remaining === 0) {
@@ -143,7 +131,7 @@ export class Http1Parser {
             off = this.readLine(chunk, off, t);
             break;
           case UNTIL_CLOSE:
-            this.handler.onBody(off === 0 ? chunk : chunk.subarray(off));
+            this.handler.onBody(off === 0 ? chunk : chunk.subarray(off), t);
             off = len;
             break;
         }
@@ -152,7 +140,10 @@ export class Http1Parser {
       this.state = FAILED;
       throw err;
     }
+    // A handler may have switched the parser (TypeScript cannot see it change).
+    const sink = this.sink as ((chunk: Buffer, t: number) => void) | undefined;
     if (this.paused && off < len && !this.stopped) this.held.push([chunk.subarray(off), t]);
+    else if (sink && off < len) sink(chunk.subarray(off), t);
   }
 
   /**
@@ -183,7 +174,7 @@ export class Http1Parser {
       this.headT = t;
       const end = chunk.indexOf(CRLFCRLF, off);
       if (end !== -1 && end - off <= MAX_HEAD_BYTES) {
-        this.onHead(chunk.toString('latin1', off, end), t);
+        this.onHead(chunk, off, end, t);
         return end + 4;
       }
       if (end !== -1 || len - off > MAX_HEAD_BYTES) throw new ParseError('head too large');
@@ -199,13 +190,13 @@ export class Http1Parser {
       return off + take.length;
     }
     this.headBuf = null;
-    this.onHead(joined.toString('latin1', 0, end), t);
+    this.onHead(joined, 0, end, t);
     return off + end + 4 - prev.length;
   }
 
-  private onHead(text: string, t: number): void {
-    const head = this.kind === 'request' ? parseRequestHead(text) : parseResponseHead(text);
-    const noBody = this.handler.onHead(head, this.headT) === true;
+  private onHead(b: Buffer, start: number, end: number, t: number): void {
+    const head = scanHead(b, start, end, this.kind);
+    const noBody = this.handler.onHead(head, b.subarray(start, end), this.headT) === true;
     if (this.stopped) return;
     if (this.kind === 'request') {
       if (head.chunked) this.startChunked();
@@ -251,105 +242,4 @@ export class Http1Parser {
     }
     return nl + 1;
   }
-}
-
-function parseRequestHead(text: string): MessageHead {
-  const lines = text.split('\r\n');
-  const first = lines[0];
-  const sp1 = first.indexOf(' ');
-  const sp2 = first.lastIndexOf(' ');
-  if (sp1 <= 0 || sp2 <= sp1) throw new ParseError('bad request line');
-  const method = first.slice(0, sp1);
-  const version = first.slice(sp2 + 1);
-  if (method === 'PRI' && version === 'HTTP/2.0') throw new ParseError('HTTP/2 connection preface', 'h2c');
-  if (!TOKEN.test(method)) throw new ParseError('bad method');
-  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') throw new ParseError('bad HTTP version');
-  const head = emptyHead(method, first.slice(sp1 + 1, sp2), 0, '', version.slice(5));
-  readHeaders(lines, head);
-  if (head.chunked === false && head.transferEncoding) throw new ParseError('request body length unknown');
-  return head;
-}
-
-function parseResponseHead(text: string): MessageHead {
-  const lines = text.split('\r\n');
-  const first = lines[0];
-  const version = first.slice(0, 8);
-  if ((version !== 'HTTP/1.1' && version !== 'HTTP/1.0') || first.charCodeAt(8) !== 32) {
-    throw new ParseError('bad status line');
-  }
-  const code = first.slice(9, 12);
-  if (!/^[1-9]\d\d$/.test(code) || (first.length > 12 && first.charCodeAt(12) !== 32)) {
-    throw new ParseError('bad status code');
-  }
-  const head = emptyHead('', '', Number(code), first.slice(13), version.slice(5));
-  readHeaders(lines, head);
-  return head;
-}
-
-type HeadInProgress = MessageHead & { transferEncoding?: boolean };
-
-function emptyHead(
-  method: string,
-  target: string,
-  status: number,
-  statusText: string,
-  version: string,
-): HeadInProgress {
-  return {
-    method,
-    target,
-    status,
-    statusText,
-    version,
-    headers: [],
-    contentLength: -1,
-    chunked: false,
-    upgrade: '',
-  };
-}
-
-/** Header lines into `head`, with the framing facts (length, chunked, upgrade) on the way. */
-function readHeaders(lines: string[], head: HeadInProgress): void {
-  const headers = head.headers;
-  let connectionUpgrade = false;
-  let upgrade = '';
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const c0 = line.charCodeAt(0);
-    if (c0 === 32 || c0 === 9) {
-      // obs-fold: a continuation of the previous value.
-      if (headers.length === 0) throw new ParseError('continuation without a header');
-      const last = headers[headers.length - 1];
-      last[1] = `${last[1]} ${line.trim()}`;
-      continue;
-    }
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new ParseError('bad header line');
-    const name = line.slice(0, colon);
-    const value = line.slice(colon + 1).trim();
-    headers.push([name, value]);
-    const n = name.length;
-    if (n !== 14 && n !== 17 && n !== 10 && n !== 7) continue;
-    const lower = name.toLowerCase();
-    if (lower === 'content-length') {
-      for (const part of value.split(',')) {
-        const v = part.trim();
-        if (!/^\d{1,15}$/.test(v)) throw new ParseError('bad content-length');
-        const len = Number(v);
-        if (head.contentLength !== -1 && head.contentLength !== len) {
-          throw new ParseError('conflicting content-length');
-        }
-        head.contentLength = len;
-      }
-    } else if (lower === 'transfer-encoding') {
-      head.transferEncoding = true;
-      const codings = value.toLowerCase().split(',');
-      head.chunked = codings[codings.length - 1].trim() === 'chunked';
-    } else if (lower === 'connection') {
-      if (/(^|,)\s*upgrade\s*(,|$)/i.test(value)) connectionUpgrade = true;
-    } else if (lower === 'upgrade') upgrade = value;
-  }
-  // Transfer-Encoding overrides Content-Length (RFC 9112 6.3).
-  if (head.transferEncoding) head.contentLength = -1;
-  if (connectionUpgrade && upgrade) head.upgrade = upgrade;
 }

@@ -1,10 +1,11 @@
 /**
- * Ships recorded pairs to a forwarder the way sidecars do: NDJSON batches POSTed to
- * `/v1/pairs`, each of `--concurrency` senders with its own keep-alive connection and one
- * batch in flight (a sidecar's shipper), run in its own process so the forwarder being
+ * Ships recorded pairs to a forwarder: tap batches to `/v1/tap` the way sidecars do (`--tap`:
+ * raw heads and bodies, the forwarder parses them), or NDJSON batches to `/v1/pairs` the way
+ * other producers do; each of `--concurrency` senders with its own keep-alive connection and
+ * one batch in flight (a sidecar's shipper), run in its own process so the forwarder being
  * measured has its event loop to itself.
- * `node dist/bench/lib/ndjson-sender.js --url URL --pairs N [--batch 500] [--concurrency 4]
- *   [--service orders] [--lazy]` prints one JSON line when done:
+ * `node dist/bench/lib/batch-sender.js --url URL --pairs N [--batch 500] [--concurrency 4]
+ *   [--service orders] [--tap] [--lazy]` prints one JSON line when done:
  * `{"event":"done","pairs","accepted","rejected","firstSendAt","lastAckAt","buildMs"}`.
  * Without `--lazy` every batch is encoded before the first is sent (so the sender costs the
  * measured forwarder no CPU while it runs); `--lazy` encodes each batch just before it is sent
@@ -12,7 +13,9 @@
  */
 import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { TAP_CONTENT_TYPE } from '../../src/protocols/capture/frames.js';
 import { samplePair } from './sample-pairs.js';
+import { tapBatch } from './tap-batches.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,23 +25,25 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     service: { type: 'string', default: 'orders' },
     lazy: { type: 'boolean', default: false },
+    tap: { type: 'boolean', default: false },
   },
 });
 if (!values.url) {
-  process.stderr.write('ndjson-sender: --url is required\n');
+  process.stderr.write('batch-sender: --url is required\n');
   process.exit(2);
 }
-const url = new URL('/v1/pairs', values.url);
+const tap = values.tap === true;
+const url = new URL(tap ? '/v1/tap' : '/v1/pairs', values.url);
 const TOTAL = Number(values.pairs);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
 const batchCount = Math.ceil(TOTAL / BATCH);
 
 function encode(b: number): Buffer {
-  const lines: string[] = [];
-  for (let i = b * BATCH; i < Math.min(TOTAL, (b + 1) * BATCH); i++)
-    lines.push(JSON.stringify(samplePair(i)));
-  return Buffer.from(lines.join('\n') + '\n');
+  const pairs = [];
+  for (let i = b * BATCH; i < Math.min(TOTAL, (b + 1) * BATCH); i++) pairs.push(samplePair(i));
+  if (tap) return tapBatch(pairs, b * BATCH);
+  return Buffer.from(pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
 }
 
 const built0 = Date.now();
@@ -50,16 +55,18 @@ interface BatchResult {
   rejected: number;
 }
 
-function post(agent: http.Agent, body: Buffer): Promise<BatchResult> {
+/** Each sender is a sidecar of its own: its batches are numbered from 1. */
+function post(agent: http.Agent, body: Buffer, sender: number, seq: number): Promise<BatchResult> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: 'POST',
       agent,
       headers: {
-        'content-type': 'application/x-ndjson',
+        'content-type': tap ? TAP_CONTENT_TYPE : 'application/x-ndjson',
         'content-length': body.length,
         'x-reprise-service': values.service!,
         'x-reprise-sidecar-dropped': '0',
+        ...(tap && { 'x-reprise-sidecar': `bench-${process.pid}-${sender}`, 'x-reprise-seq': String(seq) }),
       },
     });
     req.on('error', reject);
@@ -81,11 +88,12 @@ let accepted = 0;
 let rejected = 0;
 const firstSendAt = Date.now();
 await Promise.all(
-  Array.from({ length: CONCURRENCY }, async () => {
+  Array.from({ length: CONCURRENCY }, async (_, sender) => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    let seq = 0;
     while (next < batchCount) {
       const b = next++;
-      const r = await post(agent, prebuilt ? prebuilt[b] : encode(b));
+      const r = await post(agent, prebuilt ? prebuilt[b] : encode(b), sender, ++seq);
       accepted += r.accepted;
       rejected += r.rejected;
     }

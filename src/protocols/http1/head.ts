@@ -1,0 +1,133 @@
+/**
+ * A whole HTTP/1.x head read into its parts: request line or status line and the header list
+ * in order, case and repeats kept (obs-fold continuations joined). This is where pairs are
+ * built; finding message boundaries needs only framing.ts.
+ */
+import { ParseError } from './framing.js';
+
+export type HeaderPair = [string, string];
+
+export interface MessageHead {
+  /** Requests: the method and request target; responses: ''. */
+  method: string;
+  target: string;
+  /** Responses: the status code and reason phrase; requests: 0 and ''. */
+  status: number;
+  statusText: string;
+  /** `1.1` or `1.0`. */
+  version: string;
+  headers: HeaderPair[];
+  /** -1 when there is no Content-Length. */
+  contentLength: number;
+  chunked: boolean;
+  /** `Connection: upgrade` with an `Upgrade` header: the protocol asked for, else ''. */
+  upgrade: string;
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** The head's text (latin1, without its final CRLFCRLF) into its parts. Throws ParseError. */
+export function parseHead(text: string, kind: 'request' | 'response'): MessageHead {
+  return kind === 'request' ? parseRequestHead(text) : parseResponseHead(text);
+}
+
+export function parseRequestHead(text: string): MessageHead {
+  const lines = text.split('\r\n');
+  const first = lines[0];
+  const sp1 = first.indexOf(' ');
+  const sp2 = first.lastIndexOf(' ');
+  if (sp1 <= 0 || sp2 <= sp1) throw new ParseError('bad request line');
+  const method = first.slice(0, sp1);
+  const version = first.slice(sp2 + 1);
+  if (method === 'PRI' && version === 'HTTP/2.0') throw new ParseError('HTTP/2 connection preface', 'h2c');
+  if (!TOKEN.test(method)) throw new ParseError('bad method');
+  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') throw new ParseError('bad HTTP version');
+  const head = emptyHead(method, first.slice(sp1 + 1, sp2), 0, '', version.slice(5));
+  readHeaders(lines, head);
+  if (head.chunked === false && head.transferEncoding) throw new ParseError('request body length unknown');
+  return head;
+}
+
+export function parseResponseHead(text: string): MessageHead {
+  const lines = text.split('\r\n');
+  const first = lines[0];
+  const version = first.slice(0, 8);
+  if ((version !== 'HTTP/1.1' && version !== 'HTTP/1.0') || first.charCodeAt(8) !== 32) {
+    throw new ParseError('bad status line');
+  }
+  const code = first.slice(9, 12);
+  if (!/^[1-9]\d\d$/.test(code) || (first.length > 12 && first.charCodeAt(12) !== 32)) {
+    throw new ParseError('bad status code');
+  }
+  const head = emptyHead('', '', Number(code), first.slice(13), version.slice(5));
+  readHeaders(lines, head);
+  return head;
+}
+
+type HeadInProgress = MessageHead & { transferEncoding?: boolean };
+
+function emptyHead(
+  method: string,
+  target: string,
+  status: number,
+  statusText: string,
+  version: string,
+): HeadInProgress {
+  return {
+    method,
+    target,
+    status,
+    statusText,
+    version,
+    headers: [],
+    contentLength: -1,
+    chunked: false,
+    upgrade: '',
+  };
+}
+
+/** Header lines into `head`, with the framing facts (length, chunked, upgrade) on the way. */
+function readHeaders(lines: string[], head: HeadInProgress): void {
+  const headers = head.headers;
+  let connectionUpgrade = false;
+  let upgrade = '';
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const c0 = line.charCodeAt(0);
+    if (c0 === 32 || c0 === 9) {
+      // obs-fold: a continuation of the previous value.
+      if (headers.length === 0) throw new ParseError('continuation without a header');
+      const last = headers[headers.length - 1];
+      last[1] = `${last[1]} ${line.trim()}`;
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new ParseError('bad header line');
+    const name = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    headers.push([name, value]);
+    const n = name.length;
+    if (n !== 14 && n !== 17 && n !== 10 && n !== 7) continue;
+    const lower = name.toLowerCase();
+    if (lower === 'content-length') {
+      for (const part of value.split(',')) {
+        const v = part.trim();
+        if (!/^\d{1,15}$/.test(v)) throw new ParseError('bad content-length');
+        const len = Number(v);
+        if (head.contentLength !== -1 && head.contentLength !== len) {
+          throw new ParseError('conflicting content-length');
+        }
+        head.contentLength = len;
+      }
+    } else if (lower === 'transfer-encoding') {
+      head.transferEncoding = true;
+      const codings = value.toLowerCase().split(',');
+      head.chunked = codings[codings.length - 1].trim() === 'chunked';
+    } else if (lower === 'connection') {
+      if (/(^|,)\s*upgrade\s*(,|$)/i.test(value)) connectionUpgrade = true;
+    } else if (lower === 'upgrade') upgrade = value;
+  }
+  // Transfer-Encoding overrides Content-Length (RFC 9112 6.3).
+  if (head.transferEncoding) head.contentLength = -1;
+  if (connectionUpgrade && upgrade) head.upgrade = upgrade;
+}
