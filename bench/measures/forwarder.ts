@@ -152,7 +152,9 @@ const forwarderDlp: Measure = {
       for (let i = 0; i < rounds; i++) {
         const n = await ingest(on, pairs, { ndjson: true });
         ndjson.push(n);
-        ctx.log(`forwarder NDJSON, DLP on: ${Math.round(n.pairsPerSec)} pairs/s, ${round(n.cpuUsPerPair, 1)} us CPU/pair`);
+        ctx.log(
+          `forwarder NDJSON, DLP on: ${Math.round(n.pairsPerSec)} pairs/s, ${round(n.cpuUsPerPair, 1)} us CPU/pair`,
+        );
       }
       const nd = median(ndjson.map((x) => x.pairsPerSec));
       const withDlp = r.a;
