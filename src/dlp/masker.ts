@@ -1,6 +1,7 @@
 /** createMasker: DLP rules + the install key -> a function from a pair to its masked copy. */
 import { UNSCANNED_TAG, type HttpRequest, type HttpResponse, type RRPair } from '../model/traffic.js';
 import { Detectors } from './detectors.js';
+import { maskGrpc, maskNeverIndexed, neverIndexedOf } from './h2.js';
 import { HeaderPolicy, maskHeaders, setContentLength } from './headers.js';
 import { maskBody, maskPath, maskQuery } from './parts.js';
 import { KeyScanner, keyKinds } from './keys.js';
@@ -45,6 +46,19 @@ function maskMessageBody<M extends HttpRequest | HttpResponse>(
   return headers === msg.headers ? msg : { ...msg, headers };
 }
 
+/** HTTP/2 parts of a message: its trailers, and the values its sender marked never-indexed. */
+function maskH2<M extends HttpRequest | HttpResponse>(
+  msg: M,
+  neverIndexed: string[] | undefined,
+  c: Compiled,
+): M {
+  const headers = maskNeverIndexed(msg.headers, neverIndexed, c.text);
+  const trailers =
+    msg.trailers && maskNeverIndexed(maskHeaders(msg.trailers, c.headers, c.text), neverIndexed, c.text);
+  if (headers === msg.headers && trailers === msg.trailers) return msg;
+  return { ...msg, headers, ...(trailers && { trailers }) };
+}
+
 function maskRequest(req: HttpRequest, c: Compiled, unscanned: Unscanned): HttpRequest {
   const path = c.scan.path ? maskPath(req.path, c.text) : req.path;
   const query = c.scan.query ? maskQuery(req.query, c.text) : req.query;
@@ -67,15 +81,29 @@ export function createMasker(rules: DlpRules | DlpRulesInput, key: Buffer): Mask
   let unscannedBodies = 0;
   const masker = (pair: RRPair): RRPair => {
     const unscanned: Unscanned = [];
-    const request = maskRequest(pair.request, c, unscanned);
-    const response =
+    let request = maskRequest(pair.request, c, unscanned);
+    let response =
       pair.response &&
       maskMessageBody(pair.response, maskHeaders(pair.response.headers, c.headers, c.text), c, unscanned);
+    let grpc = pair.grpc;
+    if (pair.protocol === 'h2') {
+      request = maskH2(request, neverIndexedOf(pair.h2, 'request'), c);
+      response = response && maskH2(response, neverIndexedOf(pair.h2, 'response'), c);
+      grpc = grpc && maskGrpc(grpc, c.text, unscanned);
+    }
+    const g = grpc === undefined ? {} : { grpc };
     if (unscanned.length) {
       unscannedBodies += unscanned.length;
-      return { ...pair, request, response, tags: { ...pair.tags, [UNSCANNED_TAG]: unscanned.join(',') } };
+      return {
+        ...pair,
+        request,
+        response,
+        ...g,
+        tags: { ...pair.tags, [UNSCANNED_TAG]: unscanned.join(',') },
+      };
     }
-    return request === pair.request && response === pair.response ? pair : { ...pair, request, response };
+    if (request === pair.request && response === pair.response && grpc === pair.grpc) return pair;
+    return { ...pair, request, response, ...g };
   };
   return Object.assign(masker, { stats: () => tokens.stats(), unscanned: () => unscannedBodies, rules: r });
 }

@@ -4,14 +4,22 @@ import type { Content, Entry, Header, PostData, Response } from 'har-format';
 import { headerValue } from '../model/headers.js';
 import type { Body, HeaderList, RRPair } from '../model/traffic.js';
 import { requestCookies, responseCookies } from './cookies.js';
+import { grpcSide } from './grpc-content.js';
 import { buildUrl } from './url.js';
 
-/** A HAR postData that can say its text is base64 (not in HAR 1.2, hence the underscore). */
-type ReprisePostData = PostData & { _encoding?: 'base64' };
+/**
+ * A HAR postData that can say its text is base64, or carry a gRPC body's bytes beside its
+ * decoded text (not in HAR 1.2, hence the underscores).
+ */
+type ReprisePostData = PostData & { _encoding?: 'base64'; _base64?: string };
+
+/** As browsers write HTTP/2 entries. */
+const H2_VERSION = 'h2';
 
 export function pairToEntry(pair: RRPair): Entry {
   const req = pair.request;
-  const httpVersion = pair.protocol === 'h2' ? 'HTTP/2.0' : 'HTTP/1.1';
+  const httpVersion = pair.protocol === 'h2' ? H2_VERSION : 'HTTP/1.1';
+  const grpcReq = pair.grpc && grpcSide(pair.grpc, 'request', mimeOf(req.headers, 'application/grpc'));
   const entry: Entry = {
     startedDateTime: pair.startedAt,
     time: pair.durationMs,
@@ -23,8 +31,11 @@ export function pairToEntry(pair: RRPair): Entry {
       headers: harHeaders(req.headers),
       queryString: req.query.map(([name, value]) => ({ name, value })),
       ...(req.body ? { postData: postData(req.body, req.headers) } : {}),
+      ...(grpcReq && {
+        postData: { mimeType: grpcReq.mimeType, text: grpcReq.text, _base64: grpcReq.base64 },
+      }),
       headersSize: -1,
-      bodySize: req.body?.size ?? 0,
+      bodySize: grpcReq?.size ?? req.body?.size ?? 0,
     },
     response: pair.response ? response(pair, httpVersion) : noResponse(pair),
     cache: {},
@@ -46,12 +57,20 @@ function response(pair: RRPair, httpVersion: string): Response {
     httpVersion,
     cookies: responseCookies(res.headers),
     headers: harHeaders(res.headers),
-    content: content(body, res.headers),
+    content: pair.grpc ? grpcContent(pair, res.headers) : content(body, res.headers),
     redirectURL: headerValue(res.headers, 'location') ?? '',
     headersSize: -1,
     // On the wire the body was compressed to a size that was not recorded.
-    bodySize: body ? (body.decodedFrom ? -1 : body.size) : 0,
+    bodySize: pair.grpc ? -1 : body ? (body.decodedFrom ? -1 : body.size) : 0,
   };
+}
+
+const mimeOf = (headers: HeaderList, fallback: string) => headerValue(headers, 'content-type') ?? fallback;
+
+/** The decoded messages as text, the framed bytes beside them (`_base64`). */
+function grpcContent(pair: RRPair, headers: HeaderList): Content {
+  const side = grpcSide(pair.grpc!, 'response', mimeOf(headers, 'application/grpc'));
+  return { size: side.size, mimeType: side.mimeType, text: side.text, _base64: side.base64 } as Content;
 }
 
 /** What viewers show for a request that got no response (as browsers export failed requests). */

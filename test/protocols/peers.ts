@@ -14,6 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 export type Tools = Record<
   | 'greeter_server'
   | 'route_guide_server'
+  | 'route_guide_client'
   | 'reflection_server'
   | 'compression_server'
   | 'compression_client'
