@@ -45,6 +45,9 @@ export interface ShippedConnection {
   lost(): void;
 }
 
+/** Why a connection closed with streams open (they are recorded with it). */
+type CloseError = { code: string; message: string };
+
 /** What the taps hand their frames to (the Shipper; tests feed a decoder directly). */
 export interface TapOut {
   /** False when nothing is shipped (no forwarder): taps only count. */
@@ -53,13 +56,7 @@ export interface TapOut {
   h2Open(open: H2Open, conn: ShippedConnection): boolean;
   h2Data(conn: number, dir: 0 | 1, t: number, bytes: Buffer, pairs: number): boolean;
   h2Gap(conn: number, dir: 0 | 1, t: number, n: number): boolean;
-  h2Close(
-    conn: ShippedConnection,
-    id: number,
-    t: number,
-    pairs: number,
-    error?: { code: string; message: string },
-  ): void;
+  h2Close(conn: ShippedConnection, id: number, t: number, pairs: number, error?: CloseError): void;
   h2Abort(conn: ShippedConnection, id: number): void;
   release(conn: ShippedConnection): void;
 }
@@ -167,13 +164,7 @@ export class Shipper implements TapOut {
   }
 
   /** The connection ended (its open streams are recorded with an error): uses its reservation. */
-  h2Close(
-    conn: ShippedConnection,
-    id: number,
-    t: number,
-    pairs: number,
-    error?: { code: string; message: string },
-  ): void {
+  h2Close(conn: ShippedConnection, id: number, t: number, pairs: number, error?: CloseError): void {
     this.release(conn);
     writeClose(this.writer, id, t, error);
     this.counters.pairs += pairs;
