@@ -153,4 +153,17 @@ describe('gRPC capture through the sidecar', () => {
     assert.equal(chat.grpc!.response.length, [...log.matchAll(/Got message /g)].length);
     assert.equal(new Set(pairs.map((p) => p.h2?.connectionId)).size, 1, 'one connection, streams kept apart');
   });
+
+  it('decodes gzip-compressed messages', async () => {
+    const echo = await server(tools.compression_server);
+    const { out, pairs } = await rig.capture({ appPort: echo.port }, ({ inPort }) =>
+      runClient(tools.compression_client, [`-addr=127.0.0.1:${inPort}`]),
+    );
+    assert.match(out, /UnaryEcho call returned "compress"/);
+    const [call] = callsOf(pairs, 'grpc.examples.echo.Echo/UnaryEcho');
+    assert.equal(call.grpc?.requestEncoding, 'gzip');
+    assert.equal(call.grpc?.request[0].compressed, true);
+    assert.equal(str(call.grpc!.request[0], 1), 'compress');
+    assert.equal(str(call.grpc!.response[0], 1), 'compress');
+  });
 });

@@ -5,12 +5,14 @@
  * ALPN in an intercepted CONNECT tunnel, and h2c with prior knowledge in a plain tunnel.
  */
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadCa } from '../../src/tls/ca.js';
 import { bodyText } from '../../src/model/body.js';
+import { headerValue } from '../../src/model/headers.js';
 import type { RRPair } from '../../src/model/traffic.js';
 import { LeafCertificates } from '../../sidecar/tls-interception.js';
 import { type Server, peerTools, runClient, startServer } from '../protocols/peers.js';
@@ -63,6 +65,30 @@ after(async () => {
   for (const s of [upgrading, plain, secure]) await s?.stop();
   await rig?.close();
 });
+
+/** A POST with `headers` and `trailers` from node:http2 (a real client that can mark headers never-indexed). */
+function h2Post(
+  port: number,
+  p: string,
+  headers: http2.OutgoingHttpHeaders,
+  trailers: http2.OutgoingHttpHeaders,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const req = session.request({ ':method': 'POST', ':path': p, ...headers }, { waitForTrailers: true });
+    req.on('wantTrailers', () => req.sendTrailers(trailers));
+    req.on('response', (h) => {
+      req.resume();
+      req.on('end', () => {
+        session.close();
+        resolve(Number(h[':status']));
+      });
+    });
+    req.on('error', reject);
+    req.end('body');
+  });
+}
 
 const byPath = (pairs: RRPair[], p: string) => {
   const found = pairs.filter((x) => x.request.path === p);
@@ -117,6 +143,26 @@ describe('HTTP/2 capture through the sidecar', () => {
     assert.equal(stats.dropped, 0);
     assertFiles(pairs, ['a.txt', 'b.json'], 'upgrade');
     assert.equal(byPath(pairs, '/a.txt').h2?.streamId, 1);
+  });
+
+  it('masks header values sent never-indexed, and trailers, as DLP masks HTTP/1.1 headers', async () => {
+    const secret = 'opaque-value-no-detector-knows';
+    const { out, pairs } = await rig.capture({ appPort: plain.port }, ({ inPort }) =>
+      h2Post(
+        inPort,
+        '/a.txt',
+        { 'x-session-key': secret, [http2.sensitiveHeaders]: ['x-session-key'] },
+        {
+          'x-trailer-mail': 'bob@example.com',
+        },
+      ),
+    );
+    assert.equal(out, 200);
+    const p = byPath(pairs, '/a.txt');
+    assert.deepEqual(p.h2?.neverIndexed?.request, ['x-session-key']);
+    assert.match(headerValue(p.request.headers, 'x-session-key') ?? '', /^REDACTED-header-/);
+    assert.match(headerValue(p.request.trailers ?? [], 'x-trailer-mail') ?? '', /^REDACTED-email-/);
+    assert.ok(!JSON.stringify(p).includes(secret));
   });
 
   it('outbound h2 by ALPN inside an intercepted CONNECT tunnel (curl trusting the Reprise CA)', async () => {
