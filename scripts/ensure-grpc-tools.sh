@@ -9,7 +9,8 @@
 #   their .proto files in .tools/grpc/proto for clients without reflection;
 # - grpcurl v1.9.3 and ghz v0.93.0 (go install);
 # - nghttpd, nghttp and h2load from Debian's nghttp2-server and nghttp2-client, and nghttpx
-#   (nghttp2-proxy: the only one of them that accepts an `Upgrade: h2c`) (apt-get).
+#   (nghttp2-proxy: the only one of them that accepts an `Upgrade: h2c`) (apt-get);
+# - curl (apt-get): an HTTP/2 client that goes through a CONNECT proxy (nghttp does not).
 # A second run finds everything and returns at once; a flock serialises concurrent runs.
 set -euo pipefail
 GRPC_VERSION=v1.85.0
@@ -37,22 +38,22 @@ exec 9>"$TOOLS/.build.lock"
 flock 9
 
 # Debian's nghttp2 tools.
-NGHTTP2_TOOLS=(nghttpd nghttp h2load nghttpx)
+NGHTTP2_TOOLS=(nghttpd nghttp h2load nghttpx curl)
 missing=0
 for name in "${NGHTTP2_TOOLS[@]}"; do command -v "$name" >/dev/null || missing=1; done
 if [ "$missing" = 1 ]; then
   if [ "$(id -u)" != 0 ]; then
-    log "nghttp2 is missing: run \`sudo apt-get install -y nghttp2-server nghttp2-client nghttp2-proxy\` and run this again"
+    log "nghttp2 or curl is missing: run \`sudo apt-get install -y nghttp2-server nghttp2-client nghttp2-proxy curl\` and run this again"
     exit 1
   fi
   log "installing nghttp2-server and nghttp2-client (apt-get) ..."
   export DEBIAN_FRONTEND=noninteractive
   # Wait for another apt-get (a concurrent ensure script) rather than fail on its lock.
   apt=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
-  if ! "${apt[@]}" install nghttp2-server nghttp2-client nghttp2-proxy >&2; then
+  if ! "${apt[@]}" install nghttp2-server nghttp2-client nghttp2-proxy curl >&2; then
     # Usually stale package lists on a fresh machine: refresh once and retry.
     "${apt[@]}" update >&2
-    "${apt[@]}" install nghttp2-server nghttp2-client nghttp2-proxy >&2
+    "${apt[@]}" install nghttp2-server nghttp2-client nghttp2-proxy curl >&2
   fi
 fi
 

@@ -24,7 +24,8 @@ export type Tools = Record<
   | 'nghttpd'
   | 'nghttp'
   | 'h2load'
-  | 'nghttpx',
+  | 'nghttpx'
+  | 'curl',
   string
 >;
 

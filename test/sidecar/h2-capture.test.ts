@@ -170,7 +170,7 @@ describe('HTTP/2 capture through the sidecar', () => {
     const { out, pairs, stats } = await rig.capture(
       { inPort: -1, outPort: 0, tlsIntercept: true, caDir, upstreamCa: [upstreamCa] },
       async ({ outPort }) =>
-        runClient('curl', [
+        runClient(tools.curl, [
           '-sS',
           '--http2',
           '--cacert',
@@ -198,7 +198,7 @@ describe('HTTP/2 capture through the sidecar', () => {
     const caDir = path.join(rig.dir, 'reprise-ca');
     const opts = { inPort: -1, outPort: 0, tlsIntercept: true, caDir };
     const { pairs, stats } = await rig.capture(opts, ({ outPort }) =>
-      runClient('curl', [
+      runClient(tools.curl, [
         '-sS',
         '--http2-prior-knowledge',
         '--proxytunnel',
