@@ -132,6 +132,21 @@ describe('HTTP/2 capture through the sidecar', () => {
     assert.ok(pairs.every((p) => p.direction === 'inbound' && p.request.method === 'GET'));
   });
 
+  it('fails open: a connection outgrowing the buffer is no longer recorded, its streams counted, the client served', async () => {
+    const urls = (port: number) =>
+      // nghttp asks once per distinct URI: the queries make three requests of one file.
+      ['a.txt', 'c.bin?1', 'c.bin?2', 'c.bin?3'].map((f) => `http://127.0.0.1:${port}/${f}`);
+    const { out, pairs, stats } = await rig.capture(
+      { appPort: plain.port, bufferBytes: 60_000 },
+      ({ inPort }) => runClient(tools.nghttp, ['-n', '-s', ...urls(inPort)]),
+    );
+    // nghttp's statistics list every response with its status: all four came back.
+    assert.equal([...out.matchAll(/ 200 .*\/(a\.txt|c\.bin)/g)].length, 4, out);
+    assert.equal(stats.pairs, 4);
+    assert.ok(stats.dropped >= 1, 'the 100 kB responses cannot fit in 60 kB');
+    assert.equal(pairs.length + stats.dropped, 4, 'every stream recorded or counted');
+  });
+
   it('inbound HTTP/1.1 `Upgrade: h2c`: the upgraded request is stream 1, later ones follow', async () => {
     const { pairs, stats } = await rig.capture({ appPort: upgrading.port }, ({ inPort }) =>
       runClient(tools.nghttp, [
