@@ -8,6 +8,7 @@ import {
   RuntimeError,
   type ComponentLogs,
   type GeneratorProgress,
+  type GeneratorRequest,
   type ReplayRef,
   type ReplayRuntime,
   type RuntimeContext,
@@ -24,11 +25,15 @@ import { readObserved } from '../src/generator/observed-reader.js';
 import { replayDir } from '../src/base/paths.js';
 import { childLog } from '../src/base/log.js';
 import { FsReplayResults, type ReplayResultStore } from '../src/store/results.js';
+import { mergeReplicaSummaries, replicaRows, type ReplicaOutcome } from '../src/analyzer/replicas.js';
+import type { ObservedExchange } from '../src/model/replay.js';
 
 export interface AnalyzeRequest extends ReplayRef {
   workflowId: string;
   input: ReplayInput;
   generator?: GeneratorSummary;
+  /** The generators of a split load (load.replicas), instead of `generator`. */
+  replicas?: ReplicaOutcome[];
   responder?: ResponderStats;
   logs: ComponentLogs[];
   startedAt: string;
@@ -78,23 +83,31 @@ export function createReplayActivities(
     stopApp: (req: ReplayRef) => inActivity((ctx) => runtime.stopApp(req, ctx)),
     waitForTarget: (req: ReplayRef & { url: string; readyPath: string; timeoutMs: number }) =>
       inActivity((ctx) => waitForTarget(req, ctx)),
-    runGenerator: (req: Parameters<ReplayRuntime['runGenerator']>[0]) =>
-      inActivity((ctx) => runtime.runGenerator(req, ctx)),
-    async replayProgress(req: ReplayRef): Promise<GeneratorProgress> {
-      return (
-        (await inActivity((ctx) => runtime.generatorProgress(req, ctx))) ?? { sent: 0, done: 0, errors: 0 }
-      );
+    runGenerator: (req: GeneratorRequest) => inActivity((ctx) => runtime.runGenerator(req, ctx)),
+    /** The generator's progress; with `replicas`, the sum over all of them. */
+    async replayProgress(req: ReplayRef & { replicas?: number }): Promise<GeneratorProgress> {
+      const count = req.replicas ?? 1;
+      const shards =
+        count > 1 ? Array.from({ length: count }, (_, index) => ({ index, count })) : [undefined];
+      const total = { sent: 0, done: 0, errors: 0 };
+      for (const shard of shards) {
+        const p = await inActivity((ctx) => runtime.generatorProgress({ ...req, shard }, ctx));
+        total.sent += p?.sent ?? 0;
+        total.done += p?.done ?? 0;
+        total.errors += p?.errors ?? 0;
+      }
+      return total;
     },
     async analyzeReplay(req: AnalyzeRequest): Promise<AnalyzeResult> {
       const dir = replayDir(home, req.replayId);
       const { input } = req;
-      const observed = await results.openObserved(req.replayId);
       const report = await analyzeReplay({
         recorded: store.readPairs(input.snapshotId),
-        observed: observed ? readObserved(observed) : emptyStream(),
+        observed: observedStreams(results, req),
         assertions: input.assertions,
         goals: input.goals,
-        generator: req.generator,
+        generator: req.replicas ? mergeReplicaSummaries(req.replicas) : req.generator,
+        ...(req.replicas ? { replicas: replicaRows(req.replicas) } : {}),
         responder: req.responder,
         meta: {
           replayId: req.replayId,
@@ -125,7 +138,20 @@ export function createReplayActivities(
 
 export type ReplayActivities = ReturnType<typeof createReplayActivities>;
 
-async function* emptyStream<T>(): AsyncIterable<T> {}
+/**
+ * What the generator observed; with replicas, each finished replica's stream in turn (a failed
+ * one's is left out: it may be cut short, and the verdict names that replica).
+ */
+async function* observedStreams(
+  results: ReplayResultStore,
+  req: AnalyzeRequest,
+): AsyncIterable<ObservedExchange> {
+  const parts = req.replicas ? req.replicas.flatMap((o, index) => (o.summary ? [index] : [])) : [undefined];
+  for (const replica of parts) {
+    const observed = await results.openObserved(req.replayId, replica);
+    if (observed) yield* readObserved(observed);
+  }
+}
 
 /** A copy of the report beside the replay's results; the local one stands when that fails. */
 async function keepReport(results: ReplayResultStore, replayId: string, files: string[]): Promise<void> {

@@ -20,6 +20,7 @@ import type {
 import type { GeneratorProgress as GeneratorCounts, GeneratorSummary } from '../src/generator/index.js';
 import type { ResponderStats } from '../src/model/replay.js';
 import type { DlpRules } from '../src/dlp/rules.js';
+import type { Shard } from '../src/config/replicas.js';
 import type { FilterRules } from '../src/filters/rules.js';
 
 /** Names one capture's resources. */
@@ -102,6 +103,16 @@ export interface ComponentLogs {
   lines: string[];
 }
 
+export interface GeneratorRequest extends ReplayRef {
+  snapshotId: string;
+  targetUrl: string;
+  /** This generator's load (a replica's part of it: src/config/replicas.ts). */
+  load: LoadConfig;
+  transforms: Transform[];
+  shard?: Shard;
+  startAt?: number;
+}
+
 /** What a runtime (local processes, Kubernetes objects) must provide for a replay. */
 export interface ReplayRuntime {
   startResponder(
@@ -124,12 +135,16 @@ export interface ReplayRuntime {
     ctx: RuntimeContext,
   ): Promise<{ targetUrl?: string }>;
   stopApp(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
-  /** Runs the load to completion (heartbeating), or until the activity is cancelled. */
-  runGenerator(
-    req: ReplayRef & { snapshotId: string; targetUrl: string; load: LoadConfig; transforms: Transform[] },
+  /**
+   * Runs the load to completion (heartbeating), or until the activity is cancelled. With a
+   * `shard`, one of several generators (load.replicas): its own process or pod, sending its
+   * share from `startAt` (epoch ms), its results stored as that replica's.
+   */
+  runGenerator(req: GeneratorRequest, ctx: RuntimeContext): Promise<GeneratorSummary>;
+  generatorProgress(
+    req: ReplayRef & { shard?: Shard },
     ctx: RuntimeContext,
-  ): Promise<GeneratorSummary>;
-  generatorProgress(req: ReplayRef, ctx: RuntimeContext): Promise<GeneratorProgress | undefined>;
+  ): Promise<GeneratorProgress | undefined>;
   /** Removes what this replay created, per the cleanup policy. */
   cleanup(req: ReplayRef & { cleanup: ReplayInput['cleanup'] }, ctx: RuntimeContext): Promise<void>;
   /** Where the generator streams what it observed (read by the analyzer). */

@@ -33,6 +33,7 @@ const ORDER = [
   'memory-slow-target',
   'replay-start-latency',
   'store-s3-ingest',
+  'generator-replicas',
 ];
 /** A measure without its own budget gets this long before it is cut. */
 const DEFAULT_BUDGET_S = 240;

@@ -16,6 +16,7 @@ export interface ReplayFlags {
   speed?: string;
   connections?: number;
   duration?: string;
+  replicas?: number;
   config?: string;
 }
 
@@ -31,6 +32,7 @@ const FLAG_FOR_FIELD: Record<string, [string, keyof ReplayFlags | undefined]> = 
   'load.speed': ['--speed', 'speed'],
   'load.connections': ['--connections', 'connections'],
   'load.duration': ['--duration', 'duration'],
+  'load.replicas': ['--replicas', 'replicas'],
   snapshotId: ['SNAPSHOT', undefined],
 };
 
@@ -66,6 +68,7 @@ export async function buildReplayInput(snapshotId: string, flags: ReplayFlags): 
   }
   const { rate, speed, connections, duration } = flags;
   const load = mergeLoadFlags(base.load, { rate, speed, connections, duration });
+  if (flags.replicas !== undefined) load.replicas = flags.replicas;
   const raw = { ...base, snapshotId, target, load, ...(flags.mode ? { mode: flags.mode } : {}) };
   const parsed = ReplayInput.safeParse(raw);
   if (!parsed.success) {

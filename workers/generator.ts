@@ -23,11 +23,12 @@ import { HttpSnapshotStore, uploadReplayResults } from '../src/store/http-store.
 import { storeReplayResults } from '../src/store/results.js';
 import { isSafeId } from '../src/base/ids.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
+import { parseShard } from '../src/config/replicas.js';
 
 const USAGE = `usage: generator --snapshot ID --target URL --out FILE [--home DIR | --snapshot-url URL]
                  [--upload-url URL | --replay ID] [--config FILE]
                  [--rate N | --speed 2x] [--connections N] [--duration 30s | --passes N]
-                 [--timeout 10s]`;
+                 [--timeout 10s] [--shard I/N --start-at EPOCH_MS]`;
 
 class UsageError extends Error {}
 
@@ -66,6 +67,9 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       passes: { type: 'string' },
       timeout: { type: 'string' },
+      // One of N generators (load.replicas): its share of the recording, and when all start.
+      shard: { type: 'string' },
+      'start-at': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -83,6 +87,10 @@ async function main(): Promise<void> {
     throw new UsageError('--upload-url and --replay are exclusive: give one');
   if (values.replay !== undefined && !isSafeId(values.replay))
     throw new UsageError(`--replay: "${values.replay}" is not a valid replay id`);
+  const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+  if (values.shard !== undefined && !shard)
+    throw new UsageError(`--shard: expected I/N with 1 <= I <= N, such as 2/4, got "${values.shard}"`);
+  const startAt = values['start-at'] === undefined ? undefined : numberFlag('start-at', values['start-at']);
   const stores = values['snapshot-url'] ? undefined : openStores(values.home ?? repriseHome());
   const file = values.config
     ? await loadRulesFile(values.config, ConfigFile).catch((err: unknown) => {
@@ -120,12 +128,15 @@ async function main(): Promise<void> {
     transforms: file.transforms as TransformInput[] | undefined,
     observedPath: values.out!,
     signal: controller.signal,
+    shard,
+    startAt,
     onProgress: (p) => void emit({ event: 'progress', ...p }),
   });
-  if (values['upload-url']) await uploadReplayResults(values['upload-url'], values.out!, summary);
+  if (values['upload-url'])
+    await uploadReplayResults(values['upload-url'], values.out!, summary, shard?.index);
   // Locally the results are the --out file already; a bucket store gets them uploaded.
   if (values.replay && stores?.results.remote) {
-    await storeReplayResults(stores.results, values.replay, values.out!, summary).catch(
+    await storeReplayResults(stores.results, values.replay, values.out!, summary, shard?.index).catch(
       async (err: unknown) => {
         await emit({ event: 'results-not-stored', error: (err as Error).message });
         throw err;

@@ -27,6 +27,7 @@ import {
 } from '../src/config/replay.js';
 import { describeZodIssues } from '../src/base/issues.js';
 import { toSafeId } from '../src/base/ids.js';
+import { errorMessage, runLoad, type LoadOutcome } from './generators.js';
 import { RepriseKind, RepriseService, RepriseSnapshotId, RepriseVerdict } from '../src/temporal/names.js';
 
 export const cancelReplaySignal = defineSignal('cancel');
@@ -61,8 +62,6 @@ const teardown = proxyActivities<ReplayActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 10, initialInterval: '500ms', maximumInterval: '5 seconds' },
 });
-
-const PROGRESS_POLL = '1 second';
 
 /** Validates the input without I/O; a bad input fails the workflow for good, naming the field. */
 export function parseReplayInput(raw: unknown): ReplayInput {
@@ -113,7 +112,8 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
 
   let failure: string | undefined;
   let cancellation: unknown;
-  let generatorSummary: Awaited<ReturnType<ReplayActivities['runGenerator']>> | undefined;
+  let generatorSummary: LoadOutcome['summary'];
+  let replicas: LoadOutcome['replicas'];
   try {
     await main.run(async () => {
       let responderUrl: string | undefined;
@@ -154,32 +154,20 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
       }
       if (!targetUrl)
         throw ApplicationFailure.nonRetryable('target.url: no URL to send the replay to', 'InvalidInput');
-      let finished = false;
-      const run = longRunning
-        .runGenerator({
-          replayId,
-          snapshotId: input.snapshotId,
-          targetUrl,
-          load: input.load,
-          transforms: input.transforms,
-        })
-        .finally(() => (finished = true));
-      // The generator's heartbeats are not visible to the workflow: poll its progress file.
-      try {
-        while (!finished) {
-          await Promise.race([run.catch(() => undefined), sleep(PROGRESS_POLL)]);
-          if (!finished) Object.assign(progress, await quick.replayProgress({ replayId }));
-        }
-      } catch (err) {
-        // Cancelled while polling: let the generator acknowledge and stop before teardown.
-        await run.catch(() => undefined);
-        throw err;
-      }
-      generatorSummary = await run;
+      const load = await runLoad(
+        { longRunning, quick },
+        { replayId, snapshotId: input.snapshotId, targetUrl, load: input.load, transforms: input.transforms },
+        (p) => Object.assign(progress, p),
+      );
+      generatorSummary = load.summary;
+      replicas = load.replicas;
+      failure = load.failure;
+      const sums = load.summary ? [load.summary] : (load.replicas ?? []).flatMap((r) => r.summary ?? []);
+      const sum = (f: (s: (typeof sums)[number]) => number) => sums.reduce((n, s) => n + f(s), 0);
       Object.assign(progress, {
-        sent: generatorSummary.requests,
-        done: generatorSummary.responses + generatorSummary.errors,
-        errors: generatorSummary.errors,
+        sent: sum((s) => s.requests),
+        done: sum((s) => s.responses + s.errors),
+        errors: sum((s) => s.errors),
       });
     });
   } catch (err) {
@@ -204,6 +192,7 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
         workflowId,
         input,
         generator: generatorSummary,
+        replicas,
         responder,
         logs,
         startedAt,
@@ -236,9 +225,4 @@ export async function replayWorkflow(raw: unknown): Promise<ReplayResult> {
   // Cancelled through Temporal (not the cancel signal): end as Canceled, after teardown.
   if (cancellation && CancellationScope.current().consideredCancelled) throw cancellation;
   return result;
-}
-
-function errorMessage(err: unknown): string {
-  const cause = (err as { cause?: { message?: string } })?.cause?.message;
-  return cause ?? (err as Error)?.message ?? String(err);
 }

@@ -5,23 +5,23 @@
  * The collector is the app's own log file: its stdout and stderr go there.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type {
-  AppConfig,
-  WorkloadRef,
-  LoadConfig,
-  ReplayInput,
-  ResponderConfig,
-  Transform,
-} from '../../src/config/replay.js';
+import type { AppConfig, WorkloadRef, ReplayInput, ResponderConfig } from '../../src/config/replay.js';
 import type { ResponderStats } from '../../src/model/replay.js';
 import type { GeneratorSummary } from '../../src/generator/index.js';
 import { caDir, observedFile, replayDir } from '../../src/base/paths.js';
+import { shardText, type Shard } from '../../src/config/replicas.js';
 import { workerNodeOptions } from '../../src/base/node-options.js';
 import { projectRoot } from '../../src/base/project-root.js';
-import type { ComponentLogs, GeneratorProgress, ReplayRef, ReplayRuntime } from '../runtime.js';
+import type {
+  ComponentLogs,
+  GeneratorProgress,
+  GeneratorRequest,
+  ReplayRef,
+  ReplayRuntime,
+} from '../runtime.js';
 import { RuntimeError, type RuntimeContext } from '../runtime.js';
 import { Supervisor } from './supervisor.js';
 import { logTail } from './processes.js';
@@ -90,7 +90,13 @@ export class LocalReplayRuntime implements ReplayRuntime {
 
   async collectLogs(req: ReplayRef): Promise<ComponentLogs[]> {
     const logs: ComponentLogs[] = [];
-    for (const name of ['app', 'responder', 'generator']) {
+    // Replicas of a split load log as generator-1, generator-2, ...
+    const files = await readdir(this.supervisor.runFolder(req.replayId)).catch(() => [] as string[]);
+    const replicas = files
+      .map((f) => /^(generator-\d+)\.log$/.exec(f)?.[1])
+      .filter((n): n is string => n !== undefined)
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    for (const name of ['app', 'responder', 'generator', ...replicas]) {
       const text = await logTail(this.supervisor.logFile(req.replayId, name), LOG_LINES_KEPT);
       if (text) logs.push({ name, lines: text.split('\n') });
     }
@@ -142,19 +148,20 @@ export class LocalReplayRuntime implements ReplayRuntime {
    * for its `done` line, heartbeating. On cancel it stops the generator, which still writes
    * its summary; the activity then reports the cancellation.
    */
-  async runGenerator(
-    req: ReplayRef & { snapshotId: string; targetUrl: string; load: LoadConfig; transforms: Transform[] },
-    ctx: RuntimeContext,
-  ): Promise<GeneratorSummary> {
+  async runGenerator(req: GeneratorRequest, ctx: RuntimeContext): Promise<GeneratorSummary> {
     const dir = this.supervisor.runFolder(req.replayId);
     await mkdir(dir, { recursive: true });
     await mkdir(replayDir(this.home, req.replayId), { recursive: true });
-    const configFile = path.join(dir, 'generator-config.json');
+    const name = generatorName(req.shard);
+    const configFile = path.join(dir, `${name}-config.json`);
     await writeFile(configFile, JSON.stringify({ load: req.load, transforms: req.transforms }));
+    const replica = req.shard
+      ? ['--shard', shardText(req.shard), '--start-at', String(req.startAt ?? 0)]
+      : [];
     const record = await this.supervisor.ensure(
       req.replayId,
       {
-        name: 'generator',
+        name,
         script: this.script('generator'),
         args: [
           '--snapshot',
@@ -164,12 +171,13 @@ export class LocalReplayRuntime implements ReplayRuntime {
           '--target',
           req.targetUrl,
           '--out',
-          this.observedPath(req.replayId),
+          observedFile(this.home, req.replayId, req.shard?.index),
           // With a bucket store the generator uploads its results there under this id.
           '--replay',
           req.replayId,
           '--config',
           configFile,
+          ...replica,
         ],
         awaitReadyLine: false,
         // A finished generator is not restarted by a retry: its done line is the result.
@@ -178,32 +186,38 @@ export class LocalReplayRuntime implements ReplayRuntime {
       ctx,
     );
     for (;;) {
-      const done = await this.lastEvent(req.replayId, 'done');
+      const done = await this.lastEvent(req.replayId, 'done', name);
       if (done) return (done as { summary: GeneratorSummary }).summary;
       if (ctx.signal.aborted) {
-        await this.supervisor.stop(req.replayId, 'generator', STOP_GRACE_MS, ctx);
+        await this.supervisor.stop(req.replayId, name, STOP_GRACE_MS, ctx);
         throw new RuntimeError('generator cancelled', 'Cancelled', true);
       }
       if (!(await this.supervisor.isRunning(record))) {
         // The load ran but its results are not stored: running it again would send it twice.
-        const lost = await this.lastEvent(req.replayId, 'results-not-stored');
-        if (lost) throw new RuntimeError(`the generator ran, but ${String(lost.error)}`, 'ResultsNotStored');
-        const tail = await logTail(this.supervisor.logFile(req.replayId, 'generator'));
-        throw new RuntimeError(`the generator exited without a summary:\n${tail}`, 'GeneratorFailed', true);
+        const lost = await this.lastEvent(req.replayId, 'results-not-stored', name);
+        if (lost) throw new RuntimeError(`the ${name} ran, but ${String(lost.error)}`, 'ResultsNotStored');
+        const tail = await logTail(this.supervisor.logFile(req.replayId, name));
+        throw new RuntimeError(`the ${name} exited without a summary:\n${tail}`, 'GeneratorFailed', true);
       }
       ctx.heartbeat();
       await delay(250);
     }
   }
 
-  async generatorProgress(req: ReplayRef): Promise<GeneratorProgress | undefined> {
-    const p = (await this.lastEvent(req.replayId, 'progress')) as Partial<GeneratorProgress> | undefined;
+  async generatorProgress(req: ReplayRef & { shard?: Shard }): Promise<GeneratorProgress | undefined> {
+    const name = generatorName(req.shard);
+    const p = (await this.lastEvent(req.replayId, 'progress', name)) as
+      Partial<GeneratorProgress> | undefined;
     return p ? { sent: p.sent ?? 0, done: p.done ?? 0, errors: p.errors ?? 0 } : undefined;
   }
 
   /** The newest NDJSON line of `event` in the generator's output. */
-  private async lastEvent(replayId: string, event: string): Promise<Record<string, unknown> | undefined> {
-    const text = await readFile(this.supervisor.logFile(replayId, 'generator'), 'utf8').catch(() => '');
+  private async lastEvent(
+    replayId: string,
+    event: string,
+    name: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    const text = await readFile(this.supervisor.logFile(replayId, name), 'utf8').catch(() => '');
     const lines = text.trimEnd().split('\n');
     for (let i = lines.length - 1; i >= 0; i--) {
       if (!lines[i].includes(`"event":"${event}"`)) continue;
@@ -221,13 +235,25 @@ export class LocalReplayRuntime implements ReplayRuntime {
     await this.supervisor.stopAllOf(req.replayId, STOP_GRACE_MS, ctx);
     await rm(this.supervisor.runFolder(req.replayId), { recursive: true, force: true });
     // `all` also removes the replay's bulky data; the report, its result, stays.
-    if (req.cleanup === 'all') await rm(this.observedPath(req.replayId), { force: true });
+    if (req.cleanup === 'all') await removeObserved(replayDir(this.home, req.replayId));
   }
 
   /** For an embedded worker that dies with its command. */
   stopAll(): Promise<void> {
     return this.supervisor.stopEverything();
   }
+}
+
+/** Every observed file of the replay (one per replica of a split load). */
+async function removeObserved(dir: string): Promise<void> {
+  const files = await readdir(dir).catch(() => [] as string[]);
+  for (const f of files)
+    if (/^observed(-\d+)?\.ndjson\.gz$/.test(f)) await rm(path.join(dir, f), { force: true });
+}
+
+/** The generator's process name: `generator`, or `generator-2` for replica 2 of a split load. */
+function generatorName(shard: Shard | undefined): string {
+  return shard ? `generator-${shard.index + 1}` : 'generator';
 }
 
 /** The env that points an app's outbound HTTP(S) at the responder and makes it trust the Reprise CA. */

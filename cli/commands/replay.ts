@@ -138,6 +138,11 @@ export function replayCommand(): Command {
     .option('--connections <n>', 'concurrent connections (virtual users)', positiveIntFlag)
     .option('--duration <duration>', 'replay as many passes as fit in this time', durationFlag)
     .option(
+      '--replicas <n>',
+      'generators sending together, each a shard of the recording; rate and connections are split',
+      positiveIntFlag,
+    )
+    .option(
       '--config <file>',
       'test config (JSON or YAML, the replayWorkflow input shape); flags override it',
     )

@@ -139,6 +139,7 @@ export async function analyzeReplay(input: AnalyzeInput): Promise<Report> {
     },
     latency,
     perSecond: gen.perSecond ?? pass.perSecond(),
+    ...(input.replicas ? { replicas: input.replicas } : {}),
     errorsByKind: pass.errorsByKind,
     endpoints: endpoints.endpoints,
     endpointsOmitted: endpoints.omitted,

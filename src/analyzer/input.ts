@@ -2,7 +2,7 @@
 import type { Assertions, Goals } from '../config/replay.js';
 import type { ObservedExchange, ResponderStats } from '../model/replay.js';
 import type { RRPair } from '../model/traffic.js';
-import type { LatencySummary, PerSecond, ReportMeta } from '../report/schema.js';
+import type { LatencySummary, PerSecond, ReplicaReport, ReportMeta } from '../report/schema.js';
 
 /**
  * What the analyzer needs from the generator's summary. Timing comes from the generator
@@ -51,6 +51,8 @@ export interface AnalyzeInput {
   assertions: Assertions;
   goals: Goals;
   generator?: GeneratorSummaryInput;
+  /** One row per generator of a split load (load.replicas); `generator` is then their merge. */
+  replicas?: ReplicaReport[];
   /** Absent when no responder ran. */
   responder?: ResponderStats;
   meta: ReportMeta;

@@ -53,4 +53,14 @@ export class LatencyHistogram {
   reset(): void {
     this.h.reset();
   }
+
+  /** HdrHistogram's compressed encoding (base64): another process merges it with addEncoded. */
+  encode(): string {
+    return hdr.encodeIntoCompressedBase64(this.h);
+  }
+
+  /** Adds the counts of an encoded histogram (another generator's) to this one. */
+  addEncoded(text: string): void {
+    this.h.add(hdr.decodeFromCompressedBase64(text));
+  }
 }

@@ -14,9 +14,14 @@ export const caDir = (home: string) => path.join(home, 'ca');
 /** One folder per replay: observed.ndjson.gz, report.json, report.html, logs/. */
 export const replaysDir = (home: string) => path.join(home, 'replays');
 export const replayDir = (home: string, replayId: string) => path.join(home, 'replays', replayId);
-/** What the generator observed during a replay (read by the analyzer). */
-export const observedFile = (home: string, replayId: string) =>
-  path.join(replayDir(home, replayId), 'observed.ndjson.gz');
+/** `-2` for replica index 1 of a split load (load.replicas), nothing for a lone generator. */
+const replicaSuffix = (replica?: number) => (replica === undefined ? '' : `-${replica + 1}`);
+/** What the generator (or replica `replica`, 0-based) observed during a replay (read by the analyzer). */
+export const observedFile = (home: string, replayId: string, replica?: number) =>
+  path.join(replayDir(home, replayId), `observed${replicaSuffix(replica)}.ndjson.gz`);
 /** The generator's summary, when it ran where the orchestrator cannot read its output (a pod). */
-export const generatorSummaryFile = (home: string, replayId: string) =>
-  path.join(replayDir(home, replayId), 'generator-summary.json');
+export const generatorSummaryFile = (home: string, replayId: string, replica?: number) =>
+  path.join(replayDir(home, replayId), `generator-summary${replicaSuffix(replica)}.json`);
+/** The same file names in a bucket's replay folder. */
+export const observedName = (replica?: number) => `observed${replicaSuffix(replica)}.ndjson.gz`;
+export const summaryName = (replica?: number) => `generator-summary${replicaSuffix(replica)}.json`;

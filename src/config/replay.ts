@@ -20,6 +20,9 @@ export const SpeedText = z
   .transform((v) => (typeof v === 'number' ? v : parseFloat(v)))
   .refine((v) => v > 0, { message: 'expected a multiplier above 0' });
 
+/** More generators than this is more processes or pods than one replay should start. */
+export const MAX_GENERATOR_REPLICAS = 64;
+
 export const LoadConfig = z
   .object({
     rate: z
@@ -47,6 +50,15 @@ export const LoadConfig = z
       .array(z.string())
       .describe('Only replay inbound pairs whose path matches one of these globs (default: all).')
       .optional(),
+    replicas: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_GENERATOR_REPLICAS)
+      .describe(
+        'Generators sending together, each a shard of the recording (every request once per pass); rate and connections are split between them. Default 1.',
+      )
+      .default(1),
   })
   .refine((l) => !(l.rate !== undefined && l.speed !== undefined), {
     message: 'rate and speed are exclusive: give one',

@@ -7,6 +7,7 @@
  *   GET /snapshots/:id/traffic     traffic.ndjson.gz, streamed as stored
  *   PUT /replays/:id/observed      the generator's observed.ndjson.gz (bounded)
  *   PUT /replays/:id/summary       the generator's summary (JSON, bounded)
+ *   PUT /replays/:id/observed-N, summary-N   the same for replica N of a split load (load.replicas)
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Readable, Transform } from 'node:stream';
@@ -30,7 +31,7 @@ export interface SnapshotApiOptions {
 
 const MAX_SUMMARY_BYTES = 4 * 1024 * 1024;
 const DEFAULT_MAX_OBSERVED_BYTES = 2 * 1024 ** 3;
-const ROUTE = /^\/(snapshots|replays)\/([^/]+)\/(manifest|traffic|observed|summary)$/;
+const ROUTE = /^\/(snapshots|replays)\/([^/]+)\/(manifest|traffic|observed|summary)(?:-(\d{1,3}))?$/;
 
 class ApiError extends Error {
   constructor(
@@ -47,7 +48,8 @@ export function withSnapshotApi(opts: SnapshotApiOptions, next: Handler): Handle
   return (req, res) => {
     const m = ROUTE.exec((req.url ?? '/').split('?')[0]);
     if (!m) return next(req, res);
-    serve(opts, req, res, m[1], m[2], m[3]).catch((err: unknown) => {
+    const replica = m[4] === undefined ? undefined : Number(m[4]) - 1;
+    serve(opts, req, res, m[1], m[2], m[3], replica).catch((err: unknown) => {
       const status = err instanceof ApiError ? err.status : err instanceof SnapshotNotFoundError ? 404 : 500;
       if (status >= 500) log.error({ err, url: req.url }, 'snapshot api request failed');
       if (res.headersSent) return void res.destroy();
@@ -71,6 +73,8 @@ async function serve(
   kind: string,
   rawId: string,
   what: string,
+  /** 0-based; from `observed-N` / `summary-N` (1-based). */
+  replica: number | undefined,
 ): Promise<void> {
   let id: string;
   try {
@@ -80,7 +84,12 @@ async function serve(
   }
   if (!isSafeId(id)) throw new ApiError(400, `"${id}" is not a valid id`);
   const method = kind === 'snapshots' ? 'GET' : 'PUT';
-  if (req.method !== method || (kind === 'snapshots') !== (what === 'manifest' || what === 'traffic')) {
+  const onSnapshot = what === 'manifest' || what === 'traffic';
+  if (
+    req.method !== method ||
+    (kind === 'snapshots') !== onSnapshot ||
+    (onSnapshot && replica !== undefined)
+  ) {
     throw new ApiError(405, `${req.method} not allowed on ${req.url}; use ${method}`);
   }
   if (what === 'manifest') return json(res, 200, await opts.store.getManifest(id));
@@ -92,7 +101,7 @@ async function serve(
     } catch (err) {
       throw new ApiError(400, `invalid JSON: ${(err as Error).message}`);
     }
-    await results(opts).putSummary(id, body.toString('utf8'));
+    await results(opts).putSummary(id, body.toString('utf8'), replica);
     return json(res, 200, { bytes: body.length });
   }
   const bytes = await receiveObserved(
@@ -100,6 +109,7 @@ async function serve(
     results(opts),
     id,
     opts.maxObservedBytes ?? DEFAULT_MAX_OBSERVED_BYTES,
+    replica,
   );
   json(res, 200, { bytes });
 }
@@ -138,6 +148,7 @@ async function receiveObserved(
   results: ReplayResultStore,
   id: string,
   max: number,
+  replica: number | undefined,
 ): Promise<number> {
   const declared = Number(req.headers['content-length']);
   if (declared > max) throw new ApiError(413, `body larger than ${max} bytes`);
@@ -152,7 +163,7 @@ async function receiveObserved(
   });
   req.on('error', (err) => limit.destroy(err));
   try {
-    await results.putObserved(id, req.pipe(limit));
+    await results.putObserved(id, req.pipe(limit), replica);
   } catch (err) {
     // The store may wrap the body's error in its own; the refusal is what the client must see.
     throw refused ?? err;

@@ -20,6 +20,8 @@ import { ObservedWriter } from './observed-writer.js';
 import { requestPlanner, scanRecording, streamPass, type PairSource } from './request-plan.js';
 import { Runner } from './runner.js';
 import { makeSchedule } from './schedule.js';
+import { shardSource } from './shard.js';
+import { shardText, type Shard } from '../config/replicas.js';
 import { Stats, type LatencyStats, type SecondStats } from './stats.js';
 
 export { GeneratorConfigError } from './errors.js';
@@ -56,11 +58,15 @@ export interface GeneratorSummary {
   /** Requests sent per second over the run. */
   rps: number;
   latency: LatencyStats;
+  /** The latency histogram, HdrHistogram-encoded, so replicas' latencies merge exactly. */
+  latencyHistogram?: string;
   perSecond: SecondStats[];
   statusCounts: Record<string, number>;
   /** Passes with at least one request sent. */
   passes: number;
   observedPath: string;
+  /** This generator's replica, `2/4`, when the load was split between several. */
+  replica?: string;
 }
 
 export interface GeneratorOptions {
@@ -75,6 +81,10 @@ export interface GeneratorOptions {
   /** Where the observed exchanges go (`.ndjson.gz`). */
   observedPath: string;
   signal?: AbortSignal;
+  /** Send only this replica's share of each pass (src/generator/shard.ts). */
+  shard?: Shard;
+  /** Epoch ms at which sending starts (replicas start together); absent = once planned. */
+  startAt?: number;
   onProgress?: (p: GeneratorProgress) => void;
   progressIntervalMs?: number;
   /** Observed response bodies are kept up to this size, then cut and marked. */
@@ -137,7 +147,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const { url, conn } = connectionTarget(opts.target);
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
-  const open = await pairSource(opts);
+  const open = shardSource(await pairSource(opts), load.include, opts.shard ?? { index: 0, count: 1 });
   const scanned = await scanRecording(open, {
     include: load.include,
     signal: opts.signal,
@@ -204,6 +214,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     ? setInterval(() => opts.onProgress!(progress()), opts.progressIntervalMs ?? 1000)
     : undefined;
   const onAbort = () => runner.cancel();
+  await untilStart(opts.startAt, opts.signal);
   const startedAt = new Date();
   if (opts.signal?.aborted) runner.cancel();
   else {
@@ -233,14 +244,31 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     durationMs,
     rps: durationMs > 0 ? Math.round((stats.sent / durationMs) * 100_000) / 100 : 0,
     latency: stats.latencySummary(),
+    latencyHistogram: stats.encodedLatency(),
     perSecond: stats.perSecond(),
     statusCounts: stats.statusCounts,
     passes: cursor.passesStarted,
     observedPath: writer.path,
+    ...(opts.shard && opts.shard.count > 1 ? { replica: shardText(opts.shard) } : {}),
   };
   log.info(
     { requests: summary.requests, errors: summary.errors, rps: summary.rps, canceled: summary.canceled },
     'generator finished',
   );
   return summary;
+}
+
+/** Waits until `startAt` (epoch ms) or an abort; a late start goes at once. */
+async function untilStart(startAt: number | undefined, signal: AbortSignal | undefined): Promise<void> {
+  const wait = startAt === undefined ? 0 : startAt - Date.now();
+  if (wait <= 0 || signal?.aborted) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, wait);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

@@ -97,7 +97,8 @@ export interface RecordingScan {
 
 type Replayable = (pair: RRPair, at: number) => boolean;
 
-function replayableFilter(include: readonly string[] | undefined): Replayable {
+/** What a pass replays: inbound, timed, not a CONNECT tunnel, matching `include`. */
+export function replayableFilter(include: readonly string[] | undefined): Replayable {
   const included = include?.length ? picomatch([...include], { dot: true }) : () => true;
   return (pair, at) =>
     pair.direction === 'inbound' &&

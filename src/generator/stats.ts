@@ -110,6 +110,11 @@ export class Stats {
     };
   }
 
+  /** The whole run's latencies, encoded: replicas' histograms are merged by the analyzer. */
+  encodedLatency(): string {
+    return this.latency.encode();
+  }
+
   /** One row per second from 0 to the last second with a send, empty seconds included. */
   perSecond(): SecondStats[] {
     for (const [t, second] of [...this.open]) this.close(t, second);

@@ -194,6 +194,21 @@ export const ReportSummary = z.object({
 });
 export type ReportSummary = z.infer<typeof ReportSummary>;
 
+/** One generator of a split load (load.replicas): what it sent. */
+export const ReplicaReport = z.object({
+  /** `2/4`: replica 2 of 4. */
+  replica: z.string(),
+  requests: count,
+  errors: count,
+  /** Requests sent per second over this replica's own run. */
+  rps: z.number().nonnegative(),
+  durationMs: ms,
+  startedAt: z.string().optional(),
+  /** Why this replica failed; its traffic is missing from the rest of the report. */
+  failure: z.string().optional(),
+});
+export type ReplicaReport = z.infer<typeof ReplicaReport>;
+
 export const Report = z.object({
   reportVersion: z.literal(REPORT_VERSION),
   generatedAt: z.string(),
@@ -204,6 +219,8 @@ export const Report = z.object({
   summary: ReportSummary,
   latency: LatencySummary,
   perSecond: z.array(PerSecond),
+  /** One row per generator when the load was split between several (load.replicas). */
+  replicas: z.array(ReplicaReport).optional(),
   /** Requests with no response, by kind (`timeout`, `ECONNREFUSED`, ...). */
   errorsByKind: z.record(z.string(), count),
   /** Most requests first. */

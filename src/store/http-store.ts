@@ -92,23 +92,28 @@ export class HttpSnapshotStore implements SnapshotStore {
   }
 }
 
-/** PUTs the observed file and the summary to `uploadUrl` (`<forwarder>/replays/<id>`). */
+/**
+ * PUTs the observed file and the summary to `uploadUrl` (`<forwarder>/replays/<id>`), as replica
+ * `replica`'s (0-based; `observed-N`, `summary-N`) when the load was split.
+ */
 export async function uploadReplayResults(
   uploadUrl: string,
   observedPath: string,
   summary: unknown,
+  replica?: number,
 ): Promise<void> {
   const base = uploadUrl.replace(/\/+$/, '');
+  const part = replica === undefined ? '' : `-${replica + 1}`;
   const observed = await stat(observedPath).catch(() => undefined);
   if (observed) {
-    await put(`${base}/observed`, {
+    await put(`${base}/observed${part}`, {
       body: Readable.toWeb(createReadStream(observedPath)) as ReadableStream,
       headers: { 'content-type': 'application/gzip', 'content-length': String(observed.size) },
       duplex: 'half',
     } as RequestInit);
   }
   // The summary last: its presence tells the orchestrator the observed file is complete.
-  await put(`${base}/summary`, {
+  await put(`${base}/summary${part}`, {
     body: JSON.stringify(summary),
     headers: { 'content-type': 'application/json' },
   });

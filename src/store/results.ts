@@ -16,13 +16,16 @@ export interface ReplayResultStore {
   readonly root: string;
   /** True when results live away from REPRISE_HOME: a generator uploads what it wrote locally. */
   readonly remote: boolean;
-  /** Streams the generator's observed file (gzipped NDJSON) in; whole or not at all. */
-  putObserved(replayId: string, body: Readable): Promise<void>;
+  /**
+   * Streams the generator's observed file (gzipped NDJSON) in; whole or not at all. `replica`
+   * (0-based) names one generator's part when the load was split (load.replicas).
+   */
+  putObserved(replayId: string, body: Readable, replica?: number): Promise<void>;
   /** The observed bytes, or undefined when none were stored. */
-  openObserved(replayId: string): Promise<Readable | undefined>;
+  openObserved(replayId: string, replica?: number): Promise<Readable | undefined>;
   /** The generator's summary (JSON text); written after the observed file, so it marks it complete. */
-  putSummary(replayId: string, json: string): Promise<void>;
-  getSummary(replayId: string): Promise<string | undefined>;
+  putSummary(replayId: string, json: string, replica?: number): Promise<void>;
+  getSummary(replayId: string, replica?: number): Promise<string | undefined>;
   /** Copies report files written locally (report.json, report.html) in beside the rest. */
   putReport(replayId: string, files: string[]): Promise<void>;
 }
@@ -38,14 +41,14 @@ export class FsReplayResults implements ReplayResultStore {
     this.root = path.join(home, 'replays');
   }
 
-  async putObserved(replayId: string, body: Readable): Promise<void> {
-    const file = observedFile(this.home, replayId);
+  async putObserved(replayId: string, body: Readable, replica?: number): Promise<void> {
+    const file = observedFile(this.home, replayId, replica);
     await mkdir(path.dirname(file), { recursive: true });
     await replaceAtomic(file, (tmp) => pipeline(body, createWriteStream(tmp, { flags: 'wx' })));
   }
 
-  async openObserved(replayId: string): Promise<Readable | undefined> {
-    const stream = createReadStream(observedFile(this.home, replayId));
+  async openObserved(replayId: string, replica?: number): Promise<Readable | undefined> {
+    const stream = createReadStream(observedFile(this.home, replayId, replica));
     try {
       await new Promise<void>((resolve, reject) =>
         stream.once('open', () => resolve()).once('error', reject),
@@ -57,15 +60,15 @@ export class FsReplayResults implements ReplayResultStore {
     return stream;
   }
 
-  async putSummary(replayId: string, json: string): Promise<void> {
-    const file = generatorSummaryFile(this.home, replayId);
+  async putSummary(replayId: string, json: string, replica?: number): Promise<void> {
+    const file = generatorSummaryFile(this.home, replayId, replica);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, json);
   }
 
-  async getSummary(replayId: string): Promise<string | undefined> {
+  async getSummary(replayId: string, replica?: number): Promise<string | undefined> {
     try {
-      return await readFile(generatorSummaryFile(this.home, replayId), 'utf8');
+      return await readFile(generatorSummaryFile(this.home, replayId, replica), 'utf8');
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
@@ -85,11 +88,12 @@ export async function storeReplayResults(
   replayId: string,
   observedPath: string,
   summary: unknown,
+  replica?: number,
 ): Promise<void> {
   const observed = await stat(observedPath).catch(() => undefined);
   try {
-    if (observed) await results.putObserved(replayId, createReadStream(observedPath));
-    await results.putSummary(replayId, JSON.stringify(summary));
+    if (observed) await results.putObserved(replayId, createReadStream(observedPath), replica);
+    await results.putSummary(replayId, JSON.stringify(summary), replica);
   } catch (err) {
     throw new Error(
       `replay ${replayId}: storing the observed responses in ${results.root} failed: ${(err as Error).message}`,

@@ -1,28 +1,31 @@
 /**
- * The generator of a Kubernetes replay: a Job in Reprise's namespace (its load and transforms in
+ * The generator of a Kubernetes replay (or one replica of a split load): a Job in Reprise's namespace (its load and transforms in
  * a Secret: transforms may carry signing keys) that reads the snapshot from the forwarder and
  * uploads its observed traffic and summary there. Waited for until the summary arrives; a
  * cancelled activity deletes the Job, which stops its pod.
  */
-import type { LoadConfig, Transform } from '../../../src/config/replay.js';
+import { shardText, type Shard } from '../../../src/config/replicas.js';
 import type { GeneratorSummary } from '../../../src/generator/index.js';
 import { resourcePath } from '../../../src/kube/client/api.js';
 import { LABELS } from '../../../src/kube/api/annotations.js';
 import { openReplayResults } from '../../../src/store/open.js';
-import type { GeneratorProgress, ReplayRef } from '../../runtime.js';
+import type { GeneratorProgress, GeneratorRequest, ReplayRef } from '../../runtime.js';
 import { RuntimeError, type RuntimeContext } from '../../runtime.js';
 import { objectName, replaySelector, waitFor } from '../common.js';
 import { CONFIG_MOUNT, type ReplayCluster } from './cluster.js';
 import { podLogs } from './collector.js';
 
+/** `generator`, or `generator-2` for replica 2 of a split load: its Job, Secret and pod label. */
+const componentOf = (shard: Shard | undefined) => (shard ? `generator-${shard.index + 1}` : 'generator');
+
 export async function runGenerator(
   k: ReplayCluster,
-  req: ReplayRef & { snapshotId: string; targetUrl: string; load: LoadConfig; transforms: Transform[] },
+  req: GeneratorRequest,
   ctx: RuntimeContext,
 ): Promise<GeneratorSummary> {
-  const done = await readSummary(k, req.replayId);
+  const done = await readSummary(k, req.replayId, req.shard?.index);
   if (done) return done; // a retry after the generator finished
-  const jobPath = resourcePath('Job', k.ns, objectName('generator', req.replayId));
+  const jobPath = resourcePath('Job', k.ns, objectName(componentOf(req.shard), req.replayId));
   try {
     return await startAndWaitForGenerator(k, req, ctx);
   } catch (err) {
@@ -38,10 +41,12 @@ export async function runGenerator(
 
 async function startAndWaitForGenerator(
   k: ReplayCluster,
-  req: ReplayRef & { snapshotId: string; targetUrl: string; load: LoadConfig; transforms: Transform[] },
+  req: GeneratorRequest,
   ctx: RuntimeContext,
 ): Promise<GeneratorSummary> {
-  const meta = k.meta(req.replayId, 'generator');
+  const meta = k.meta(req.replayId, componentOf(req.shard));
+  const replica = req.shard?.index;
+  const shardArgs = req.shard ? [`--shard=${shardText(req.shard)}`, `--start-at=${req.startAt ?? 0}`] : [];
   // A Secret: transforms may carry signing keys.
   await k.api.ensure(
     {
@@ -76,6 +81,7 @@ async function startAndWaitForGenerator(
                   '--out=/tmp/observed.ndjson.gz',
                   `--config=${CONFIG_MOUNT}/config.json`,
                   `--upload-url=${upload}`,
+                  ...shardArgs,
                 ],
                 [{ name: 'config', mountPath: CONFIG_MOUNT }],
               ),
@@ -91,7 +97,7 @@ async function startAndWaitForGenerator(
   return waitFor<GeneratorSummary>(
     `generator Job ${k.ns}/${meta.name}`,
     async () => {
-      const summary = await readSummary(k, req.replayId);
+      const summary = await readSummary(k, req.replayId, replica);
       if (summary) return { done: summary };
       const job = await k.api.find<{ status?: JobStatus }>(jobPath, ctx.signal);
       if (!job)
@@ -106,7 +112,7 @@ async function startAndWaitForGenerator(
       }
       if (finished === 'Complete') {
         // The generator uploads its summary before it exits: a complete Job without one has lost it.
-        const late = await readSummary(k, req.replayId);
+        const late = await readSummary(k, req.replayId, replica);
         if (late) return { done: late };
         throw new RuntimeError(
           `the generator Job finished without a summary (Job ${k.ns}/${meta.name}; it uploads to ${upload})`,
@@ -120,10 +126,14 @@ async function startAndWaitForGenerator(
   );
 }
 
-async function readSummary(k: ReplayCluster, replayId: string): Promise<GeneratorSummary | undefined> {
+async function readSummary(
+  k: ReplayCluster,
+  replayId: string,
+  replica?: number,
+): Promise<GeneratorSummary | undefined> {
   try {
     // Where the forwarder's snapshot API put it (the volume, or the S3 bucket).
-    const text = await openReplayResults(k.options.home).getSummary(replayId);
+    const text = await openReplayResults(k.options.home).getSummary(replayId, replica);
     return text === undefined ? undefined : (JSON.parse(text) as GeneratorSummary);
   } catch {
     return undefined;
@@ -133,13 +143,13 @@ async function readSummary(k: ReplayCluster, replayId: string): Promise<Generato
 /** The newest progress line in the generator pod's log; undefined while there is none. */
 export async function generatorProgress(
   k: ReplayCluster,
-  req: ReplayRef,
+  req: ReplayRef & { shard?: Shard },
   ctx: RuntimeContext,
 ): Promise<GeneratorProgress | undefined> {
   const logs = await podLogs(
     k,
     k.ns,
-    `${replaySelector(req.replayId)},${LABELS.component}=generator`,
+    `${replaySelector(req.replayId)},${LABELS.component}=${componentOf(req.shard)}`,
     'generator',
     ctx,
   );

@@ -68,7 +68,10 @@ export class KubeReplayRuntime implements ReplayRuntime {
     return runGenerator(this.k, req, ctx);
   }
 
-  generatorProgress(req: ReplayRef, ctx: RuntimeContext): Promise<GeneratorProgress | undefined> {
+  generatorProgress(
+    req: Parameters<ReplayRuntime['generatorProgress']>[0],
+    ctx: RuntimeContext,
+  ): Promise<GeneratorProgress | undefined> {
     return generatorProgress(this.k, req, ctx);
   }
 

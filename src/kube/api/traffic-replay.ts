@@ -14,6 +14,7 @@ import {
   DurationText,
   Goals,
   LoadConfig,
+  MAX_GENERATOR_REPLICAS,
   ReplayInput,
   ReplayMode,
   ResponderConfig,
@@ -91,6 +92,19 @@ export const TrafficReplaySpec = z.strictObject({
     .describe('The service under test (one).')
     .optional(),
   load: LoadConfig.optional(),
+  generator: z
+    .strictObject({
+      replicas: z
+        .int()
+        .min(1)
+        .max(MAX_GENERATOR_REPLICAS)
+        .describe(
+          'Generator Jobs sending together, each a shard of the recording (every request once per pass), the rate and connections split between them; one report. Default 1.',
+        )
+        .optional(),
+    })
+    .describe('How the load is sent.')
+    .optional(),
   assertions: Assertions.optional(),
   goals: Goals.optional(),
   responder: ResponderConfig.optional(),
@@ -237,7 +251,11 @@ export function toReplayInput(cr: TrafficReplay): ReplayInputText {
       ...(workload ? { workload } : {}),
     },
     mode: spec.mode ?? DEFAULTS.mode,
-    load: { ...spec.load, ...(include !== undefined ? { include } : {}) },
+    load: {
+      ...spec.load,
+      ...(include !== undefined ? { include } : {}),
+      ...(spec.generator?.replicas !== undefined ? { replicas: spec.generator.replicas } : {}),
+    },
     transforms: spec.transforms ?? [],
     assertions: spec.assertions ?? {},
     goals: spec.goals ?? {},

@@ -1,12 +1,11 @@
-/** Replay results in the bucket: `<prefix>replays/<id>/{observed.ndjson.gz, summary.json, report.*}`. */
+/** Replay results in the bucket: `<prefix>replays/<id>/{observed[-N].ndjson.gz, generator-summary[-N].json, report.*}`. */
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ReplayResultStore } from '../results.js';
 import { unlessMissing, type S3Objects } from './objects.js';
+import { observedName, summaryName } from '../../base/paths.js';
 
-const OBSERVED = 'observed.ndjson.gz';
-const SUMMARY = 'generator-summary.json';
 const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.html': 'text/html; charset=utf-8',
@@ -22,20 +21,20 @@ export class S3ReplayResults implements ReplayResultStore {
     this.root = objects.describe('replays/');
   }
 
-  async putObserved(replayId: string, body: Readable): Promise<void> {
-    await this.objects.upload(replayKey(replayId, OBSERVED), body, 'application/x-ndjson+gzip');
+  async putObserved(replayId: string, body: Readable, replica?: number): Promise<void> {
+    await this.objects.upload(replayKey(replayId, observedName(replica)), body, 'application/x-ndjson+gzip');
   }
 
-  openObserved(replayId: string): Promise<Readable | undefined> {
-    return unlessMissing(this.objects.getStream(replayKey(replayId, OBSERVED)));
+  openObserved(replayId: string, replica?: number): Promise<Readable | undefined> {
+    return unlessMissing(this.objects.getStream(replayKey(replayId, observedName(replica))));
   }
 
-  async putSummary(replayId: string, json: string): Promise<void> {
-    await this.objects.put(replayKey(replayId, SUMMARY), json, 'application/json');
+  async putSummary(replayId: string, json: string, replica?: number): Promise<void> {
+    await this.objects.put(replayKey(replayId, summaryName(replica)), json, 'application/json');
   }
 
-  getSummary(replayId: string): Promise<string | undefined> {
-    return unlessMissing(this.objects.getText(replayKey(replayId, SUMMARY)));
+  getSummary(replayId: string, replica?: number): Promise<string | undefined> {
+    return unlessMissing(this.objects.getText(replayKey(replayId, summaryName(replica))));
   }
 
   async putReport(replayId: string, files: string[]): Promise<void> {
