@@ -73,7 +73,11 @@ describe('snapshot API for replay pods', () => {
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
   });
 
-  it('a generator with --snapshot-url and --upload-url replays and sends back its results', async () => {
+  /** The generator worker against a one-route app, uploading through the API; its exit code and stderr. */
+  async function generatorPod(
+    extra: string[],
+    uploadId: string,
+  ): Promise<{ code: number | null; stderr: string }> {
     const app: Server = createServer((req, res) =>
       res.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":1,"path":"${req.url}"}`),
     );
@@ -88,27 +92,47 @@ describe('snapshot API for replay pods', () => {
           `--snapshot-url=${base}`,
           `--target=http://127.0.0.1:${(app.address() as { port: number }).port}`,
           `--out=${path.join(out, 'observed.ndjson.gz')}`,
-          `--upload-url=${base}/replays/r-gen`,
+          `--upload-url=${base}/replays/${uploadId}`,
+          ...extra,
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      assert.equal(code, 0, stderr);
-      const summary = JSON.parse(await readFile(generatorSummaryFile(home, 'r-gen'), 'utf8')) as {
-        requests: number;
-        responses: number;
-      };
-      assert.equal(summary.requests, 1);
-      assert.equal(summary.responses, 1);
-      const observed = await collect(readObserved(observedFile(home, 'r-gen')));
-      assert.equal(observed.length, 1);
-      assert.equal(observed[0].response?.status, 200);
+      return { code, stderr };
     } finally {
       app.close();
       await rm(out, { recursive: true, force: true });
     }
+  }
+
+  async function assertUploaded(replayId: string, replica?: number): Promise<void> {
+    const summaryText = await readFile(generatorSummaryFile(home, replayId, replica), 'utf8');
+    const summary = JSON.parse(summaryText) as { requests: number; responses: number; replica?: string };
+    assert.equal(summary.requests, 1);
+    assert.equal(summary.responses, 1);
+    const observed = await collect(readObserved(observedFile(home, replayId, replica)));
+    assert.equal(observed.length, 1);
+    assert.equal(observed[0].response?.status, 200);
+  }
+
+  it('a generator with --snapshot-url and --upload-url replays and sends back its results', async () => {
+    const run = await generatorPod([], 'r-gen');
+    assert.equal(run.code, 0, run.stderr);
+    await assertUploaded('r-gen');
+  });
+
+  it('a replica of a split load (--shard) sends back its results as that replica', async () => {
+    // The one recorded inbound request is the first of the pass: replica 1/2's share.
+    const run = await generatorPod(['--shard=1/2', `--start-at=${Date.now()}`], 'r-split');
+    assert.equal(run.code, 0, run.stderr);
+    await assertUploaded('r-split', 0);
+    assert.equal(existsSync(generatorSummaryFile(home, 'r-split')), false, 'not stored as a lone generator');
+    const bad = await generatorPod(['--shard=3/2'], 'r-bad-shard');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--shard: expected I\/N with 1 <= I <= N, such as 2\/4, got "3\/2"/);
+    assert.equal((await fetch(`${base}/snapshots/${snapshotId}/manifest-2`)).status, 405);
   });
 
   it('a responder with --snapshot-url answers the recorded outbound call as a proxy', async () => {
