@@ -93,8 +93,8 @@ async function run(
 }
 
 async function generatorReplicas(ctx: BenchContext): Promise<MeasureResult[]> {
-  const recorded = ctx.quick ? 10_000 : 30_000;
-  const rounds = ctx.quick ? 2 : 4;
+  const recorded = ctx.quick ? 5_000 : 20_000;
+  const rounds = ctx.quick ? 2 : 3;
   const home = path.join(ctx.workDir, 'home');
   const snapshotId = await writeSnapshot(home, recorded, inboundPair);
   const app = await startJsonApp();
@@ -139,4 +139,4 @@ async function generatorReplicas(ctx: BenchContext): Promise<MeasureResult[]> {
   }
 }
 
-export const measures: Measure[] = [{ names: ['generator-replicas'], budgetS: 300, run: generatorReplicas }];
+export const measures: Measure[] = [{ names: ['generator-replicas'], budgetS: 420, run: generatorReplicas }];
