@@ -16,6 +16,11 @@ import { admissionHandler, type AdmissionContext } from '../src/kube/webhooks/ad
 import { loadKubeConfig } from '../src/kube/client/client-node.js';
 import { realLookups } from '../src/kube/webhooks/lookups.js';
 import { TrafficReplayController } from '../src/kube/controller/controller.js';
+import { LeaderElector } from '../src/kube/controller/leader.js';
+import { KubeApi } from '../src/kube/client/api.js';
+
+/** The Lease the operator replicas elect their controller with (in POD_NAMESPACE). */
+const LEASE_NAME = 'reprise-operator-controller';
 import { startInspector, type Inspector } from '../src/kube/inspector/server.js';
 import { ConfigError, parseWebhookConfig, USAGE } from '../src/kube/webhooks/config.js';
 import { childLog } from '../src/base/log.js';
@@ -91,6 +96,7 @@ async function main(): Promise<void> {
   reloadTls.unref();
 
   let controller: TrafficReplayController | undefined;
+  let elector: LeaderElector | undefined;
   let connection: Connection | undefined;
   if (cfg.controller.enabled) {
     const server = serverFromEnv()!;
@@ -106,7 +112,27 @@ async function main(): Promise<void> {
       pollMs: cfg.controller.pollMs,
       log: childLog('controller'),
     });
-    await controller.start();
+    const leader = cfg.controller.leader;
+    if (leader) {
+      // Every replica serves the webhooks; only the Lease holder reconciles.
+      const started = controller;
+      elector = new LeaderElector({
+        api: new KubeApi(kc),
+        name: LEASE_NAME,
+        ...leader,
+        log: childLog('leader'),
+      });
+      elector.run(
+        () =>
+          void started.start().catch((err: Error) => {
+            log.error({ err: err.message }, 'controller failed to start');
+            process.exit(1);
+          }),
+        // Lost the Lease: another replica may reconcile now; this one must not. A restart
+        // makes it a candidate again with a clean controller.
+        () => process.exit(1),
+      );
+    } else await controller.start();
   }
 
   let inspector: Inspector | undefined;
@@ -127,7 +153,9 @@ async function main(): Promise<void> {
   const health = http.createServer((req, res) => {
     const p = (req.url ?? '/').split('?')[0];
     // Ready once the webhooks listen and the controller has read its first list.
-    const ready = !stopping && (!controller || controller.synced);
+    // A replica waiting for the Lease serves the webhooks: it is ready too.
+    const ready =
+      !stopping && (!controller || controller.synced || (elector !== undefined && !elector.isLeader));
     if (p === '/healthz') res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     else if (p === '/readyz')
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok' : 'not ready');
@@ -150,6 +178,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearInterval(reloadTls);
+    await elector?.stop();
     await Promise.allSettled([close(webhook), inspector?.close(), controller?.stop()]);
     await connection?.close().catch(() => undefined);
     await close(health);

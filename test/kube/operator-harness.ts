@@ -104,13 +104,18 @@ export function startControllerOperator(
   tlsDir: string,
   cluster: DevCluster,
   temporal: { address: string; namespace?: string },
+  extra: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<WebhookProcess> {
-  return startWebhook([...loopbackWebhookArgs(tlsDir), '--no-inspector', '--poll', '300ms'], {
-    KUBECONFIG: cluster.kubeconfigPath,
-    REPRISE_IMAGE: 'reprise:test',
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_NAMESPACE: temporal.namespace ?? 'default',
-  });
+  return startWebhook(
+    [...loopbackWebhookArgs(tlsDir), '--no-inspector', '--poll', '300ms', ...(extra.args ?? [])],
+    {
+      KUBECONFIG: cluster.kubeconfigPath,
+      REPRISE_IMAGE: 'reprise:test',
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace ?? 'default',
+      ...extra.env,
+    },
+  );
 }
 
 export async function apply(cluster: DevCluster, doc: unknown): Promise<void> {

@@ -81,6 +81,7 @@ describe('TrafficReplay spec checks', () => {
       /^spec\.load\.speed: rate and speed are exclusive/,
     ],
     ['an unknown field', { ...good, colour: 'red' }, /^spec: .*colour/],
+    ['zero generator replicas', { ...good, generator: { replicas: 0 } }, /^spec\.generator\.replicas: .*>=1/],
     [
       'a bad customURL',
       { snapshotId: 's', workloads: [{ customURL: 'ftp://x' }] },
@@ -121,10 +122,12 @@ describe('toReplayInput', () => {
             },
           ],
           load: { rate: 50 },
+          generator: { replicas: 3 },
           goals: { successRate: 99 },
         }),
       ),
     );
+    assert.equal(input.load.replicas, 3);
     assert.equal(input.replayId, 'nightly-0b6f1f52-7d0e-4d59-9a3e-5a0f1f0c2b11');
     assert.equal(input.target.url, 'http://orders.shop:8080');
     assert.deepEqual(input.target.workload, {
@@ -290,6 +293,19 @@ describe('operator configuration', () => {
     });
     assert.deepEqual([ports.inject.inPort, ports.inject.outPort, ports.inject.adminPort], [5143, 5140, 4144]);
   });
+  it('elects a leader only when asked, named by the pod', () => {
+    assert.equal(parseWebhookConfig([], env).controller.leader, undefined);
+    const cfg = parseWebhookConfig(['--leader-elect'], {
+      ...env,
+      POD_NAME: 'op-1',
+      POD_NAMESPACE: 'reprise',
+    });
+    assert.deepEqual(cfg.controller.leader, {
+      namespace: 'reprise',
+      identity: 'op-1',
+      leaseDurationMs: 15_000,
+    });
+  });
   for (const [argv, extra, expected] of [
     [[], { REPRISE_IMAGE: '' }, /^REPRISE_IMAGE: required/],
     [[], { TEMPORAL_ADDRESS: '' }, /^TEMPORAL_ADDRESS: required by the controller/],
@@ -299,6 +315,7 @@ describe('operator configuration', () => {
     [[], { REPRISE_FORWARDER_URL: 'fwd:8888' }, /^REPRISE_FORWARDER_URL: expected an http/],
     [[], { REPRISE_SIDECAR_MEMORY_LIMIT: 'big' }, /^REPRISE_SIDECAR_MEMORY_LIMIT: expected a quantity/],
     [['--bogus'], {}, /bogus/],
+    [['--leader-elect', '--lease-duration', 'soon'], {}, /^--lease-duration: expected a duration/],
   ] as const) {
     it(`refuses ${JSON.stringify(argv)} ${JSON.stringify(extra)} naming it`, () => {
       assert.throws(() => parseWebhookConfig([...argv], { ...env, ...extra }), { message: expected });

@@ -59,6 +59,7 @@ const RESOURCES: Record<string, { base: string; plural: string; namespaced: bool
   Pod: { base: '/api/v1', plural: 'pods', namespaced: true },
   Event: { base: '/api/v1', plural: 'events', namespaced: true },
   Namespace: { base: '/api/v1', plural: 'namespaces', namespaced: false },
+  Lease: { base: '/apis/coordination.k8s.io/v1', plural: 'leases', namespaced: true },
 };
 
 export type KubeKind = keyof typeof RESOURCES;

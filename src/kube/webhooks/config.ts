@@ -2,6 +2,7 @@
  * The operator's configuration (`node dist/workers/webhook.js`): flags first, then the
  * environment the Helm chart sets, then defaults. Pure, so every error message is unit-tested.
  */
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../base/duration.js';
@@ -9,10 +10,11 @@ import { CA_VOLUME } from '../api/annotations.js';
 import { DEFAULT_INJECT_OPTIONS, type InjectOptions } from './capture-config.js';
 
 export const USAGE = `usage: webhook [--port 9443] [--host 0.0.0.0] [--tls-dir /etc/reprise/tls] [--health-port 8081]
-               [--no-controller] [--resync 5m] [--poll 2s] [--kubeconfig FILE] [--store-dir DIR]
+               [--no-controller] [--resync 5m] [--poll 2s] [--leader-elect [--lease-duration 15s]]
+               [--kubeconfig FILE] [--store-dir DIR]
                [--inspector-port 8080 | --no-inspector] [--inspector-token-file FILE]
 environment: WEBHOOK_PORT, WEBHOOK_HOST, TLS_DIR, HEALTH_PORT, INSPECTOR_PORT, INSPECTOR_TOKEN,
-  INSPECTOR_TOKEN_FILE, POD_NAMESPACE, REPRISE_IMAGE (required), REPRISE_SIDECAR_IMAGE,
+  INSPECTOR_TOKEN_FILE, POD_NAMESPACE, POD_NAME (the leader's identity), REPRISE_IMAGE (required), REPRISE_SIDECAR_IMAGE,
   REPRISE_INIT_IMAGE, REPRISE_IMAGE_PULL_POLICY, REPRISE_FORWARDER_URL, REPRISE_CA_SECRET,
   REPRISE_SIDECAR_IN_PORT, REPRISE_SIDECAR_OUT_PORT, REPRISE_SIDECAR_ADMIN_PORT,
   REPRISE_SIDECAR_CPU_REQUEST, REPRISE_SIDECAR_MEMORY_REQUEST,
@@ -35,7 +37,13 @@ export interface WebhookConfig {
    */
   storeDir?: string;
   inject: InjectOptions;
-  controller: { enabled: boolean; resyncMs: number; pollMs: number };
+  controller: {
+    enabled: boolean;
+    resyncMs: number;
+    pollMs: number;
+    /** With several operator replicas: only the holder of this Lease reconciles. */
+    leader?: { namespace: string; identity: string; leaseDurationMs: number };
+  };
   inspector: { enabled: false } | { enabled: true; port: number; token?: string; tokenFile?: string };
   help: boolean;
 }
@@ -66,6 +74,8 @@ export function parseWebhookConfig(argv: string[], env: NodeJS.ProcessEnv): Webh
         'tls-dir': { type: 'string' },
         'health-port': { type: 'string' },
         'no-controller': { type: 'boolean' },
+        'leader-elect': { type: 'boolean' },
+        'lease-duration': { type: 'string' },
         resync: { type: 'string' },
         poll: { type: 'string' },
         kubeconfig: { type: 'string' },
@@ -172,6 +182,17 @@ export function parseWebhookConfig(argv: string[], env: NodeJS.ProcessEnv): Webh
       enabled: controllerEnabled,
       resyncMs: values.resync ? duration('--resync', values.resync) : 5 * 60_000,
       pollMs: values.poll ? duration('--poll', values.poll) : 2_000,
+      ...(values['leader-elect']
+        ? {
+            leader: {
+              namespace: e('POD_NAMESPACE') ?? 'default',
+              identity: e('POD_NAME') ?? `${hostname()}-${process.pid}`,
+              leaseDurationMs: values['lease-duration']
+                ? duration('--lease-duration', values['lease-duration'])
+                : 15_000,
+            },
+          }
+        : {}),
     },
     inspector,
     help,
