@@ -77,7 +77,7 @@ describe('chart without a cluster', () => {
     }
   });
 
-  test('the pod webhook fails open and skips the system and release namespaces; replay webhooks fail closed', async () => {
+  test('the pod webhook fails open and skips the system and release namespaces; replays are checked or refused', async () => {
     const { objects } = await render(['--set', 'webhook.excludeNamespaces={legacy}']);
     const { mutating, validating } = webhookConfigs(objects);
     const pods = mutating.webhooks.find((w) => w.rules.some((r) => r.resources.includes('pods')));
@@ -102,7 +102,29 @@ describe('chart without a cluster', () => {
       assert.equal(hook.sideEffects, 'None');
       assert.deepEqual(hook.admissionReviewVersions, ['v1']);
     }
-    for (const hook of replayHooks) assert.equal(hook.failurePolicy, 'Fail');
+    // Defaults may be skipped; the check may not.
+    assert.equal(mutating.webhooks.find((w) => w !== pods)?.failurePolicy, 'Ignore');
+    assert.deepEqual(
+      validating.webhooks.map((w) => w.failurePolicy),
+      ['Fail'],
+    );
+    // With the operator down, the API server itself refuses a replay, saying so.
+    const policy = find<K8sObject & { spec: { paramKind: object; validations: { message: string }[] } }>(
+      objects,
+      'ValidatingAdmissionPolicy',
+      `${FULLNAME}-operator-up`,
+    );
+    assert.deepEqual(policy.spec.paramKind, { apiVersion: 'apps/v1', kind: 'Deployment' });
+    assert.match(policy.spec.validations[0].message, /the Reprise operator is down/);
+    const binding = find<K8sObject & { spec: { paramRef: { name: string; namespace: string } } }>(
+      objects,
+      'ValidatingAdmissionPolicyBinding',
+      `${FULLNAME}-operator-up`,
+    );
+    assert.equal(binding.spec.paramRef.name, `${FULLNAME}-operator`);
+    assert.equal(binding.spec.paramRef.namespace, NS);
+    const open = await render(['--set', 'webhook.trafficReplayFailurePolicy=Ignore']);
+    assert.ok(!open.objects.some((o) => o.kind === 'ValidatingAdmissionPolicy'));
   });
 
   test('cert-manager: a Certificate for the Service, the CA injected by annotation, no chart-made key', async () => {
