@@ -7,6 +7,7 @@ import { mergeLoadFlags } from '../src/config/load-flags.js';
 import { ReplayInput } from '../src/config/replay.js';
 import { describeZodIssues } from '../src/base/issues.js';
 import { CliError, UsageError } from './errors.js';
+import type { ClusterWorkload, WorkloadFlag } from './cluster-workload.js';
 
 export interface ReplayFlags {
   target?: string;
@@ -18,6 +19,9 @@ export interface ReplayFlags {
   duration?: string;
   replicas?: number;
   config?: string;
+  /** `--workload deploy/NAME` and `-n NS`: a workload of the cluster in KUBECONFIG. */
+  workload?: WorkloadFlag;
+  namespace?: string;
 }
 
 /**
@@ -27,6 +31,7 @@ export interface ReplayFlags {
 const FLAG_FOR_FIELD: Record<string, [string, keyof ReplayFlags | undefined]> = {
   'target.url': ['--target', 'target'],
   'target.app.command': ['--app', 'app'],
+  'target.workload': ['--workload', 'workload'],
   mode: ['--mode', 'mode'],
   'load.rate': ['--rate', 'rate'],
   'load.speed': ['--speed', 'speed'],
@@ -53,10 +58,16 @@ async function readConfig(file: string): Promise<Record<string, unknown>> {
   throw new CliError(`--config ${file}: expected an object (the replayWorkflow input shape)`, 2);
 }
 
-export async function buildReplayInput(snapshotId: string, flags: ReplayFlags): Promise<ReplayInput> {
+export async function buildReplayInput(
+  snapshotId: string,
+  flags: ReplayFlags,
+  cluster?: ClusterWorkload,
+): Promise<ReplayInput> {
   const base = flags.config ? await readConfig(flags.config) : {};
   const target = { ...(base.target as object | undefined) } as Record<string, unknown>;
   if (flags.target) target.url = flags.target;
+  // The file may add container, service, port or routing to the workload the flags name.
+  if (cluster) target.workload = { ...(target.workload as object | undefined), ...cluster.ref };
   if (flags.app) {
     // A target that does not parse is named by the validation below.
     const port = flags.target && URL.canParse(flags.target) ? new URL(flags.target).port : undefined;

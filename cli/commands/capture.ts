@@ -21,9 +21,18 @@ import { watchWorkflow } from '../watch.js';
 import { firstLine } from '../failures.js';
 import { caDir, repriseHome } from '../../src/base/paths.js';
 import { jvmCaptureNotice } from '../../src/jvm/local.js';
+import {
+  connectClusterTemporal,
+  namespaceFlag,
+  resolveClusterWorkload,
+  workloadFlag,
+  type ClusterWorkload,
+  type WorkloadFlag,
+} from '../cluster-workload.js';
 
 interface CaptureOptions {
-  appPort: number;
+  /** Absent only with --workload (the workload's first containerPort). */
+  appPort?: number;
   appHost: string;
   inPort: number;
   outPort: number;
@@ -36,6 +45,8 @@ interface CaptureOptions {
   filters?: string;
   dlp?: string | false;
   json?: boolean;
+  workload?: WorkloadFlag;
+  namespace?: string;
 }
 
 /** The flag that sets each input field, so a refused value is named as the user typed it. */
@@ -77,7 +88,21 @@ async function readRules<S extends z.ZodType>(flag: string, file: string, schema
 export function captureCommand(): Command {
   return new Command('capture')
     .description('record the traffic of an app on this machine into a snapshot (until --duration or Ctrl-C)')
-    .requiredOption('--app-port <port>', "the app's own port (the sidecar forwards to it)", portFlag)
+    .option(
+      '--app-port <port>',
+      "the app's own port (the sidecar forwards to it); with --workload, default its first containerPort",
+      portFlag,
+    )
+    .option(
+      '--workload <kind/name>',
+      'capture a workload of the cluster in KUBECONFIG (deploy/NAME, sts/NAME, ds/NAME) through its Reprise chart',
+      workloadFlag,
+    )
+    .option(
+      '-n, --namespace <namespace>',
+      "the --workload's namespace (default: the kubeconfig context's, else default)",
+      namespaceFlag,
+    )
     .option('--app-host <host>', "the app's host", '127.0.0.1')
     .option(
       '--in-port <port>',
@@ -113,14 +138,22 @@ export function captureCommand(): Command {
     .option('--no-dlp', 'store secrets unmasked (not recommended)')
     .option('--json', 'print {"snapshotId","pairs","dropped","bytes","workflowId"} at the end')
     .action(async (opts: CaptureOptions) => {
+      if (opts.appPort === undefined && !opts.workload)
+        throw new UsageError(
+          'missing the required option --app-port <port>, or --workload deploy/NAME for a cluster workload',
+        );
+      if (opts.namespace && !opts.workload) throw new UsageError('-n/--namespace goes with --workload');
+      // Checked first: no cluster, no namespace, no workload are one line each.
+      const cluster = opts.workload ? await resolveClusterWorkload(opts.workload, opts.namespace) : undefined;
       const input: CaptureInput = {
         service: opts.service,
         target: {
-          appPort: opts.appPort,
+          ...(opts.appPort !== undefined ? { appPort: opts.appPort } : {}),
           appHost: opts.appHost,
           inPort: opts.inPort,
           outPort: opts.outbound ? opts.outPort : -1,
           tlsIntercept: Boolean(opts.tlsIntercept),
+          ...(cluster ? { workload: cluster.ref } : {}),
         },
         ...(opts.duration ? { duration: opts.duration } : {}),
         ...(opts.maxBody ? { maxBodyBytes: opts.maxBody } : {}),
@@ -132,73 +165,98 @@ export function captureCommand(): Command {
             : {}),
       };
       checkInput(input);
+      if (cluster) return runCapture(input, opts, cluster);
       // Before any server starts: the ports the sidecar will take must be free.
       if (opts.outbound && opts.inPort !== 0 && opts.inPort === opts.outPort) {
         throw new UsageError(`--in-port and --out-port must differ (both ${opts.inPort})`);
       }
       await requirePortFree(opts.inPort, '--in-port');
       if (opts.outbound) await requirePortFree(opts.outPort, '--out-port');
-      if (!(await somethingListens(opts.appHost, opts.appPort))) {
+      const appPort = opts.appPort!;
+      if (!(await somethingListens(opts.appHost, appPort))) {
         warning(
-          `nothing answers on ${opts.appHost}:${opts.appPort} (--app-port) yet: ` +
+          `nothing answers on ${opts.appHost}:${appPort} (--app-port) yet: ` +
             'requests get 502 until the app listens there',
         );
       }
-      // Loaded here, not at start-up: the Temporal SDK is heavy and other commands don't need it.
-      const { resolveTemporal, workflowLink, TASK_QUEUE } = await import('../resolve-temporal.js');
-      const temporal = await resolveTemporal();
-      try {
-        const workflowId = newId(`capture-${opts.service}`);
-        const handle = await temporal.client.workflow.start('captureWorkflow', {
-          taskQueue: TASK_QUEUE,
-          workflowId,
-          args: [input],
-        });
-        let announced = false;
-        const result = await watchWorkflow<CaptureResult, CaptureProgress>(handle, {
-          what: 'capture',
-          link: workflowLink(temporal, workflowId),
-          workerLog: temporal.workerLog,
-          stopSignal: 'stop',
-          stopNotice: 'stopping capture; sealing the snapshot',
-          totalMs: opts.duration ? parseDuration(opts.duration) : undefined,
-          onProgress: (p) => {
-            if (announced || !p.inPort) return;
-            announced = true;
-            notice(
-              `capturing ${opts.service}: send traffic to http://${opts.appHost}:${p.inPort}` +
-                (p.outPort && p.outPort > 0
-                  ? `; app HTTP_PROXY=http://127.0.0.1:${p.outPort}`
-                  : '; outbound capture off') +
-                ` (workflow ${workflowId})`,
-            );
-            // A JVM ignores HTTP_PROXY: the same proxy (and the CA's truststore) as JAVA_TOOL_OPTIONS.
-            if (p.outPort && p.outPort > 0)
-              jvmCaptureNotice(p.outPort, opts.tlsIntercept ? caDir(repriseHome()) : undefined).then(
-                (line) => notice(line),
-                (err: Error) => warning(`no JAVA_TOOL_OPTIONS for JVM apps: ${firstLine(err.message)}`),
-              );
-          },
-          render: (p) => `${p.phase}: ${p.pairs} pairs, ${p.dropped} dropped, ${formatBytes(p.bytes)}`,
-        });
-        if (opts.json) {
-          printJson({
-            snapshotId: result.snapshotId,
-            pairs: result.pairs,
-            dropped: result.dropped,
-            bytes: result.bytes,
-            workflowId: result.workflowId,
-          });
-        } else {
-          printLine(
-            `snapshot ${style.bold(result.snapshotId)}: ${result.pairs} pairs (${result.inbound} inbound, ` +
-              `${result.outbound} outbound), ${result.dropped} dropped, ${formatBytes(result.bytes)}`,
-          );
-          if (result.dropped > 0)
-            warning(`${result.dropped} pairs were dropped (see docs: capture fails open)`);
-        }
-      } finally {
-        await temporal.close();
-      }
+      await runCapture(input, opts);
     });
+}
+
+/** The line that tells where to send traffic, once the capture is on. */
+function announcer(opts: CaptureOptions, workflowId: string, cluster?: ClusterWorkload) {
+  let announced = false;
+  return (p: CaptureProgress) => {
+    if (announced) return;
+    if (cluster) {
+      if (p.phase !== 'capturing') return;
+      announced = true;
+      const { kind, name, namespace } = cluster.ref;
+      return notice(
+        `capturing ${kind} ${name} in ${namespace}: its pods run the sidecar; traffic through its Service ` +
+          `is recorded (workflow ${workflowId}, Temporal from ${cluster.temporalSource})`,
+      );
+    }
+    if (!p.inPort) return;
+    announced = true;
+    notice(
+      `capturing ${opts.service}: send traffic to http://${opts.appHost}:${p.inPort}` +
+        (p.outPort && p.outPort > 0
+          ? `; app HTTP_PROXY=http://127.0.0.1:${p.outPort}`
+          : '; outbound capture off') +
+        ` (workflow ${workflowId})`,
+    );
+    // A JVM ignores HTTP_PROXY: the same proxy (and the CA's truststore) as JAVA_TOOL_OPTIONS.
+    if (p.outPort && p.outPort > 0)
+      jvmCaptureNotice(p.outPort, opts.tlsIntercept ? caDir(repriseHome()) : undefined).then(
+        (line) => notice(line),
+        (err: Error) => warning(`no JAVA_TOOL_OPTIONS for JVM apps: ${firstLine(err.message)}`),
+      );
+  };
+}
+
+/** Starts captureWorkflow (locally, or on the cluster's Temporal with --workload), watches it, prints the result. */
+async function runCapture(
+  input: CaptureInput,
+  opts: CaptureOptions,
+  cluster?: ClusterWorkload,
+): Promise<void> {
+  // Loaded here, not at start-up: the Temporal SDK is heavy and other commands don't need it.
+  const { resolveTemporal, workflowLink, TASK_QUEUE } = await import('../resolve-temporal.js');
+  const temporal = cluster ? await connectClusterTemporal(cluster) : await resolveTemporal();
+  try {
+    const workflowId = newId(`capture-${opts.service}`);
+    const handle = await temporal.client.workflow.start('captureWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [input],
+    });
+    const result = await watchWorkflow<CaptureResult, CaptureProgress>(handle, {
+      what: 'capture',
+      link: workflowLink(temporal, workflowId),
+      workerLog: temporal.workerLog,
+      stopSignal: 'stop',
+      stopNotice: 'stopping capture; sealing the snapshot',
+      totalMs: opts.duration ? parseDuration(opts.duration) : undefined,
+      onProgress: announcer(opts, workflowId, cluster),
+      render: (p) => `${p.phase}: ${p.pairs} pairs, ${p.dropped} dropped, ${formatBytes(p.bytes)}`,
+    });
+    if (opts.json) {
+      printJson({
+        snapshotId: result.snapshotId,
+        pairs: result.pairs,
+        dropped: result.dropped,
+        bytes: result.bytes,
+        workflowId: result.workflowId,
+      });
+    } else {
+      printLine(
+        `snapshot ${style.bold(result.snapshotId)}: ${result.pairs} pairs (${result.inbound} inbound, ` +
+          `${result.outbound} outbound), ${result.dropped} dropped, ${formatBytes(result.bytes)}`,
+      );
+      if (result.dropped > 0) warning(`${result.dropped} pairs were dropped (see docs: capture fails open)`);
+    }
+  } finally {
+    await temporal.close();
+  }
 }

@@ -12,6 +12,12 @@ import { notice, printJson, printLine, printTable, style } from '../output.js';
 import { watchWorkflow } from '../watch.js';
 import { buildReplayInput, type ReplayFlags } from '../replay-input.js';
 import { checkSnapshotFirst } from '../store.js';
+import {
+  connectClusterTemporal,
+  namespaceFlag,
+  resolveClusterWorkload,
+  workloadFlag,
+} from '../cluster-workload.js';
 
 /** 0 only when the verdict is Passed; 3 when goals are missed; 1 for an error or a cancel. */
 export function exitCodeFor(verdict: string): number {
@@ -33,11 +39,15 @@ async function errorReason(result: ReplayResult): Promise<string | undefined> {
 }
 
 async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolean }): Promise<void> {
-  const input = await buildReplayInput(snapshotId, opts);
-  // Before any server starts: a snapshot the worker would not find is one line, at once.
-  await checkSnapshotFirst(snapshotId);
+  if (opts.namespace && !opts.workload) throw new CliError('-n/--namespace goes with --workload', 2);
+  // Checked first: no cluster, no namespace, no workload are one line each.
+  const cluster = opts.workload ? await resolveClusterWorkload(opts.workload, opts.namespace) : undefined;
+  const input = await buildReplayInput(snapshotId, opts, cluster);
+  // Before any server starts: a snapshot the worker would not find is one line, at once (the
+  // cluster's worker reads the cluster's store: its to judge).
+  if (!cluster) await checkSnapshotFirst(snapshotId);
   const { resolveTemporal, workflowLink, TASK_QUEUE } = await import('../resolve-temporal.js');
-  const temporal = await resolveTemporal();
+  const temporal = cluster ? await connectClusterTemporal(cluster) : await resolveTemporal();
   try {
     const workflowId = input.replayId ?? newId('replay');
     const handle = await temporal.client.workflow.start('replayWorkflow', {
@@ -46,7 +56,13 @@ async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolea
       args: [input],
     });
     if (!opts.json)
-      notice(`replay ${workflowId} of ${snapshotId} against ${input.target.url ?? '(responder only)'}`);
+      notice(
+        `replay ${workflowId} of ${snapshotId} against ${
+          cluster
+            ? `${cluster.ref.kind} ${cluster.ref.name} in ${cluster.ref.namespace}`
+            : (input.target.url ?? '(responder only)')
+        }`,
+      );
     const link = workflowLink(temporal, workflowId);
     const result = await watchWorkflow<ReplayResult, ReplayProgress>(handle, {
       what: 'replay',
@@ -124,6 +140,16 @@ export function replayCommand(): Command {
     )
     .argument('[snapshot]', 'snapshot id (see `reprise snapshot ls`)')
     .option('--target <url>', 'base URL of the service under test, e.g. http://127.0.0.1:8080')
+    .option(
+      '--workload <kind/name>',
+      'replay against a workload of the cluster in KUBECONFIG (deploy/NAME, sts/NAME, ds/NAME) through its Reprise chart',
+      workloadFlag,
+    )
+    .option(
+      '-n, --namespace <namespace>',
+      "the --workload's namespace (default: the kubeconfig context's, else default)",
+      namespaceFlag,
+    )
     .option(
       '--app <command>',
       'start the service with this command (HTTP_PROXY aimed at the responder; PORT set)',

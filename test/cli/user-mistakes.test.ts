@@ -84,7 +84,8 @@ const cases: [() => string[], number, () => RegExp][] = [
   [
     () => ['capture'],
     2,
-    () => /^reprise: missing the required option --app-port <port> \(see `reprise capture --help`\)$/,
+    () =>
+      /^reprise: missing the required option --app-port <port>, or --workload deploy\/NAME for a cluster workload \(see `reprise capture --help`\)$/,
   ],
   [
     () => ['capture', '--app-port', '8080', '--no-outbound', '--out-port', '5000'],
