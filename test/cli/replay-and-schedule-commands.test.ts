@@ -11,7 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { startInProcessWorker, type InProcessWorker } from '../../workers/orchestrator.js';
 import type { RegressionResult } from '../../src/config/replay.js';
-import { runCli } from '../helpers/cli.js';
+import { REPLAY_JSON_KEYS, runCli } from '../helpers/cli.js';
 import { startCountingApp, writeItemsSnapshot, type CountingApp } from '../helpers/replay-fixtures.js';
 
 let server: DevServer;
@@ -45,15 +45,7 @@ test('replay --json prints exactly the contract object and exits 0 on Passed', a
   );
   assert.equal(res.code, 0, res.stderr);
   const out = JSON.parse(res.stdout);
-  assert.deepEqual(Object.keys(out).sort(), [
-    'errors',
-    'replayId',
-    'reportPath',
-    'requests',
-    'responder',
-    'verdict',
-    'workflowId',
-  ]);
+  assert.deepEqual(Object.keys(out).sort(), REPLAY_JSON_KEYS);
   assert.equal(out.verdict, 'Passed');
   assert.equal(out.requests, 20);
   assert.deepEqual(Object.keys(out.responder).sort(), ['match', 'noMatch', 'passthrough']);

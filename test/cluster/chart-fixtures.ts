@@ -92,3 +92,12 @@ export async function releasePods(cluster: DevCluster): Promise<Pod[]> {
   ]);
   return (JSON.parse(out) as { items: Pod[] }).items;
 }
+
+/** A TrafficReplay for `kubectl apply -f -`. */
+export const trafficReplayJson = (name: string, namespace: string, snapshotId: string, workload: string) =>
+  JSON.stringify({
+    apiVersion: 'replay.reprise.dev/v1alpha1',
+    kind: 'TrafficReplay',
+    metadata: { name, namespace },
+    spec: { snapshotId, workloads: [{ ref: { name: workload } }] },
+  });

@@ -10,17 +10,19 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { ensureImage, type RepriseImage } from '../../tools/dev-cluster/image.js';
-import { installChart, RELEASE_NS, releasePods, startTemporalForPods, type Pod } from './chart-fixtures.js';
+import {
+  installChart,
+  RELEASE_NS,
+  releasePods,
+  startTemporalForPods,
+  trafficReplayJson,
+  type Pod,
+} from './chart-fixtures.js';
 
 const FULLNAME = 'rp-reprise';
 
 const trafficReplay = (name: string, snapshotId: string) =>
-  JSON.stringify({
-    apiVersion: 'replay.reprise.dev/v1alpha1',
-    kind: 'TrafficReplay',
-    metadata: { name, namespace: RELEASE_NS },
-    spec: { snapshotId, workloads: [{ ref: { name: `${FULLNAME}-forwarder` } }] },
-  });
+  trafficReplayJson(name, RELEASE_NS, snapshotId, `${FULLNAME}-forwarder`);
 
 describe('the chart on a real node', () => {
   let cluster: DevCluster;

@@ -16,8 +16,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { ensureImage, type RepriseImage } from '../../tools/dev-cluster/image.js';
 import { CAPTURE, SIDECAR_CONTAINER } from '../../src/kube/api/annotations.js';
-import { assertOneLine, runCli, type CliRun } from '../helpers/cli.js';
-import { installChart, RELEASE_NS, startTemporalForPods, type Pod } from './chart-fixtures.js';
+import { assertOneLine, REPLAY_JSON_KEYS, runCli, type CliRun } from '../helpers/cli.js';
+import {
+  installChart,
+  RELEASE_NS,
+  startTemporalForPods,
+  trafficReplayJson,
+  type Pod,
+} from './chart-fixtures.js';
 import { waitUntil } from './owned-cluster.js';
 import { appDeployment, appService, deployApp } from './workload-app.js';
 
@@ -25,13 +31,7 @@ const OPERATOR = 'rp-reprise-operator';
 const NS = 'shop';
 const APP = 'echo';
 
-const trafficReplay = (name: string, workload: string) =>
-  JSON.stringify({
-    apiVersion: 'replay.reprise.dev/v1alpha1',
-    kind: 'TrafficReplay',
-    metadata: { name, namespace: NS },
-    spec: { snapshotId: 'snap-any', workloads: [{ ref: { name: workload } }] },
-  });
+const trafficReplay = (name: string, workload: string) => trafficReplayJson(name, NS, 'snap-any', workload);
 
 describe('live webhooks and `--workload` on a real node', () => {
   let cluster: DevCluster;
@@ -175,15 +175,7 @@ describe('live webhooks and `--workload` on a real node', () => {
     );
     assert.equal(run.code, 0, run.stderr);
     const result = JSON.parse(run.stdout) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(result).sort(), [
-      'errors',
-      'replayId',
-      'reportPath',
-      'requests',
-      'responder',
-      'verdict',
-      'workflowId',
-    ]);
+    assert.deepEqual(Object.keys(result).sort(), REPLAY_JSON_KEYS);
     assert.equal(result.verdict, 'Passed');
     assert.equal(result.requests, 5);
   });

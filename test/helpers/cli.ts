@@ -13,6 +13,17 @@ export interface CliRun {
   stderr: string;
 }
 
+/** The keys `replay --json` prints, for a local run and a `--workload` run alike. */
+export const REPLAY_JSON_KEYS = [
+  'errors',
+  'replayId',
+  'reportPath',
+  'requests',
+  'responder',
+  'verdict',
+  'workflowId',
+];
+
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliRun> {
   return runProcess(process.execPath, [repriseBin, ...args], { NO_COLOR: '1', ...env }, input);
 }
