@@ -2,6 +2,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import type { WorkflowHandle } from '@temporalio/client';
 import { newId } from '../../src/base/new-id.js';
 import { repriseHome, replayDir, replaysDir } from '../../src/base/paths.js';
 import type { ReplayProgress, ReplayResult } from '../../src/config/replay.js';
@@ -12,6 +13,7 @@ import { notice, printJson, printLine, printTable, style } from '../output.js';
 import { watchWorkflow } from '../watch.js';
 import { buildReplayInput, type ReplayFlags } from '../replay-input.js';
 import { checkSnapshotFirst } from '../store.js';
+import { lastActivityFailure } from '../workflow-failure.js';
 import {
   connectClusterTemporal,
   namespaceFlag,
@@ -32,10 +34,13 @@ export function paintVerdict(verdict: string): string {
   return style.red(style.bold(verdict));
 }
 
-/** Why a replay ended in Error, from its report (written even then); undefined when unreadable. */
-async function errorReason(result: ReplayResult): Promise<string | undefined> {
+/**
+ * Why a replay ended in Error: from its report (written even then), or, when the report is in
+ * a cluster's store, from the workflow's last failed activity.
+ */
+async function errorReason(result: ReplayResult, handle: WorkflowHandle): Promise<string | undefined> {
   const report = await readReport(path.dirname(result.reportPath)).catch(() => undefined);
-  return report?.verdictReason ?? undefined;
+  return report?.verdictReason ?? (await lastActivityFailure(handle));
 }
 
 async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolean }): Promise<void> {
@@ -94,7 +99,7 @@ async function runReplay(snapshotId: string, opts: ReplayFlags & { json?: boolea
     process.exitCode = exitCodeFor(result.verdict);
     // The result is printed; an Error still ends with its one line (and the log file, by main).
     if (result.verdict === 'Error') {
-      const reason = await errorReason(result);
+      const reason = await errorReason(result, handle);
       throw new CliError(
         `replay ended in Error${reason ? `: ${reason}` : ''} (${link})`,
         1,

@@ -173,7 +173,19 @@ describe('live webhooks and `--workload` on a real node', () => {
       ['replay', snapshotId, '--workload', `deploy/${APP}`, '-n', NS, '--json'],
       userEnv,
     );
-    assert.equal(run.code, 0, run.stderr);
+    if (run.code !== 0) {
+      const { stdout } = await cluster.kubectl([
+        'logs',
+        '-n',
+        RELEASE_NS,
+        'deploy/rp-reprise-forwarder',
+        '-c',
+        'orchestrator',
+        '--tail',
+        '30',
+      ]);
+      assert.fail(`exit ${run.code}: ${run.stderr}\norchestrator's last lines:\n${stdout}`);
+    }
     const result = JSON.parse(run.stdout) as Record<string, unknown>;
     assert.deepEqual(Object.keys(result).sort(), REPLAY_JSON_KEYS);
     assert.equal(result.verdict, 'Passed');
