@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { freePorts } from '../../tools/dev-cluster/net.js';
-import type { DevCluster } from '../../tools/dev-cluster/index.js';
-import type { RepriseImage } from '../../tools/dev-cluster/image.js';
+import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
+import { ensureImage, type RepriseImage } from '../../tools/dev-cluster/image.js';
 import { projectRoot } from '../../src/base/project-root.js';
 import { ensureTemporalBinary } from '../../src/temporal/binary.js';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/names.js';
@@ -101,3 +101,34 @@ export const trafficReplayJson = (name: string, namespace: string, snapshotId: s
     metadata: { name, namespace },
     spec: { snapshotId, workloads: [{ ref: { name: workload } }] },
   });
+
+export interface ChartCluster {
+  cluster: DevCluster;
+  temporal: TestWorkflowEnvironment & { port: number };
+  image: RepriseImage;
+  /** Cluster start with the image imported (the Temporal server starting alongside). */
+  clusterMs: number;
+  /** `helm install` to every Deployment Available. */
+  installMs: number;
+}
+
+/** The image, a real node with it, a Temporal for pods and the chart installed against it. */
+export async function startChartCluster(): Promise<ChartCluster> {
+  const image = ensureImage();
+  const started = Date.now();
+  const [cluster, temporal] = await Promise.all([
+    startDevCluster({ node: 'real', images: [image.archive] }),
+    startTemporalForPods(),
+  ]);
+  const clusterMs = Date.now() - started;
+  try {
+    const relay = await cluster.relay(`127.0.0.1:${temporal.port}`);
+    const installed = Date.now();
+    await installChart(cluster, image, relay);
+    return { cluster, temporal, image, clusterMs, installMs: Date.now() - installed };
+  } catch (err) {
+    await cluster.stop();
+    await temporal.teardown();
+    throw err;
+  }
+}

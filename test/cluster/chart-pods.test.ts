@@ -8,16 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
-import { ensureImage, type RepriseImage } from '../../tools/dev-cluster/image.js';
-import {
-  installChart,
-  RELEASE_NS,
-  releasePods,
-  startTemporalForPods,
-  trafficReplayJson,
-  type Pod,
-} from './chart-fixtures.js';
+import type { DevCluster } from '../../tools/dev-cluster/index.js';
+import type { RepriseImage } from '../../tools/dev-cluster/image.js';
+import { RELEASE_NS, releasePods, startChartCluster, trafficReplayJson, type Pod } from './chart-fixtures.js';
 
 const FULLNAME = 'rp-reprise';
 
@@ -31,19 +24,11 @@ describe('the chart on a real node', () => {
   let image: RepriseImage;
 
   before(async () => {
-    image = ensureImage();
-    const started = Date.now();
-    [cluster, temporal] = await Promise.all([
-      startDevCluster({ node: 'real', images: [image.archive] }),
-      startTemporalForPods(),
-    ]);
-    const clusterMs = Date.now() - started;
-    const relay = await cluster.relay(`127.0.0.1:${temporal.port}`);
-    const installed = Date.now();
-    await installChart(cluster, image, relay);
+    const started = await startChartCluster();
+    ({ cluster, temporal, image } = started);
     pods = await releasePods(cluster);
     console.log(
-      `cluster with the image in ${clusterMs} ms; chart pods Ready ${Date.now() - installed} ms after install`,
+      `cluster with the image in ${started.clusterMs} ms; chart pods Ready ${started.installMs} ms after install`,
     );
   });
   after(async () => {

@@ -13,17 +13,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
-import { ensureImage, type RepriseImage } from '../../tools/dev-cluster/image.js';
+import type { DevCluster } from '../../tools/dev-cluster/index.js';
+import type { RepriseImage } from '../../tools/dev-cluster/image.js';
 import { CAPTURE, SIDECAR_CONTAINER } from '../../src/kube/api/annotations.js';
 import { assertOneLine, REPLAY_JSON_KEYS, runCli, type CliRun } from '../helpers/cli.js';
-import {
-  installChart,
-  RELEASE_NS,
-  startTemporalForPods,
-  trafficReplayJson,
-  type Pod,
-} from './chart-fixtures.js';
+import { RELEASE_NS, startChartCluster, trafficReplayJson, type Pod } from './chart-fixtures.js';
 import { waitUntil } from './owned-cluster.js';
 import { appDeployment, appService, deployApp } from './workload-app.js';
 
@@ -51,14 +45,8 @@ describe('live webhooks and `--workload` on a real node', () => {
       .items;
 
   before(async () => {
-    image = ensureImage();
     const started = Date.now();
-    [cluster, temporal] = await Promise.all([
-      startDevCluster({ node: 'real', images: [image.archive] }),
-      startTemporalForPods(),
-    ]);
-    const relay = await cluster.relay(`127.0.0.1:${temporal.port}`);
-    await installChart(cluster, image, relay);
+    ({ cluster, temporal, image } = await startChartCluster());
     await kubectl('create', 'namespace', NS);
     await deployApp(cluster, [appDeployment(APP, NS, image.name), appService(APP, NS)], NS, APP);
     home = mkdtempSync(path.join(tmpdir(), 'reprise-kubelive-'));
