@@ -3,6 +3,7 @@
  * forwarder uses (its volume, or an S3 bucket): they read a snapshot from the forwarder and send
  * back what they observed, which lands in the replay results the orchestrator reads.
  *
+ *   GET /snapshots                 every snapshot's manifest (JSON array; the inspector's list)
  *   GET /snapshots/:id/manifest    the manifest (JSON)
  *   GET /snapshots/:id/traffic     traffic.ndjson.gz, streamed as stored
  *   PUT /replays/:id/observed      the generator's observed.ndjson.gz (bounded)
@@ -46,10 +47,14 @@ class ApiError extends Error {
 export function withSnapshotApi(opts: SnapshotApiOptions, next: Handler): Handler {
   const log = childLog('snapshot-api');
   return (req, res) => {
-    const m = ROUTE.exec((req.url ?? '/').split('?')[0]);
-    if (!m) return next(req, res);
-    const replica = m[4] === undefined ? undefined : Number(m[4]) - 1;
-    serve(opts, req, res, m[1], m[2], m[3], replica).catch((err: unknown) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const m = ROUTE.exec(path);
+    if (!m && !(path === '/snapshots' && req.method === 'GET')) return next(req, res);
+    const replica = m?.[4] === undefined ? undefined : Number(m[4]) - 1;
+    const served = m
+      ? serve(opts, req, res, m[1], m[2], m[3], replica)
+      : opts.store.list().then((l) => json(res, 200, l));
+    served.catch((err: unknown) => {
       const status = err instanceof ApiError ? err.status : err instanceof SnapshotNotFoundError ? 404 : 500;
       if (status >= 500) log.error({ err, url: req.url }, 'snapshot api request failed');
       if (res.headersSent) return void res.destroy();

@@ -75,8 +75,17 @@ export class HttpSnapshotStore implements SnapshotStore {
     }
   }
 
-  list(): Promise<SnapshotManifest[]> {
-    return Promise.reject(new Error('HttpSnapshotStore is read-only by id: list() is not available'));
+  /** The forwarder's `GET /snapshots` (the manifests of its store). */
+  async list(): Promise<SnapshotManifest[]> {
+    const url = `${this.root}/snapshots`;
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+    } catch (err) {
+      throw new Error(`snapshots: ${url} unreachable: ${(err as Error).message}`);
+    }
+    if (!res.ok) throw new Error(`snapshots: GET ${url}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as SnapshotManifest[];
   }
 
   createWriter(): Promise<SnapshotWriter> {

@@ -55,6 +55,15 @@ describe('snapshot API for replay pods', () => {
     await assert.rejects(collect(remote.readPairs('snap-missing')), SnapshotNotFoundError);
   });
 
+  it('lists the store through GET /snapshots (what the inspector shows with the forwarder as its store)', async () => {
+    const remote = new HttpSnapshotStore(base);
+    assert.deepEqual(await remote.list(), await new FsSnapshotStore(home).list());
+    assert.deepEqual(
+      (await remote.list()).map((m) => m.id),
+      [snapshotId],
+    );
+  });
+
   it('refuses bad ids, wrong methods and oversized summaries, and still serves its own API', async () => {
     assert.equal((await fetch(`${base}/snapshots/a..b/manifest`)).status, 400);
     assert.equal(
