@@ -51,6 +51,8 @@ export async function installChart(
   cluster: DevCluster,
   image: RepriseImage,
   temporalAddress: string,
+  /** More `--set` values (KEY=VALUE). */
+  sets: string[] = [],
 ): Promise<void> {
   await must(cluster, 'helm', [
     'install',
@@ -67,6 +69,7 @@ export async function installChart(
     'image.pullPolicy=Never',
     '--set',
     `temporal.address=${temporalAddress}`,
+    ...sets.flatMap((s) => ['--set', s]),
   ]);
   await must(cluster, 'kubectl', [
     'wait',
