@@ -46,10 +46,14 @@ describe('capture and replay in the cluster, end to end', () => {
     const image = ensureImage();
     const archives = [image.archive, ...ensureTestImages()];
     const built = Date.now();
-    [cluster, temporal] = await Promise.all([
+    // Both kept even when the other fails, so after() stops whichever started.
+    const [c, t] = await Promise.allSettled([
       startDevCluster({ node: 'real', images: archives }),
       startTemporalForPods(),
     ]);
+    if (c.status === 'fulfilled') cluster = c.value;
+    if (t.status === 'fulfilled') temporal = t.value;
+    for (const r of [c, t]) if (r.status === 'rejected') throw r.reason;
     const up = Date.now();
     const relay = await cluster.relay(`127.0.0.1:${temporal.port}`);
     await installChart(cluster, image, relay, [`sidecar.initImage=${INIT_IMAGE}`]);
