@@ -187,6 +187,17 @@ describe('chart without a cluster', () => {
     }
   });
 
+  test('sidecar.initImage reaches the operator as the transparent mode init image; unset, none', async () => {
+    const operatorConfig = async (extra: string[]) => {
+      const { objects } = await render(extra);
+      const operator = podSpec(find(objects, 'Deployment', `${FULLNAME}-operator`)).containers[0];
+      return parseWebhookConfig(operator.args ?? [], containerEnv(operator));
+    };
+    assert.equal((await operatorConfig([])).inject.initImage, undefined);
+    const cfg = await operatorConfig(['--set', 'sidecar.initImage=localhost/reprise-iptables:1']);
+    assert.equal(cfg.inject.initImage, 'localhost/reprise-iptables:1');
+  });
+
   test('the forwarder starts with its rendered command line and answers /healthz', async () => {
     const { objects } = await render();
     const forwarder = podSpec(find(objects, 'Deployment', `${FULLNAME}-forwarder`)).containers.find(
