@@ -26,6 +26,9 @@ import { buildIndex, type IndexSummary } from './recorded-index.js';
 import { MATCH_HEADER } from './recorded-reply.js';
 import { then } from './maybe-promise.js';
 import { compileSignatureRules } from './signature.js';
+import { GrpcAnswers } from './grpc/answer-calls.js';
+import { compileFieldPaths } from './grpc/call-key.js';
+import { RecordedCalls, withoutGrpcCalls } from './grpc/recorded-calls.js';
 
 /** ResponderConfig as written by a user: every field optional, defaults applied by the schema. */
 export type ResponderConfigInput = Partial<z.input<typeof ResponderConfig>>;
@@ -63,13 +66,17 @@ export async function startResponder(options: ResponderOptions): Promise<Respond
   const config = ResponderConfig.parse(options.config ?? {});
   const logger = options.logger ?? childLog('responder', { snapshotId: options.snapshotId });
   const rules = compileSignatureRules(config.ignore);
-  const index = await buildIndex(await pairSource(options), {
+  // Outbound gRPC calls are kept apart (grpc/): they are keyed on their decoded messages.
+  const fieldPaths = compileFieldPaths(config.ignore.body);
+  const calls = new RecordedCalls(fieldPaths, config.exhausted);
+  const index = await buildIndex(withoutGrpcCalls(await pairSource(options), calls), {
     rules,
     exhausted: config.exhausted,
     latency: config.latency,
   });
   const summary = index.stats();
   logIndex(logger, summary);
+  if (calls.stats().calls) logger.info(calls.stats(), 'recorded gRPC calls indexed');
 
   const ca = options.caDir ? await ensureCa(options.caDir) : undefined;
   const mock: Mockttp = new MockttpServer({
@@ -79,15 +86,16 @@ export async function startResponder(options: ResponderOptions): Promise<Respond
     cors: false,
     suggestChanges: false,
   });
+  const matchLog = new MatchLog(options.maxMisses);
   const answers = new Answers(
     index,
     rules,
-    new MatchLog(options.maxMisses),
+    matchLog,
     new NearestSignatures(() => index.signatures()),
     logger,
   );
   await addRules(mock, answers, config.missPolicy);
-  answerDirectly(mock, answers);
+  answerDirectly(mock, answers, new GrpcAnswers(calls, fieldPaths, matchLog, logger, config.latency));
 
   const host = options.host ?? '127.0.0.1';
   const server = bindHost(mock, host);
@@ -161,13 +169,13 @@ async function addRules(
 }
 
 /**
- * Puts direct.ts in front of mockttp's request listener. mockttp hands `app` (its connect app)
+ * Puts direct.ts (and gRPC calls, grpc/) in front of mockttp's request listener. mockttp hands `app` (its connect app)
  * to the HTTP server in start(), so it is swapped before that; startResponder's tests cover both
  * paths.
  */
-function answerDirectly(mock: Mockttp, answers: Answers): void {
+function answerDirectly(mock: Mockttp, answers: Answers, grpc: GrpcAnswers): void {
   const m = mock as unknown as { app: RequestListener };
-  m.app = directListener(answers, m.app);
+  m.app = grpc.listener(directListener(answers, m.app));
 }
 
 /** Decisions made while matching, for the handler of the same request. */

@@ -1,0 +1,147 @@
+/**
+ * The recorded outbound gRPC calls, keyed by path and request messages (call-key.ts), each
+ * with its prepared replies: response headers, every response message framed uncompressed with
+ * its recorded time, and the trailers (grpc-status, grpc-message and the rest as recorded).
+ * Several recorded calls with one key are served in recorded order, then per `exhausted`.
+ */
+import type { OutgoingHttpHeaders } from 'node:http2';
+import type { ResponderConfig } from '../../config/replay.js';
+import type { RRPair } from '../../model/traffic.js';
+import type { GrpcRecord } from '../../protocols/grpc/recorded-format.js';
+import { grpcOf, responseTrailers } from '../../protocols/grpc/recorded-pair.js';
+import { frameMessage, messageBytes } from '../../protocols/grpc/wire.js';
+import { callKey, type FieldPaths } from './call-key.js';
+
+export interface GrpcReply {
+  /** `:status` and the recorded response headers (content-length and grpc-encoding left out). */
+  headers: OutgoingHttpHeaders;
+  /** Framed messages, each with its recorded time from the end of the request (ms). */
+  messages: { frame: Buffer; atMs: number }[];
+  /** Absent for a trailers-only answer (the status is in `headers`). */
+  trailers?: OutgoingHttpHeaders;
+  /** When the trailers came, from the end of the request (ms). */
+  endMs: number;
+}
+
+export interface GrpcEntry {
+  readonly key: string;
+  readonly replies: GrpcReply[];
+  served: number;
+}
+
+export interface GrpcIndexSummary {
+  calls: number;
+  keys: number;
+  /** Recorded calls with no response (reset, timed out): never answered from. */
+  noResponse: number;
+}
+
+/** Headers HTTP/2 forbids (connection-specific) or that the replayed body no longer fits. */
+const DROPPED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'content-length',
+  'grpc-encoding',
+]);
+
+/** Keys listed per path for a miss's `nearest`. */
+const NEAREST_KEYS = 5;
+
+export class RecordedCalls {
+  private readonly entries = new Map<string, GrpcEntry>();
+  /** Recorded paths, with a few of their keys (what a miss on the path names as nearest). */
+  private readonly paths = new Map<string, string[]>();
+  private calls = 0;
+  private noResponse = 0;
+
+  constructor(
+    private readonly ignore: FieldPaths,
+    private readonly exhausted: ResponderConfig['exhausted'],
+  ) {}
+
+  /** Takes an outbound gRPC pair; false for any other pair (it goes to the HTTP index). */
+  add(pair: RRPair): boolean {
+    const grpc = grpcOf(pair);
+    if (pair.direction !== 'outbound' || !grpc) return false;
+    this.calls++;
+    if (!pair.response) {
+      this.noResponse++;
+      return true;
+    }
+    const key = callKey(pair.request.path, grpc.request.map(messageBytes), this.ignore);
+    const keys = this.paths.get(pair.request.path) ?? [];
+    if (keys.length < NEAREST_KEYS && !keys.includes(key)) keys.push(key);
+    this.paths.set(pair.request.path, keys);
+    const reply = prepare(pair, grpc);
+    const entry = this.entries.get(key);
+    if (entry) entry.replies.push(reply);
+    else this.entries.set(key, { key, replies: [reply], served: 0 });
+    return true;
+  }
+
+  find(key: string): GrpcEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Some keys recorded on this path; undefined when no call on it was (UNIMPLEMENTED, not NOT_FOUND). */
+  keysOn(path: string): readonly string[] | undefined {
+    return this.paths.get(path);
+  }
+
+  next(entry: GrpcEntry): GrpcReply {
+    const n = entry.replies.length;
+    const i = entry.served++;
+    if (i < n) return entry.replies[i];
+    return entry.replies[this.exhausted === 'cycle' ? i % n : n - 1];
+  }
+
+  stats(): GrpcIndexSummary {
+    return { calls: this.calls, keys: this.entries.size, noResponse: this.noResponse };
+  }
+}
+
+function prepare(pair: RRPair, grpc: GrpcRecord): GrpcReply {
+  const res = pair.response!;
+  const requestEnd = grpc.request.at(-1)?.offsetMs ?? 0;
+  const trailerList = responseTrailers(pair);
+  const headers = headerObject(res.headers);
+  headers[':status'] = res.status;
+  const reply: GrpcReply = {
+    headers,
+    messages: grpc.response.map((m) => ({
+      frame: frameMessage(messageBytes(m)),
+      atMs: Math.max(0, m.offsetMs - requestEnd),
+    })),
+    endMs: Math.max(0, pair.durationMs - requestEnd),
+  };
+  if (trailerList) reply.trailers = headerObject(trailerList);
+  else if (!grpc.trailersOnly && grpc.status !== undefined) {
+    reply.trailers = { 'grpc-status': String(grpc.status), 'grpc-message': grpc.message ?? '' };
+  }
+  return reply;
+}
+
+/** A header list as node:http2 takes it: repeated names as arrays, forbidden names left out. */
+export function headerObject(list: readonly [string, string][]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [rawName, value] of list) {
+    const name = rawName.toLowerCase();
+    if (name.startsWith(':') || DROPPED.has(name)) continue;
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else out[name] = Array.isArray(prev) ? [...prev, value] : [String(prev), value];
+  }
+  return out;
+}
+
+/** Streams the pairs on, keeping the outbound gRPC calls in `calls` (they are not HTTP replies). */
+export async function* withoutGrpcCalls(
+  pairs: AsyncIterable<RRPair> | Iterable<RRPair>,
+  calls: RecordedCalls,
+): AsyncIterable<RRPair> {
+  for await (const pair of pairs) if (!calls.add(pair)) yield pair;
+}
