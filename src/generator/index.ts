@@ -16,6 +16,7 @@ import type { SnapshotStore } from '../store/types.js';
 import type { ConnectionTarget } from './connection.js';
 import { Cursor } from './cursor.js';
 import { GeneratorConfigError } from './errors.js';
+import { isGrpcRecording, runGrpcGenerator } from './h2/index.js';
 import { ObservedWriter } from './observed-writer.js';
 import { requestPlanner, scanRecording, streamPass, type PairSource } from './request-plan.js';
 import { Runner } from './runner.js';
@@ -147,7 +148,12 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const { url, conn } = connectionTarget(opts.target);
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
-  const open = shardSource(await pairSource(opts), load.include, opts.shard ?? { index: 0, count: 1 });
+  const recorded = await pairSource(opts);
+  // gRPC recordings replay over HTTP/2 (not sharded yet: one replica sends them all).
+  if (await isGrpcRecording(recorded)) {
+    return runGrpcGenerator({ opts, load, transforms, target: url, open: recorded, maxBodyBytes });
+  }
+  const open = shardSource(recorded, load.include, opts.shard ?? { index: 0, count: 1 });
   const scanned = await scanRecording(open, {
     include: load.include,
     signal: opts.signal,

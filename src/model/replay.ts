@@ -19,6 +19,10 @@ export const ObservedExchange = z.object({
       status: z.number().int(),
       headers: HeaderList,
       body: Body.optional(),
+      /** HTTP/2 trailers (gRPC: grpc-status, grpc-message). */
+      trailers: HeaderList.optional(),
+      /** A gRPC call's outcome in the recording's decoded form (src/generator/h2/observed-call.ts). */
+      grpc: z.record(z.string(), z.unknown()).optional(),
     })
     .optional(),
   /** Set when no response came: `timeout`, `ECONNREFUSED`, `ECONNRESET`, ... */
