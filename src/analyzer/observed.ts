@@ -14,6 +14,7 @@ import {
   type Comparison,
 } from './compare.js';
 import { endpointKey } from './endpoint.js';
+import { observedGrpcBody } from './grpc-compare.js';
 import type { AnalyzeLimits } from './input.js';
 import type { Expectation, RecordingIndex } from './recordings.js';
 import { round2 } from '../base/round.js';
@@ -31,7 +32,7 @@ export function compareExchange(
   if (assertions.status || exp.status === null) compareStatus(exp.status, ob.response.status, out);
   if (exp.status === null) return out.result;
   compareHeaders(exp.headers, ob.response.headers, assertions.headers, out);
-  if (exp.body) compareBody(exp.body, ob.response.body, out);
+  if (exp.body) compareBody(exp.body, observedGrpcBody(ob.response) ?? ob.response.body, out);
   return out.result;
 }
 

@@ -9,6 +9,8 @@ import { bodyBytes, bodyText } from '../model/body.js';
 import type { Body, RRPair } from '../model/traffic.js';
 import { bytesPreview, headerValue, sha256, type ExpectedBody } from './compare.js';
 import { endpointKey } from './endpoint.js';
+import { grpcBody } from './grpc-compare.js';
+import { grpcOf } from '../protocols/grpc/recorded-pair.js';
 import type { NoiseRegistry } from './noise.js';
 
 export interface Expectation {
@@ -68,7 +70,9 @@ function requestSignature(pair: RRPair): string {
   const q = pair.request.query.map(([k, v]) => `${k}=${v}`).join('&');
   return createHash('sha256')
     .update(`${pair.request.method} ${pair.request.path}?${q}\n`)
-    .update(pair.request.body?.data ?? '')
+    .update(
+      pair.request.body?.data ?? JSON.stringify(grpcOf(pair)?.request.map((m) => m.fields ?? m.raw) ?? ''),
+    )
     .digest('base64');
 }
 
@@ -146,8 +150,12 @@ export async function indexRecordings(
       if (value !== undefined) entries.push([name, strings.get(value)]);
     }
     const headers = strings.headers(entries);
+    // A gRPC call is compared in its JSON form (grpc-compare.ts).
+    const grpc = grpcBody(grpcOf(pair));
     const kept =
-      opts.compareBodies && res ? keeper.keep(res.body, headerValue(res.headers, 'content-type')) : undefined;
+      opts.compareBodies && res
+        ? keeper.keep(grpc ?? res.body, grpc ? 'application/json' : headerValue(res.headers, 'content-type'))
+        : undefined;
     const exp: Expectation = {
       endpoint: strings.get(endpointKey(pair.request.method, pair.request.path)),
       status: res?.status ?? null,
