@@ -17,7 +17,7 @@ import { defaultAssertions, meta, noGoals, stream, T0 } from './fixtures.js';
 
 const tools = peerTools();
 let greeter: Server;
-let recorded: RRPair[] = [];
+const recorded: RRPair[] = [];
 
 before(async () => {
   greeter = await startServer(tools.greeter_server, (p) => [`-port=${p}`]);
