@@ -8,7 +8,7 @@ import type { HeaderList } from '../../model/traffic.js';
 import { header, StreamBody } from '../../protocols/http2/exchange.js';
 import { readGrpcFrames } from '../../protocols/grpc/messages.js';
 import { decodeMessage } from '../../protocols/grpc/protobuf.js';
-import type { GrpcRecord } from '../../protocols/grpc/recorded-format.js';
+import type { GrpcRecord } from '../../protocols/grpc/recorded-pair.js';
 
 export type ObservedGrpc = Omit<GrpcRecord, 'service' | 'method' | 'request' | 'schema'>;
 

@@ -7,8 +7,7 @@
 import type { OutgoingHttpHeaders } from 'node:http2';
 import type { ResponderConfig } from '../../config/replay.js';
 import type { RRPair } from '../../model/traffic.js';
-import type { GrpcRecord } from '../../protocols/grpc/recorded-format.js';
-import { grpcOf, responseTrailers } from '../../protocols/grpc/recorded-pair.js';
+import { type GrpcRecord, grpcOf, responseTrailers } from '../../protocols/grpc/recorded-pair.js';
 import { frameMessage, messageBytes } from '../../protocols/grpc/wire.js';
 import { callKey, type FieldPaths } from './call-key.js';
 
