@@ -152,6 +152,16 @@ describe('responder: gRPC from format-2 recordings', () => {
     assert.equal(responder.stats().noMatch, misses + 1);
   });
 
+  it('answers a grpc-go client through a CONNECT tunnel it decrypts (HTTPS_PROXY, TLS, ALPN h2)', async () => {
+    const env = { ...process.env, HTTPS_PROXY: `http://${addr()}`, NO_PROXY: '' };
+    const args = ['-addr', 'routes.test:443', '-tls', '-ca_file', responder.caCertPath!];
+    const live = await routeGuideClient([...args, '-server_host_override', 'routes.test'], env);
+    const recorded = recordedOutput.client.split('\n');
+    // The first GetFeature and its recorded answer.
+    assert.deepEqual(live.lines.slice(0, 2), recorded.slice(0, 2));
+    assert.match(recorded[1], /Berkshire Valley/);
+  });
+
   it('answers over TLS with ALPN h2, with a certificate from its CA for the name asked', async () => {
     const tls = ['-cacert', responder.caCertPath!, '-servername', 'greeter.test'];
     assert.equal(await hello(tls)(addr()), recordedOutput.hello);
