@@ -11,7 +11,7 @@ import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { runGenerator } from '../../src/generator/index.js';
 import { startResponder } from '../../src/responder/index.js';
-import { recordGrpc } from '../../test/helpers/grpc-recording.js';
+import { recordGrpc, sayHello } from '../../test/helpers/grpc-recording.js';
 import { peerTools, runClient, startServer, type Server } from '../../test/protocols/peers.js';
 import { alternate, median, round } from '../lib/common.js';
 import type { BenchContext, Measure, MeasureResult } from '../lib/types.js';
@@ -19,22 +19,6 @@ import type { RRPair } from '../../src/model/traffic.js';
 
 const STREAMS = 100;
 const timing = (ctx: BenchContext) => (ctx.quick ? { rounds: 2, seconds: 2 } : { rounds: 4, seconds: 5 });
-
-const sayHello = (addr: string, extra: string[] = []) => {
-  const tools = peerTools();
-  return runClient(tools.grpcurl, [
-    '-plaintext',
-    ...extra,
-    '-import-path',
-    tools.proto,
-    '-proto',
-    'helloworld.proto',
-    '-d',
-    '{"name":"world"}',
-    addr,
-    'helloworld.Greeter/SayHello',
-  ]);
-};
 
 /** ghz's OK calls per second for SayHello at `addr` over one connection. */
 async function ghz(addr: string, seconds: number): Promise<number> {
@@ -72,8 +56,29 @@ async function ghz(addr: string, seconds: number): Promise<number> {
   return ok / seconds;
 }
 
+/** A calls/s row from alternating rounds (a: Reprise, b: the baseline). */
+function row(
+  name: string,
+  r: { ratios: number[]; a: number[]; b: number[] },
+  target: string,
+  met: boolean | null,
+  notes: string[],
+): MeasureResult {
+  return {
+    name,
+    unit: 'calls/s',
+    value: round(median(r.a), 0),
+    baseline: round(median(r.b), 0),
+    ratio: round(median(r.ratios)),
+    target,
+    met,
+    runs: r.ratios.map((x) => round(x)),
+    notes,
+  };
+}
+
 async function recordedHello(server: Server, direction: RRPair['direction']): Promise<RRPair> {
-  const { pairs } = await recordGrpc(server, (addr) => sayHello(addr), { direction, service: 'greeter' });
+  const { pairs } = await recordGrpc(server, sayHello(), { direction, service: 'greeter' });
   if (pairs.length !== 1) throw new Error(`recorded ${pairs.length} calls, expected 1`);
   return pairs[0];
 }
@@ -101,20 +106,10 @@ async function generatorGrpc(ctx: BenchContext): Promise<MeasureResult[]> {
     const r = await alternate(t.rounds, generator, () => ghz(`127.0.0.1:${greeter.port}`, t.seconds));
     const ratio = median(r.ratios);
     return [
-      {
-        name: 'generator-grpc',
-        unit: 'calls/s',
-        value: round(median(r.a), 0),
-        baseline: round(median(r.b), 0),
-        ratio: round(ratio),
-        target: '>= 0.9x ghz',
-        met: ratio >= 0.9,
-        runs: r.ratios.map((x) => round(x)),
-        notes: [
-          `grpc-go greeter SayHello; one HTTP/2 connection, ${STREAMS} concurrent streams (ghz -c ${STREAMS} --connections 1), ${t.seconds} s x ${t.rounds} alternating rounds`,
-          'the generator also decodes every answer and writes it to the observed file; it runs on node:http2, whose client alone (a bare loop of 100 streams, no generator) made 561 calls/s on this machine at the time, so node:http2 is the limit, not the generator',
-        ],
-      },
+      row('generator-grpc', r, '>= 0.9x ghz', ratio >= 0.9, [
+        `grpc-go greeter SayHello; one HTTP/2 connection, ${STREAMS} concurrent streams (ghz -c ${STREAMS} --connections 1), ${t.seconds} s x ${t.rounds} alternating rounds`,
+        'the generator also decodes every answer and writes it to the observed file; it runs on node:http2, whose client alone (a bare loop of 100 streams, no generator) made 561 calls/s on this machine at the time, so node:http2 is the limit, not the generator',
+      ]),
     ];
   } finally {
     await greeter.stop();
@@ -129,7 +124,7 @@ async function responderGrpc(ctx: BenchContext): Promise<MeasureResult[]> {
     const mine = `127.0.0.1:${responder.port}`;
     const theirs = `127.0.0.1:${greeter.port}`;
     // The responder must answer what the greeter answers.
-    if ((await sayHello(mine)) !== (await sayHello(theirs)))
+    if ((await sayHello()(mine)) !== (await sayHello()(theirs)))
       throw new Error('the responder answered otherwise');
     await ghz(mine, 2);
     const r = await alternate(
@@ -137,23 +132,12 @@ async function responderGrpc(ctx: BenchContext): Promise<MeasureResult[]> {
       () => ghz(mine, t.seconds),
       () => ghz(theirs, t.seconds),
     );
-    const ratio = median(r.ratios);
     const { match, noMatch } = responder.stats();
     return [
-      {
-        name: 'responder-grpc',
-        unit: 'calls/s',
-        value: round(median(r.a), 0),
-        baseline: round(median(r.b), 0),
-        ratio: round(ratio),
-        target: 'reported (no target in issue 15)',
-        met: null,
-        runs: r.ratios.map((x) => round(x)),
-        notes: [
-          `ghz -c ${STREAMS} --connections 1 SayHello, ${t.seconds} s x ${t.rounds} alternating rounds; the responder answers from its recording, the grpc-go greeter runs its handler`,
-          `responder: ${match} calls matched, ${noMatch} not (calls ghz cut at the end of a round arrive without their message)`,
-        ],
-      },
+      row('responder-grpc', r, 'reported (no target in issue 15)', null, [
+        `ghz -c ${STREAMS} --connections 1 SayHello, ${t.seconds} s x ${t.rounds} alternating rounds; the responder answers from its recording, the grpc-go greeter runs its handler`,
+        `responder: ${match} calls matched, ${noMatch} not (calls ghz cut at the end of a round arrive without their message)`,
+      ]),
     ];
   } finally {
     await responder.close();

@@ -11,8 +11,8 @@ import { grpcView } from '../../src/analyzer/grpc-compare.js';
 import type { ObservedExchange } from '../../src/model/replay.js';
 import type { RRPair } from '../../src/model/traffic.js';
 import { makeGrpcPair } from '../../tools/fixtures/pairs.js';
-import { recordGrpc } from '../helpers/grpc-recording.js';
-import { type Server, peerTools, runClient, startServer } from '../protocols/peers.js';
+import { recordGrpc, sayHello } from '../helpers/grpc-recording.js';
+import { type Server, peerTools, startServer } from '../protocols/peers.js';
 import { defaultAssertions, meta, noGoals, stream, T0 } from './fixtures.js';
 
 const tools = peerTools();
@@ -21,21 +21,9 @@ const recorded: RRPair[] = [];
 
 before(async () => {
   greeter = await startServer(tools.greeter_server, (p) => [`-port=${p}`]);
-  const hello = (name: string) => (addr: string) =>
-    runClient(tools.grpcurl, [
-      '-plaintext',
-      '-import-path',
-      tools.proto,
-      '-proto',
-      'helloworld.proto',
-      '-d',
-      JSON.stringify({ name }),
-      addr,
-      'helloworld.Greeter/SayHello',
-    ]);
   for (const name of ['world', 'reprise']) {
     recorded.push(
-      ...(await recordGrpc(greeter, hello(name), { direction: 'inbound', service: 'greeter' })).pairs,
+      ...(await recordGrpc(greeter, sayHello(name), { direction: 'inbound', service: 'greeter' })).pairs,
     );
   }
 });

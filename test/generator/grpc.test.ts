@@ -13,8 +13,8 @@ import { runGenerator } from '../../src/generator/index.js';
 import type { ObservedExchange } from '../../src/model/replay.js';
 import type { RRPair } from '../../src/model/traffic.js';
 import { grpcOf } from '../../src/protocols/grpc/recorded-pair.js';
-import { recordGrpc } from '../helpers/grpc-recording.js';
-import { type Server, freePort, peerTools, runClient, startServer } from '../protocols/peers.js';
+import { grpcurl, recordGrpc } from '../helpers/grpc-recording.js';
+import { type Server, freePort, peerTools, startServer } from '../protocols/peers.js';
 import { observed } from './helpers.js';
 
 const tools = peerTools();
@@ -23,19 +23,6 @@ let route: Server;
 let greeter: Server;
 let dir: string;
 const recorded: RRPair[] = [];
-
-const grpcurl = (proto: string, method: string, data: string) => (addr: string) =>
-  runClient(tools.grpcurl, [
-    '-plaintext',
-    '-import-path',
-    tools.proto,
-    '-proto',
-    proto,
-    '-d',
-    data,
-    addr,
-    method,
-  ]);
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'reprise-gen-grpc-'));

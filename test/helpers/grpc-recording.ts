@@ -9,7 +9,7 @@ import { grpcCall } from '../../src/protocols/grpc/call.js';
 import { h2PairParts } from '../../src/protocols/grpc/recorded-format.js';
 import { makeH2Pair } from '../../tools/fixtures/pairs.js';
 import { decodeEvents } from '../protocols/decode.js';
-import { type Server, TeeRelay } from '../protocols/peers.js';
+import { type Server, TeeRelay, peerTools, runClient } from '../protocols/peers.js';
 
 export interface Recorded {
   pairs: RRPair[];
@@ -45,3 +45,29 @@ export async function recordGrpc(
     await relay.stop();
   }
 }
+
+/**
+ * A grpcurl call with a .proto file from the peers' proto folder (no reflection needed), as a
+ * client for `recordGrpc` or a live run: plaintext unless `extra` gives `-cacert`.
+ */
+export const grpcurl =
+  (proto: string, method: string, data: string, extra: string[] = []) =>
+  (addr: string) => {
+    const tools = peerTools();
+    return runClient(tools.grpcurl, [
+      ...extra,
+      ...(extra.includes('-cacert') ? [] : ['-plaintext']),
+      '-import-path',
+      tools.proto,
+      '-proto',
+      proto,
+      '-d',
+      data,
+      addr,
+      method,
+    ]);
+  };
+
+/** SayHello to the helloworld greeter. */
+export const sayHello = (name = 'world', extra?: string[]) =>
+  grpcurl('helloworld.proto', 'helloworld.Greeter/SayHello', JSON.stringify({ name }), extra);

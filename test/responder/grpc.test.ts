@@ -14,8 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import type { RRPair } from '../../src/model/traffic.js';
 import { grpcOf } from '../../src/protocols/grpc/recorded-pair.js';
 import { startResponder, type Responder } from '../../src/responder/index.js';
-import { recordGrpc } from '../helpers/grpc-recording.js';
-import { peerTools, runClient, startServer } from '../protocols/peers.js';
+import { grpcurl, recordGrpc, sayHello } from '../helpers/grpc-recording.js';
+import { peerTools, startServer } from '../protocols/peers.js';
 
 const tools = peerTools();
 const outbound = { direction: 'outbound' as const, service: 'checkout' };
@@ -24,24 +24,7 @@ const pairs: RRPair[] = [];
 let responder: Responder;
 let caDir: string;
 
-const grpcurl =
-  (proto: string, method: string, data: string, extra: string[] = []) =>
-  (addr: string) =>
-    runClient(tools.grpcurl, [
-      ...extra,
-      ...(extra.includes('-cacert') ? [] : ['-plaintext']),
-      '-import-path',
-      tools.proto,
-      '-proto',
-      proto,
-      '-d',
-      data,
-      addr,
-      method,
-    ]);
-
-const hello = (extra?: string[]) =>
-  grpcurl('helloworld.proto', 'helloworld.Greeter/SayHello', '{"name":"world"}', extra);
+const hello = (extra?: string[]) => sayHello('world', extra);
 const listFeatures = grpcurl(
   'route_guide.proto',
   'routeguide.RouteGuide/ListFeatures',

@@ -8,7 +8,7 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import picomatch from 'picomatch';
 import type { RRPair } from '../../model/traffic.js';
 import { grpcOf } from '../../protocols/grpc/recorded-pair.js';
-import { frameMessage, messageBytes } from '../../protocols/grpc/wire.js';
+import { CONNECTION_HEADERS, frameMessage, headerObject, messageBytes } from '../../protocols/grpc/wire.js';
 import { GeneratorConfigError } from '../errors.js';
 import type { PairSource } from '../request-plan.js';
 
@@ -32,17 +32,8 @@ export interface GrpcPlan {
   skipped: number;
 }
 
-/** Request headers that are connection-specific in HTTP/2, or that the replayed body no longer fits. */
-const DROPPED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-  'grpc-encoding',
-]);
+/** Request headers HTTP/2 forbids, or that the replayed body no longer fits. */
+const DROPPED = new Set([...CONNECTION_HEADERS, 'host', 'content-length', 'grpc-encoding']);
 
 /** True when the recording's first inbound pair is a gRPC call: the recording is replayed as gRPC. */
 export async function isGrpcRecording(open: PairSource): Promise<boolean> {
@@ -85,13 +76,11 @@ function plan(pair: RRPair, offsetMs: number, target: URL): PlannedCall {
   const grpc = grpcOf(pair)!;
   const prefix = target.pathname.replace(/\/$/, '');
   const path = `${prefix}${pair.request.path}`;
-  const headers: OutgoingHttpHeaders = { ':method': 'POST', ':path': path };
-  for (const [rawName, value] of pair.request.headers) {
-    const name = rawName.toLowerCase();
-    if (name.startsWith(':') || DROPPED.has(name)) continue;
-    const prev = headers[name];
-    headers[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [String(prev)]), value];
-  }
+  const headers: OutgoingHttpHeaders = {
+    ':method': 'POST',
+    ':path': path,
+    ...headerObject(pair.request.headers, DROPPED),
+  };
   headers['content-type'] ??= 'application/grpc';
   headers.te = 'trailers';
   const body = Buffer.concat(grpc.request.map((m) => frameMessage(messageBytes(m))));

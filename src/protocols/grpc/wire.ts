@@ -3,6 +3,7 @@
  * raw bytes), the 5-byte length prefix, the status codes by name, and `grpc-message`'s
  * percent-encoding. Replay sends every message uncompressed (gRPC allows it per message).
  */
+import type { OutgoingHttpHeaders } from 'node:http2';
 import { StreamBody } from '../http2/exchange.js';
 import type { GrpcMessageRecord } from './call.js';
 import { type GrpcFraming, readGrpcFrames } from './messages.js';
@@ -73,6 +74,31 @@ export function encodeGrpcMessage(text: string): string {
       byte >= 0x20 && byte <= 0x7e && byte !== 0x25
         ? String.fromCharCode(byte)
         : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Connection-specific headers, which HTTP/2 forbids (RFC 9113 8.2.2). */
+export const CONNECTION_HEADERS = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+];
+
+/** A header list as node:http2 takes it: repeated names as arrays; pseudo-headers and `dropped` left out. */
+export function headerObject(
+  list: readonly [string, string][],
+  dropped: ReadonlySet<string>,
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [rawName, value] of list) {
+    const name = rawName.toLowerCase();
+    if (name.startsWith(':') || dropped.has(name)) continue;
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else out[name] = Array.isArray(prev) ? [...prev, value] : [String(prev), value];
   }
   return out;
 }

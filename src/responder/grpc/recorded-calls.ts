@@ -8,7 +8,7 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import type { ResponderConfig } from '../../config/replay.js';
 import type { RRPair } from '../../model/traffic.js';
 import { type GrpcRecord, grpcOf, responseTrailers } from '../../protocols/grpc/recorded-pair.js';
-import { frameMessage, messageBytes } from '../../protocols/grpc/wire.js';
+import { CONNECTION_HEADERS, frameMessage, headerObject, messageBytes } from '../../protocols/grpc/wire.js';
 import { callKey, type FieldPaths } from './call-key.js';
 
 export interface GrpcReply {
@@ -35,17 +35,8 @@ export interface GrpcIndexSummary {
   noResponse: number;
 }
 
-/** Headers HTTP/2 forbids (connection-specific) or that the replayed body no longer fits. */
-const DROPPED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'content-length',
-  'grpc-encoding',
-]);
+/** Headers HTTP/2 forbids, or that the replayed body no longer fits. */
+const DROPPED = new Set([...CONNECTION_HEADERS, 'te', 'content-length', 'grpc-encoding']);
 
 /** Keys listed per path for a miss's `nearest`. */
 const NEAREST_KEYS = 5;
@@ -107,7 +98,7 @@ function prepare(pair: RRPair, grpc: GrpcRecord): GrpcReply {
   const res = pair.response!;
   const requestEnd = grpc.request.at(-1)?.offsetMs ?? 0;
   const trailerList = responseTrailers(pair);
-  const headers = headerObject(res.headers);
+  const headers = headerObject(res.headers, DROPPED);
   headers[':status'] = res.status;
   const reply: GrpcReply = {
     headers,
@@ -117,24 +108,11 @@ function prepare(pair: RRPair, grpc: GrpcRecord): GrpcReply {
     })),
     endMs: Math.max(0, pair.durationMs - requestEnd),
   };
-  if (trailerList) reply.trailers = headerObject(trailerList);
+  if (trailerList) reply.trailers = headerObject(trailerList, DROPPED);
   else if (!grpc.trailersOnly && grpc.status !== undefined) {
     reply.trailers = { 'grpc-status': String(grpc.status), 'grpc-message': grpc.message ?? '' };
   }
   return reply;
-}
-
-/** A header list as node:http2 takes it: repeated names as arrays, forbidden names left out. */
-export function headerObject(list: readonly [string, string][]): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [rawName, value] of list) {
-    const name = rawName.toLowerCase();
-    if (name.startsWith(':') || DROPPED.has(name)) continue;
-    const prev = out[name];
-    if (prev === undefined) out[name] = value;
-    else out[name] = Array.isArray(prev) ? [...prev, value] : [String(prev), value];
-  }
-  return out;
 }
 
 /** Streams the pairs on, keeping the outbound gRPC calls in `calls` (they are not HTTP replies). */
