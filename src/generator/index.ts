@@ -149,8 +149,10 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   const recorded = await pairSource(opts);
-  // gRPC recordings replay over HTTP/2 (not sharded yet: one replica sends them all).
+  // gRPC recordings replay over HTTP/2, with one generator (sharding them is not built yet).
   if (await isGrpcRecording(recorded)) {
+    if ((opts.shard?.count ?? 1) > 1)
+      throw new Error('load.replicas: a gRPC recording replays with one generator (replicas: 1)');
     return runGrpcGenerator({ opts, load, transforms, target: url, open: recorded, maxBodyBytes });
   }
   const open = shardSource(recorded, load.include, opts.shard ?? { index: 0, count: 1 });

@@ -1,12 +1,13 @@
 /**
- * The gRPC and HTTP/2 parts of a stored pair (format 2). Main's RRPair type does not name them
- * yet (docs/proposals/h2-grpc-format.md); the replay side reads them, and their types, only
- * through this module, so moving the schemas into src/model changes this file alone.
+ * The gRPC and HTTP/2 parts of a stored pair (format 2, src/model/h2.ts). The replay side reads
+ * them, and their types, only through this module.
  */
 import type { RRPair } from '../../model/traffic.js';
-import type { GrpcRecord, RRPairV2 } from './recorded-format.js';
+import type { GrpcRecord } from '../../model/h2.js';
+import type { RRPairV2 } from './recorded-format.js';
 
-export { type GrpcRecord, type H2Facts, RRPairV2 } from './recorded-format.js';
+export type { GrpcRecord, H2Facts } from '../../model/h2.js';
+export { RRPairV2 } from './recorded-format.js';
 
 type HeaderList = [string, string][];
 
