@@ -13,7 +13,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { stringify as toYaml } from 'yaml';
 import type { ReplayResult } from '../../src/config/replay.js';
 import { TRAFFIC_REPLAY } from '../../src/kube/api/annotations.js';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
@@ -29,15 +28,8 @@ import {
   startControllerOperator,
   writeServingCert,
   type WebhookProcess,
+  trafficReplayYaml as replay,
 } from './operator-harness.js';
-
-const replay = (name: string, spec: Record<string, unknown>) =>
-  toYaml({
-    apiVersion: 'replay.reprise.dev/v1alpha1',
-    kind: 'TrafficReplay',
-    metadata: { name, namespace: 'default' },
-    spec,
-  });
 
 describe('TrafficReplay controller with Temporal', { timeout: 600_000 }, () => {
   let cluster: DevCluster;

@@ -187,3 +187,12 @@ interface WebhookConfiguration {
     clientConfig: { service?: { path?: string }; url?: string; caBundle?: string };
   }[];
 }
+
+/** A TrafficReplay in the default namespace, as the YAML a user would apply. */
+export const trafficReplayYaml = (name: string, spec: Record<string, unknown>) =>
+  toYaml({
+    apiVersion: 'replay.reprise.dev/v1alpha1',
+    kind: 'TrafficReplay',
+    metadata: { name, namespace: 'default' },
+    spec,
+  });

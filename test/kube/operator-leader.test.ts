@@ -13,7 +13,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { stringify as toYaml } from 'yaml';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import type { TrafficReplay } from '../../src/kube/api/traffic-replay.js';
 import { createOrchestratorWorker } from '../../workers/orchestrator.js';
@@ -27,6 +26,7 @@ import {
   startControllerOperator,
   writeServingCert,
   type WebhookProcess,
+  trafficReplayYaml as replay,
 } from './operator-harness.js';
 
 const LEASE = 'reprise-operator-controller';
@@ -34,14 +34,6 @@ const LEASE = 'reprise-operator-controller';
 interface Lease {
   spec: { holderIdentity?: string; leaseTransitions?: number };
 }
-
-const replay = (name: string, spec: Record<string, unknown>) =>
-  toYaml({
-    apiVersion: 'replay.reprise.dev/v1alpha1',
-    kind: 'TrafficReplay',
-    metadata: { name, namespace: 'default' },
-    spec,
-  });
 
 describe('operator replicas with a Lease', { timeout: 600_000 }, () => {
   let cluster: DevCluster;

@@ -24,6 +24,7 @@ import {
   startWebhook,
   writeServingCert,
   type WebhookProcess,
+  trafficReplayYaml as replay,
 } from './operator-harness.js';
 
 const deployment = (name: string, annotations: Record<string, string>): V1Deployment => ({
@@ -49,14 +50,6 @@ const deployment = (name: string, annotations: Record<string, string>): V1Deploy
     },
   },
 });
-
-const replay = (name: string, spec: Record<string, unknown>) =>
-  toYaml({
-    apiVersion: 'replay.reprise.dev/v1alpha1',
-    kind: 'TrafficReplay',
-    metadata: { name, namespace: 'default' },
-    spec,
-  });
 
 const TOKEN = 'inspector-test-token';
 
