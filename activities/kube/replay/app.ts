@@ -106,11 +106,19 @@ export async function startApp(
         ctx.signal,
       );
     } catch (err) {
-      if (err instanceof KubeApiError && err.status === 422) {
+      // 422 is both a failed `test` (a concurrent change: retry) and a routed template the API
+      // refuses (no retry helps): the API's own words tell them apart and are kept.
+      if (err instanceof KubeApiError && err.status === 422 && /\btest(ing)?\b/i.test(err.message)) {
         throw new RuntimeError(
-          `target.workload: ${describeWorkload(w)} changed since Reprise saved its pod template; retrying`,
+          `target.workload: ${describeWorkload(w)} changed since Reprise saved its pod template; retrying (${err.message})`,
           'WorkloadChanged',
           true,
+        );
+      }
+      if (err instanceof KubeApiError && err.status === 422) {
+        throw new RuntimeError(
+          `target.workload: routing ${describeWorkload(w)} to the responder was refused by the API server: ${err.message}`,
+          'InvalidInput',
         );
       }
       throw err;
