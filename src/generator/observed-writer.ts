@@ -47,8 +47,35 @@ export function exchangeLine(
 ): string {
   const start = `{${head},"pass":${pass},"sentAt":"${isoAt(sentAtMs)}","latencyMs":${Math.round(latencyMs * 1000) / 1000}`;
   return 'response' in outcome
-    ? `${start},"response":${JSON.stringify(outcome.response)}}`
+    ? `${start},"response":${responseJson(outcome.response)}}`
     : `${start},"error":${JSON.stringify(outcome.error)}}`;
+}
+
+/**
+ * JSON.stringify(response), member for member, built from parts: the header list of a repeated
+ * head is the same array (response-head.ts), so its JSON is made once; a body's text is the
+ * only string left to escape.
+ */
+function responseJson(r: ObservedResponse): string {
+  const body = r.body === undefined ? '' : `,"body":${bodyJson(r.body)}`;
+  return `{"status":${r.status},"headers":${headersJson(r.headers)}${body}}`;
+}
+
+const headerJsonOf = new WeakMap<HeaderList, string>();
+
+function headersJson(headers: HeaderList): string {
+  let json = headerJsonOf.get(headers);
+  if (json === undefined) {
+    json = JSON.stringify(headers);
+    headerJsonOf.set(headers, json);
+  }
+  return json;
+}
+
+/** Body's members in its schema's order (src/model/traffic.ts). */
+function bodyJson(b: Body): string {
+  const decoded = b.decodedFrom === undefined ? '' : `,"decodedFrom":"${b.decodedFrom}"`;
+  return `{"encoding":"${b.encoding}","data":${JSON.stringify(b.data)},"size":${b.size},"truncated":${b.truncated}${decoded}}`;
 }
 
 export class ObservedWriter {

@@ -4,6 +4,7 @@
  * content-length; otherwise the body runs until the connection closes.
  */
 import type { HeaderList } from '../model/traffic.js';
+import { responseHead } from './response-head.js';
 
 export interface ResponseHandler {
   onHead(status: number, headers: HeaderList, contentEncoding: string | undefined): void;
@@ -157,49 +158,9 @@ export class ResponseParser {
    * whether the response is already complete (it has no body).
    */
   private head(text: string): string | boolean {
-    const lines = text.split('\r\n');
-    const statusLine = lines[0];
-    if (!statusLine.startsWith('HTTP/1.') || statusLine[8] !== ' ') return 'bad status line';
-    const status = Number(statusLine.slice(9, 12));
-    if (!Number.isInteger(status) || status < 100 || status > 999) return 'bad status code';
-    const http10 = statusLine[7] === '0';
-    const headers: HeaderList = [];
-    let contentLength: string | undefined;
-    let transferEncoding: string | undefined;
-    let connection = '';
-    let contentEncoding: string | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i];
-      const colon = line.indexOf(':');
-      if (colon <= 0) {
-        // obs-fold: a continuation of the previous header's value.
-        if ((line[0] === ' ' || line[0] === '\t') && headers.length) {
-          headers[headers.length - 1][1] += ' ' + line.trim();
-          continue;
-        }
-        return 'bad header line';
-      }
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      headers.push([name, value]);
-      switch (name.length) {
-        case 10:
-          if (name.toLowerCase() === 'connection') connection = value.toLowerCase();
-          break;
-        case 14:
-          if (name.toLowerCase() === 'content-length') {
-            if (contentLength !== undefined && contentLength !== value) return 'conflicting content-length';
-            contentLength = value;
-          }
-          break;
-        case 16:
-          if (name.toLowerCase() === 'content-encoding') contentEncoding = value.toLowerCase();
-          break;
-        case 17:
-          if (name.toLowerCase() === 'transfer-encoding') transferEncoding = value.toLowerCase();
-          break;
-      }
-    }
+    const head = responseHead(text);
+    if (typeof head === 'string') return head;
+    const { status, http10, headers, connection, contentLength, transferEncoding, contentEncoding } = head;
     // Interim responses (100 Continue, 103 Early Hints) precede the real one.
     if (status < 200 && status !== 101) return false;
     this.keepAlive = http10 ? connection.includes('keep-alive') : !connection.includes('close');
