@@ -3,7 +3,9 @@
  * answers in order on a connection, so the response that completes belongs to the request
  * this connection sent: that is how an observed response finds its recorded pair, with
  * nothing added to the request. The socket is opened on the first send and again after the
- * target closes it.
+ * target closes it. A plain TCP socket reads into one buffer shared by every connection
+ * (`onread`: no stream machinery and no allocation per read); what a response keeps past the
+ * read that brought it is copied out.
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +26,8 @@ export interface ReceivedResponse {
   contentEncoding: string | undefined;
   /** The first body bytes, at most the keep limit. */
   chunks: Buffer[];
+  /** Chunks before this index are the response's own copies; later ones may view a read buffer. */
+  owned: number;
   kept: number;
   /** Body bytes received in all. */
   size: number;
@@ -35,6 +39,8 @@ export interface ConnectionOwner {
 }
 
 const MAX_BACKOFF_MS = 1000;
+/** Reads land here, one socket at a time (the callbacks run on this thread, one after another). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 export class Connection implements ResponseHandler {
   busy = false;
@@ -82,7 +88,7 @@ export class Connection implements ResponseHandler {
   }
 
   onHead(status: number, headers: HeaderList, contentEncoding: string | undefined): void {
-    this.response = { status, headers, contentEncoding, chunks: [], kept: 0, size: 0 };
+    this.response = { status, headers, contentEncoding, chunks: [], owned: 0, kept: 0, size: 0 };
   }
 
   onBody(chunk: Buffer): void {
@@ -106,17 +112,30 @@ export class Connection implements ResponseHandler {
 
   private open(): net.Socket {
     const { host, port } = this.target;
-    const socket = this.target.tls
-      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: false })
-      : net.connect({ host, port, noDelay: true });
-    this.socket = socket;
-    this.answered = false;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (socket: net.Socket, chunk: Buffer) => {
       if (socket !== this.socket) return;
       const error = this.parser.execute(chunk);
       if (error) this.fail('bad-response');
-    });
+      else if (this.response && socket === this.socket) keepChunks(this.response);
+    };
+    const socket: net.Socket = this.target.tls
+      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: false })
+      : net.connect({
+          host,
+          port,
+          noDelay: true,
+          onread: {
+            buffer: READ_BUFFER,
+            callback: (n) => {
+              onData(socket, READ_BUFFER.subarray(0, n));
+              return true;
+            },
+          },
+        });
+    this.socket = socket;
+    this.answered = false;
+    socket.setNoDelay(true);
+    if (this.target.tls) socket.on('data', (chunk: Buffer) => onData(socket, chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (socket !== this.socket) return;
       this.backOffUnlessAnswered();
@@ -164,4 +183,9 @@ export class Connection implements ResponseHandler {
     this.response = undefined;
     this.owner.completed(this, undefined, kind);
   }
+}
+
+/** A response still coming keeps copies of its chunks: the read buffer is reused by the next read. */
+function keepChunks(r: ReceivedResponse): void {
+  for (; r.owned < r.chunks.length; r.owned++) r.chunks[r.owned] = Buffer.from(r.chunks[r.owned]);
 }

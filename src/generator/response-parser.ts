@@ -138,7 +138,8 @@ export class ResponseParser {
 
   private hold(buf: Buffer, off: number, limit: number, tooLarge: string): string | undefined {
     if (buf.length - off > limit) return tooLarge;
-    this.pending = buf.subarray(off);
+    // A copy: the input may be a read buffer that the next read overwrites.
+    this.pending = Buffer.from(buf.subarray(off));
     return undefined;
   }
 
