@@ -25,16 +25,24 @@ export interface ObservedResponse {
   body?: Body;
 }
 
-let isoMs = NaN;
-let isoText = '';
-/** ISO text of an epoch ms; many lines fall in the same millisecond, and formatting is not free. */
+let isoSecond = NaN;
+let isoPrefix = '';
+/**
+ * ISO text of an epoch ms. Lines complete out of send order, so their times jump back and forth
+ * across a few ms; the text up to the seconds is made once per second and the ms appended.
+ */
 function isoAt(ms: number): string {
   const whole = Math.floor(ms);
-  if (whole !== isoMs) {
-    isoMs = whole;
-    isoText = new Date(whole).toISOString();
+  const second = Math.floor(whole / 1000);
+  if (second !== isoSecond) {
+    const text = new Date(second * 1000).toISOString();
+    // Years 0-9999 only: others have a longer form, made whole each time.
+    if (text.length !== 24) return new Date(whole).toISOString();
+    isoSecond = second;
+    isoPrefix = text.slice(0, 20);
   }
-  return isoText;
+  const m = whole - second * 1000;
+  return `${isoPrefix}${m < 10 ? '00' : m < 100 ? '0' : ''}${m}Z`;
 }
 
 /** One NDJSON line; `head` holds the request's fixed members (see PlannedRequest.observedHead). */

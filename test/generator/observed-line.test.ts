@@ -41,6 +41,22 @@ describe('observed line', () => {
     }
   });
 
+  it('writes sentAt as the ISO time of its ms, whatever order the lines come in', () => {
+    const times = [
+      Date.parse('2024-01-01T00:00:01.000Z'),
+      Date.parse('2024-01-01T00:00:00.999Z'),
+      Date.parse('2024-01-01T00:00:01.007Z') + 0.6,
+      Date.parse('2024-01-01T00:00:01.045Z'),
+      Date.parse('1969-12-31T23:59:59.950Z'),
+      Date.parse('2024-01-01T00:00:01.000Z'),
+      -62198755200000,
+    ];
+    for (const ms of times) {
+      const line = JSON.parse(exchangeLine(HEAD, 0, ms, 1, { error: 'timeout' })) as { sentAt: string };
+      assert.equal(line.sentAt, new Date(Math.floor(ms)).toISOString());
+    }
+  });
+
   it('gives responses with the same head the same headers, and tells different heads apart', () => {
     const seen: { status: number; headers: HeaderList; body: string }[] = [];
     let body = '';
