@@ -58,7 +58,7 @@ export class Answers {
    * recorded reply closes or resets the connection).
    */
   directReply(facts: RequestFacts): { response: PreparedResponse; delayMs: number } | undefined {
-    const entry = this.index.find(sign(facts, this.rules));
+    const entry = this.index.find(sign(facts, this.rules), facts.body);
     if (!entry || this.index.peek(entry).kind !== 'respond') return undefined;
     const reply = this.index.next(entry);
     this.log.matched();
