@@ -24,6 +24,7 @@ const ORDER = [
   'sidecar-tls',
   'responder-100k-vs-10',
   'responder-vs-mockttp',
+  'responder-vs-mockttp-post',
   'generator-vs-autocannon',
   'generator-rate-500',
   'generator-rate-2000',

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { RRPair } from '../../src/model/traffic.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
-import { jsonBody, makePair } from '../../tools/fixtures/pairs.js';
+import { jsonBody, makePair, textBody } from '../../tools/fixtures/pairs.js';
 
 const T0 = Date.parse('2024-03-10T12:00:00Z');
 
@@ -36,6 +36,31 @@ export function outboundPair(i: number): RRPair {
 
 /** The request target of outbound pair `i` (path and query, as sent). */
 export const outboundPath = (i: number) => `/stock/SKU-${i}?warehouse=eu-west-1`;
+
+/** Where the recorded POSTs go: one endpoint, told apart by their JSON bodies. */
+export const RESERVE_PATH = '/v1/reserve';
+
+/** The JSON body of recorded POST `i`, as sent. */
+export const reserveBody = (i: number) =>
+  JSON.stringify({ sku: `SKU-${i}`, qty: 1 + (i % 5), warehouse: 'eu-west-1', customer: `c-${i % 97}` });
+
+/** Outbound POST `i`: a JSON reservation the dependency answered with its own JSON. */
+export function outboundPostPair(i: number): RRPair {
+  return makePair({
+    id: `post-${i}`,
+    direction: 'outbound',
+    service: 'bench',
+    startedAt: new Date(T0 + i).toISOString(),
+    durationMs: 1,
+    method: 'POST',
+    host: DEPENDENCY_HOST,
+    port: 80,
+    path: RESERVE_PATH,
+    headers: [['content-type', 'application/json']],
+    body: textBody(reserveBody(i)),
+    responseBody: jsonBody({ reservation: `r-${i}`, sku: `SKU-${i}`, ok: true }),
+  });
+}
 
 /** Inbound pair `i`: a distinct GET to the app (what the generator replays); 1 ms apart. */
 export function inboundPair(i: number): RRPair {
@@ -72,6 +97,28 @@ export async function writeSnapshot(
 export async function writeHar(file: string, origin: string, host: string, targets: string[]): Promise<void> {
   const entries = targets.map((t) => ({
     request: { method: 'GET', url: `${origin}${t}`, headers: [{ name: 'host', value: host }] },
+  }));
+  await writeFile(file, JSON.stringify({ log: { version: '1.2', entries } }));
+}
+
+/** A HAR of JSON POSTs to `origin` + `path`, one entry per body, with this Host header. */
+export async function writePostHar(
+  file: string,
+  origin: string,
+  host: string,
+  path: string,
+  bodies: string[],
+): Promise<void> {
+  const entries = bodies.map((text) => ({
+    request: {
+      method: 'POST',
+      url: `${origin}${path}`,
+      headers: [
+        { name: 'host', value: host },
+        { name: 'content-type', value: 'application/json' },
+      ],
+      postData: { mimeType: 'application/json', text },
+    },
   }));
   await writeFile(file, JSON.stringify({ log: { version: '1.2', entries } }));
 }
