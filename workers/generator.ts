@@ -24,6 +24,7 @@ import { storeReplayResults } from '../src/store/results.js';
 import { isSafeId } from '../src/base/ids.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
 import { parseShard } from '../src/config/replicas.js';
+import { workerArgs } from '../src/base/worker-args.js';
 
 const USAGE = `usage: generator --snapshot ID --target URL --out FILE [--home DIR | --snapshot-url URL]
                  [--upload-url URL | --replay ID] [--config FILE]
@@ -50,6 +51,8 @@ const emit = (line: object) =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    // `--standby`: loaded now, arguments later (src/base/worker-args.ts).
+    args: await workerArgs(),
     options: {
       snapshot: { type: 'string' },
       home: { type: 'string' },

@@ -142,7 +142,16 @@ async function main(): Promise<void> {
     tls: server.tls,
     apiKey: server.apiKey,
   });
-  const worker = await createOrchestratorWorker({ connection, namespace: server.namespace, home, ...kube });
+  // A long-lived worker keeps warm standbys of the replay processes (REPRISE_STANDBY=0: none).
+  const local = kube
+    ? undefined
+    : new LocalReplayRuntime(home, { standby: process.env.REPRISE_STANDBY !== '0' });
+  const worker = await createOrchestratorWorker({
+    connection,
+    namespace: server.namespace,
+    home,
+    ...(local ? { replayRuntime: local } : kube),
+  });
   const ready = {
     event: 'ready',
     taskQueue: TASK_QUEUE,
@@ -153,6 +162,7 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ ...ready, pid: process.pid }) + '\n');
   // The SDK's runtime shuts the worker down on SIGINT/SIGTERM; run() then resolves.
   await worker.run();
+  local?.stopStandbys();
   await connection.close();
 }
 

@@ -13,6 +13,7 @@ import { loadRulesFile, RulesFileError } from '../src/base/rules-file.js';
 import { openSnapshotStore } from '../src/store/open.js';
 import { HttpSnapshotStore } from '../src/store/http-store.js';
 import { SnapshotNotFoundError } from '../src/store/types.js';
+import { workerArgs } from '../src/base/worker-args.js';
 
 const USAGE = `usage: responder --snapshot ID [--home DIR | --snapshot-url URL] [--port 0] [--host 127.0.0.1] [--config FILE]
                  [--miss-policy 404|passthrough] [--latency none|recorded|<ms>] [--ca-dir DIR]
@@ -43,6 +44,8 @@ function missPolicyFlag(text: string): ResponderConfig['missPolicy'] {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    // `--standby`: loaded now, arguments later (src/base/worker-args.ts).
+    args: await workerArgs(),
     options: {
       snapshot: { type: 'string' },
       home: { type: 'string' },

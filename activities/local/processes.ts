@@ -36,6 +36,8 @@ export interface SpawnSpec {
 }
 
 const POLL_MS = 50;
+/** The ready line is on a replay's critical path: looked for more often than an exit. */
+const READY_POLL_MS = 20;
 
 export async function readRecord(file: string): Promise<ProcessRecord | undefined> {
   try {
@@ -194,6 +196,19 @@ export async function spawnReady(
     closeSync(fd);
   }
   child.unref();
+  return awaitReady(spec, child, logStart, ctx);
+}
+
+/**
+ * Records `child` (a process of `spec` whose output goes to its log from byte `logStart` on) and
+ * waits for its JSON ready line; on failure it is killed and the log's tail explains why.
+ */
+export async function awaitReady(
+  spec: SpawnSpec,
+  child: ChildProcess,
+  logStart: number,
+  ctx: RuntimeContext,
+): Promise<{ child: ChildProcess; record: ProcessRecord }> {
   const record: ProcessRecord = {
     pid: child.pid ?? 0,
     script: spec.script,
@@ -203,7 +218,10 @@ export async function spawnReady(
     key: spec.key,
   };
   if (child.pid) await writeRecord(spec.recordFile, record);
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined =
+    child.exitCode !== null || child.signalCode !== null
+      ? { code: child.exitCode, signal: child.signalCode }
+      : undefined;
   child.once('exit', (code, signal) => (exit = { code, signal }));
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
@@ -232,6 +250,6 @@ export async function spawnReady(
       throw await failure(spec, logStart, `printed no ready line within ${spec.readyTimeoutMs} ms`, null);
     }
     ctx.heartbeat();
-    await delay(POLL_MS);
+    await delay(READY_POLL_MS);
   }
 }

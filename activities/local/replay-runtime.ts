@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { AppConfig, WorkloadRef, ReplayInput, ResponderConfig } from '../../src/config/replay.js';
 import type { ResponderStats } from '../../src/model/replay.js';
 import type { GeneratorSummary } from '../../src/generator/index.js';
-import { caDir, observedFile, replayDir } from '../../src/base/paths.js';
+import { caDir, observedFile, replayDir, runDir } from '../../src/base/paths.js';
 import { shardText, type Shard } from '../../src/config/replicas.js';
 import { workerNodeOptions } from '../../src/base/node-options.js';
 import { projectRoot } from '../../src/base/project-root.js';
@@ -24,17 +24,47 @@ import type {
 } from '../runtime.js';
 import { RuntimeError, type RuntimeContext } from '../runtime.js';
 import { Supervisor } from './supervisor.js';
-import { logTail } from './processes.js';
+import { logTail, type ProcessRecord } from './processes.js';
+import { Standbys } from './standby.js';
 import { jvmAppEnv } from '../../src/jvm/local.js';
 
 const STOP_GRACE_MS = 5_000;
 const LOG_LINES_KEPT = 200;
 
+/** The workers a replay starts, with the environment each gets on top of the supervisor's. */
+const WORKERS = {
+  responder: () => workerNodeOptions('responder'),
+  generator: () => ({}),
+} as const;
+type WorkerName = keyof typeof WORKERS;
+
+export interface LocalReplayOptions {
+  /**
+   * Keep a warm standby of the responder and the generator (activities/local/standby.ts): a
+   * replay then starts in well under a second instead of about two. For a long-lived worker.
+   */
+  standby?: boolean;
+}
+
 export class LocalReplayRuntime implements ReplayRuntime {
   private readonly supervisor: Supervisor;
+  private readonly standbys: Standbys | undefined;
 
-  constructor(private readonly home: string) {
-    this.supervisor = new Supervisor({ home });
+  constructor(
+    private readonly home: string,
+    opts: LocalReplayOptions = {},
+  ) {
+    this.standbys = opts.standby ? new Standbys(path.join(runDir(home), 'standby')) : undefined;
+    this.supervisor = new Supervisor({ home, standbys: this.standbys });
+    this.prepareStandby('responder');
+    this.prepareStandby('generator');
+  }
+
+  /** Makes sure a standby of `name` waits for the next replay (when standbys are on and it is built). */
+  private prepareStandby(name: WorkerName): void {
+    const file = path.join(projectRoot, 'dist/workers', `${name}.js`);
+    if (!this.standbys || !existsSync(file)) return;
+    this.standbys.prepare(file, this.supervisor.env({ name, env: WORKERS[name]() }));
   }
 
   private script(name: string): string {
@@ -63,7 +93,7 @@ export class LocalReplayRuntime implements ReplayRuntime {
         args: ['--snapshot', req.snapshotId, '--home', this.home, '--port', '0', '--config', configFile],
         health: (r) =>
           typeof r.ready.port === 'number' ? `http://127.0.0.1:${r.ready.port}/__reprise/healthz` : undefined,
-        env: workerNodeOptions('responder'),
+        env: WORKERS.responder(),
       },
       ctx,
     );
@@ -80,8 +110,10 @@ export class LocalReplayRuntime implements ReplayRuntime {
     return (await res.json()) as ResponderStats;
   }
 
-  stopResponder(req: ReplayRef, ctx: RuntimeContext): Promise<void> {
-    return this.supervisor.stop(req.replayId, 'responder', STOP_GRACE_MS, ctx);
+  async stopResponder(req: ReplayRef, ctx: RuntimeContext): Promise<void> {
+    await this.supervisor.stop(req.replayId, 'responder', STOP_GRACE_MS, ctx);
+    // The replay's responder is gone: a new standby loads now, not while a replay runs.
+    this.prepareStandby('responder');
   }
 
   /** Locally the app's log file is the collection; nothing to start. */
@@ -179,24 +211,39 @@ export class LocalReplayRuntime implements ReplayRuntime {
           configFile,
           ...replica,
         ],
+        env: WORKERS.generator(),
         awaitReadyLine: false,
         // A finished generator is not restarted by a retry: its done line is the result.
         reuseFinished: true,
       },
       ctx,
     );
+    try {
+      return await this.awaitGenerator(req.replayId, name, record, ctx);
+    } finally {
+      this.prepareStandby('generator');
+    }
+  }
+
+  /** The generator's summary from its done line, once it has printed it. */
+  private async awaitGenerator(
+    replayId: string,
+    name: string,
+    record: ProcessRecord,
+    ctx: RuntimeContext,
+  ): Promise<GeneratorSummary> {
     for (;;) {
-      const done = await this.lastEvent(req.replayId, 'done', name);
+      const done = await this.lastEvent(replayId, 'done', name);
       if (done) return (done as { summary: GeneratorSummary }).summary;
       if (ctx.signal.aborted) {
-        await this.supervisor.stop(req.replayId, name, STOP_GRACE_MS, ctx);
+        await this.supervisor.stop(replayId, name, STOP_GRACE_MS, ctx);
         throw new RuntimeError('generator cancelled', 'Cancelled', true);
       }
       if (!(await this.supervisor.isRunning(record))) {
         // The load ran but its results are not stored: running it again would send it twice.
-        const lost = await this.lastEvent(req.replayId, 'results-not-stored', name);
+        const lost = await this.lastEvent(replayId, 'results-not-stored', name);
         if (lost) throw new RuntimeError(`the ${name} ran, but ${String(lost.error)}`, 'ResultsNotStored');
-        const tail = await logTail(this.supervisor.logFile(req.replayId, name));
+        const tail = await logTail(this.supervisor.logFile(replayId, name));
         throw new RuntimeError(`the ${name} exited without a summary:\n${tail}`, 'GeneratorFailed', true);
       }
       ctx.heartbeat();
@@ -238,8 +285,14 @@ export class LocalReplayRuntime implements ReplayRuntime {
     if (req.cleanup === 'all') await removeObserved(replayDir(this.home, req.replayId));
   }
 
+  /** Ends the idle standbys (the replays' own processes run on). */
+  stopStandbys(): void {
+    this.standbys?.stopAll();
+  }
+
   /** For an embedded worker that dies with its command. */
   stopAll(): Promise<void> {
+    this.standbys?.stopAll();
     return this.supervisor.stopEverything();
   }
 }

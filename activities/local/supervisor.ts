@@ -4,8 +4,8 @@
  * Files live in `$REPRISE_HOME/run/<runId>/`: `<name>.json` (pid, ready line) and `<name>.log`.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { isSafeId } from '../../src/base/ids.js';
@@ -13,6 +13,7 @@ import { childLog } from '../../src/base/log.js';
 import { runDir } from '../../src/base/paths.js';
 import { RuntimeError, type RuntimeContext } from '../runtime.js';
 import {
+  awaitReady,
   isAlive,
   ownedAndAlive,
   readRecord,
@@ -22,6 +23,7 @@ import {
   writeRecord,
   type ProcessRecord,
 } from './processes.js';
+import { Standbys } from './standby.js';
 
 export interface ProcessSpec {
   name: string;
@@ -67,7 +69,8 @@ export class Supervisor {
   /** Runs this supervisor started processes for; stopEverything() ends them. */
   private readonly runs = new Set<string>();
 
-  constructor(private readonly opts: { home: string; readyTimeoutMs?: number }) {}
+  /** `standbys`: warm processes a worker script may be taken from instead of started (standby.ts). */
+  constructor(private readonly opts: { home: string; readyTimeoutMs?: number; standbys?: Standbys }) {}
 
   runFolder(runId: string): string {
     return path.join(runDir(this.opts.home), folderName(runId));
@@ -109,7 +112,10 @@ export class Supervisor {
     await mkdir(this.runFolder(runId), { recursive: true });
     this.runs.add(runId);
     const logFile = this.logFile(runId, spec.name);
-    const env = { ...process.env, REPRISE_HOME: this.opts.home, REPRISE_LOG_JSON: '1', ...spec.env };
+    const env = this.env(spec);
+    const files = { recordFile, logFile, env, key };
+    const adopted = await this.adoptStandby(spec, files, ctx);
+    if (adopted) return adopted;
     if (spec.script && spec.awaitReadyLine !== false) {
       const { record } = await spawnReady(
         {
@@ -126,7 +132,48 @@ export class Supervisor {
       );
       return record;
     }
-    return this.spawnDetached(spec, { recordFile, logFile, env, key });
+    return this.spawnDetached(spec, files);
+  }
+
+  /** The environment a process of `spec` is started with. */
+  env(spec: ProcessSpec): NodeJS.ProcessEnv {
+    return { ...process.env, REPRISE_HOME: this.opts.home, REPRISE_LOG_JSON: '1', ...spec.env };
+  }
+
+  /**
+   * Takes the warm standby of the spec's script, if there is one, and hands it the spec's
+   * arguments: the process then runs as if just started, its output in the run's log.
+   */
+  private async adoptStandby(
+    spec: ProcessSpec,
+    files: { recordFile: string; logFile: string; env: NodeJS.ProcessEnv; key: string },
+    ctx: RuntimeContext,
+  ): Promise<ProcessRecord | undefined> {
+    // A log from an earlier attempt stays where it is: that step starts afresh.
+    if (!spec.script || spec.cwd !== undefined || existsSync(files.logFile)) return undefined;
+    const standby = this.opts.standbys?.take(spec.script, files.env);
+    if (!standby) return undefined;
+    await rename(standby.logFile, files.logFile);
+    const logStart = statSync(files.logFile).size;
+    Standbys.start(standby, spec.args ?? []);
+    const ready = {
+      name: spec.name,
+      script: spec.script,
+      args: spec.args ?? [],
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      ...files,
+    };
+    if (spec.awaitReadyLine !== false) return (await awaitReady(ready, standby.child, logStart, ctx)).record;
+    const record: ProcessRecord = {
+      pid: standby.pid,
+      script: spec.script,
+      logFile: files.logFile,
+      startedAt: new Date().toISOString(),
+      ready: {},
+      key: files.key,
+    };
+    await writeRecord(files.recordFile, record);
+    return record;
   }
 
   /** Starts without waiting for a ready line; readiness is the caller's business. */

@@ -8,7 +8,6 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateCACertificate } from 'mockttp/dist/util/certificates';
 
 export interface CaFiles {
   certPath: string;
@@ -88,6 +87,8 @@ async function readOptional(file: string): Promise<string | undefined> {
 
 /** Writes a new pair under temporary names and links it into place; false when another process won. */
 async function publish(dir: string, certPath: string, keyPath: string): Promise<boolean> {
+  // Loaded only to create a CA (once per home): its X.509 stack costs a quarter of a second to load.
+  const { generateCACertificate } = await import('mockttp/dist/util/certificates');
   const { cert, key } = await generateCACertificate({
     subject: { commonName: 'Reprise CA - replay and capture only', organizationName: 'Reprise' },
   });
