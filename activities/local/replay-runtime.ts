@@ -112,7 +112,7 @@ export class LocalReplayRuntime implements ReplayRuntime {
 
   async stopResponder(req: ReplayRef, ctx: RuntimeContext): Promise<void> {
     await this.supervisor.stop(req.replayId, 'responder', STOP_GRACE_MS, ctx);
-    // The replay's responder is gone: a new standby loads now, not while a replay runs.
+    // A replay without a generator (responder-only) replaces its standby here.
     this.prepareStandby('responder');
   }
 
@@ -221,7 +221,10 @@ export class LocalReplayRuntime implements ReplayRuntime {
     try {
       return await this.awaitGenerator(req.replayId, name, record, ctx);
     } finally {
+      // The load is over: new standbys load now, not while a replay sends (the responder's too,
+      // so that it is warm by the next replay even when this one's teardown takes a while).
       this.prepareStandby('generator');
+      this.prepareStandby('responder');
     }
   }
 
