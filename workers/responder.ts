@@ -9,6 +9,7 @@ import { ResponderConfig } from '../src/config/replay.js';
 import { log } from '../src/base/log.js';
 import { caDir, repriseHome } from '../src/base/paths.js';
 import { startResponder, type ResponderConfigInput } from '../src/responder/index.js';
+import { warmUp } from '../src/responder/warm-up.js';
 import { loadRulesFile, RulesFileError } from '../src/base/rules-file.js';
 import { openSnapshotStore } from '../src/store/open.js';
 import { HttpSnapshotStore } from '../src/store/http-store.js';
@@ -44,8 +45,8 @@ function missPolicyFlag(text: string): ResponderConfig['missPolicy'] {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    // `--standby`: loaded now, arguments later (src/base/worker-args.ts).
-    args: await workerArgs(),
+    // `--standby`: loaded now, arguments later (src/base/worker-args.ts), the TLS key made meanwhile.
+    args: await workerArgs(undefined, () => warmUp(caDir(repriseHome()))),
     options: {
       snapshot: { type: 'string' },
       home: { type: 'string' },

@@ -9,8 +9,16 @@ export const STANDBY_FLAG = '--standby';
 /** The longest argument line a standby reads. */
 const MAX_LINE = 1024 * 1024;
 
-export async function workerArgs(argv: string[] = process.argv.slice(2)): Promise<string[]> {
+/**
+ * The arguments; a standby waits for them, doing `whileWaiting` meanwhile (work that does not
+ * depend on them; its failure is left for the real start to meet and report).
+ */
+export async function workerArgs(
+  argv: string[] = process.argv.slice(2),
+  whileWaiting: () => Promise<unknown> = async () => undefined,
+): Promise<string[]> {
   if (argv.length !== 1 || argv[0] !== STANDBY_FLAG) return argv;
+  const warming = whileWaiting().catch(() => undefined);
   const line = await new Promise<string>((resolve) => {
     let text = '';
     const onData = (chunk: Buffer) => {
@@ -27,6 +35,7 @@ export async function workerArgs(argv: string[] = process.argv.slice(2)): Promis
     process.stdin.on('data', onData);
     process.stdin.once('end', onEnd);
   });
+  await warming;
   const args = parseArgsLine(line);
   if (!args) {
     process.stderr.write(`${STANDBY_FLAG}: expected one line with a JSON array of strings\n`);
