@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, readdir, rm, mkdtemp } from 'node:fs/promises';
+import { readFile, rm, mkdtemp } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,35 +17,14 @@ import { LocalReplayRuntime } from '../../activities/local/index.js';
 import { isAlive, type ProcessRecord } from '../../activities/local/processes.js';
 import type { RuntimeContext } from '../../activities/runtime.js';
 import { ResponderConfig, LoadConfig } from '../../src/config/replay.js';
-import { projectRoot } from '../../src/base/project-root.js';
 import { runDir } from '../../src/base/paths.js';
 import { STANDBY_FLAG } from '../../src/base/worker-args.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import { makePair, textBody } from '../../tools/fixtures/pairs.js';
+import { standbyPids, workerScript } from '../helpers/standbys.js';
+import { waitFor } from '../workflows/loopback.js';
 
 const ctx: RuntimeContext = { heartbeat: () => {}, signal: new AbortController().signal };
-
-/** The pids of processes running `script --standby`, from /proc. */
-async function standbyPids(script: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    const args = cmdline.split('\0');
-    if (args.includes(script) && args.includes(STANDBY_FLAG)) pids.push(Number(entry));
-  }
-  return pids;
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A GET with its own Host header (fetch sets the URL's). */
 function get(base: string, target: string, host: string): Promise<string> {
@@ -59,8 +38,6 @@ function get(base: string, target: string, host: string): Promise<string> {
     req.end();
   });
 }
-
-const script = (name: string) => path.join(projectRoot, 'dist/workers', `${name}.js`);
 
 describe('local replay runtime with standbys', () => {
   let home: string;
@@ -99,11 +76,11 @@ describe('local replay runtime with standbys', () => {
     JSON.parse(await readFile(path.join(runDir(home), replayId, `${name}.json`), 'utf8')) as ProcessRecord;
 
   it('runs the replay on the standbys, with its arguments and in its logs, then replaces them', async () => {
-    const [responderStandby] = await until('a responder standby', async () => {
-      const pids = await standbyPids(script('responder'));
+    const [responderStandby] = await waitFor('a responder standby', async () => {
+      const pids = await standbyPids(home, workerScript('responder'));
       return pids.length ? pids : undefined;
     });
-    const [generatorStandby] = await standbyPids(script('generator'));
+    const [generatorStandby] = await standbyPids(home, workerScript('generator'));
     assert.ok(generatorStandby, 'a generator standby waits too');
 
     const ref = { replayId: 'replay-standby' };
@@ -123,15 +100,15 @@ describe('local replay runtime with standbys', () => {
     const generatorLog = await readFile(path.join(runDir(home), ref.replayId, 'generator.log'), 'utf8');
     assert.match(generatorLog, /"event":"done"/);
 
-    const next = await until('a new generator standby', async () => {
-      const pids = (await standbyPids(script('generator'))).filter((p) => p !== generatorStandby);
+    const next = await waitFor('a new generator standby', async () => {
+      const pids = (await standbyPids(home, workerScript('generator'))).filter((p) => p !== generatorStandby);
       return pids.length ? pids : undefined;
     });
     assert.equal(next.length, 1);
     await runtime.stopResponder(ref, ctx);
     assert.equal(await isAlive(responderStandby), false);
-    await until('a new responder standby', async () => {
-      const pids = (await standbyPids(script('responder'))).filter((p) => p !== responderStandby);
+    await waitFor('a new responder standby', async () => {
+      const pids = (await standbyPids(home, workerScript('responder'))).filter((p) => p !== responderStandby);
       return pids.length ? pids : undefined;
     });
   });
@@ -139,13 +116,13 @@ describe('local replay runtime with standbys', () => {
 
 describe('a worker started as a standby', () => {
   it('ends when its keeper closes its input, and exits 2 on an argument line that is not a JSON array', async () => {
-    const idle = spawn(process.execPath, [script('generator'), STANDBY_FLAG], {
+    const idle = spawn(process.execPath, [workerScript('generator'), STANDBY_FLAG], {
       stdio: ['pipe', 'ignore', 'pipe'],
     });
     idle.stdin.end();
     assert.deepEqual(await once(idle, 'exit'), [0, null]);
 
-    const bad = spawn(process.execPath, [script('generator'), STANDBY_FLAG], {
+    const bad = spawn(process.execPath, [workerScript('generator'), STANDBY_FLAG], {
       stdio: ['pipe', 'ignore', 'pipe'],
     });
     let stderr = '';
