@@ -164,16 +164,7 @@ export class Supervisor {
       ...files,
     };
     if (spec.awaitReadyLine !== false) return (await awaitReady(ready, standby.child, logStart, ctx)).record;
-    const record: ProcessRecord = {
-      pid: standby.pid,
-      script: spec.script,
-      logFile: files.logFile,
-      startedAt: new Date().toISOString(),
-      ready: {},
-      key: files.key,
-    };
-    await writeRecord(files.recordFile, record);
-    return record;
+    return recordStarted(standby.pid, spec.script, files);
   }
 
   /** Starts without waiting for a ready line; readiness is the caller's business. */
@@ -195,16 +186,7 @@ export class Supervisor {
       });
       child.unref();
       if (!child.pid) throw new RuntimeError(`${spec.name}: could not start ${command}`, 'SpawnFailed');
-      const record: ProcessRecord = {
-        pid: child.pid,
-        script,
-        logFile: files.logFile,
-        startedAt: new Date().toISOString(),
-        ready: {},
-        key: files.key,
-      };
-      await writeRecord(files.recordFile, record);
-      return record;
+      return await recordStarted(child.pid, script, files);
     } finally {
       closeSync(fd);
     }
@@ -238,4 +220,22 @@ export class Supervisor {
     const ctx: RuntimeContext = { heartbeat: () => {}, signal: new AbortController().signal };
     await Promise.allSettled([...this.runs].map((runId) => this.stopAllOf(runId, graceMs, ctx)));
   }
+}
+
+/** Writes the record of a process started without waiting for a ready line. */
+async function recordStarted(
+  pid: number,
+  script: string,
+  files: { recordFile: string; logFile: string; key: string },
+): Promise<ProcessRecord> {
+  const record: ProcessRecord = {
+    pid,
+    script,
+    logFile: files.logFile,
+    startedAt: new Date().toISOString(),
+    ready: {},
+    key: files.key,
+  };
+  await writeRecord(files.recordFile, record);
+  return record;
 }

@@ -13,16 +13,23 @@ const T0 = Date.parse('2024-03-10T12:00:00Z');
 /** The dependency host the outbound recordings call; autocannon sends it as the Host header. */
 export const DEPENDENCY_HOST = 'inventory.bench';
 
-/** Outbound pair `i`: a distinct GET to the dependency with a small JSON answer. */
-export function outboundPair(i: number): RRPair {
+/** A recorded call `i` to the dependency, 1 ms after call `i - 1`; `fields` say what it was. */
+function dependencyPair(i: number, fields: Parameters<typeof makePair>[0]): RRPair {
   return makePair({
-    id: `out-${i}`,
     direction: 'outbound',
     service: 'bench',
     startedAt: new Date(T0 + i).toISOString(),
     durationMs: 1,
     host: DEPENDENCY_HOST,
     port: 80,
+    ...fields,
+  });
+}
+
+/** Outbound pair `i`: a distinct GET to the dependency with a small JSON answer. */
+export function outboundPair(i: number): RRPair {
+  return dependencyPair(i, {
+    id: `out-${i}`,
     path: `/stock/SKU-${i}`,
     query: [['warehouse', 'eu-west-1']],
     responseBody: jsonBody({
@@ -46,15 +53,9 @@ export const reserveBody = (i: number) =>
 
 /** Outbound POST `i`: a JSON reservation the dependency answered with its own JSON. */
 export function outboundPostPair(i: number): RRPair {
-  return makePair({
+  return dependencyPair(i, {
     id: `post-${i}`,
-    direction: 'outbound',
-    service: 'bench',
-    startedAt: new Date(T0 + i).toISOString(),
-    durationMs: 1,
     method: 'POST',
-    host: DEPENDENCY_HOST,
-    port: 80,
     path: RESERVE_PATH,
     headers: [['content-type', 'application/json']],
     body: textBody(reserveBody(i)),

@@ -177,6 +177,18 @@ async function rotate(targets: Target[], t: Timing) {
   return { rps, ratios, cpuNote };
 }
 
+/** The fields of a row that sets the responder against mockttp: req/s, per-round ratios, median ratio. */
+function againstMockttp(name: string, rps: Map<string, number[]>, vsMockttp: number[]) {
+  return {
+    name,
+    unit: 'req/s',
+    value: round(median(rps.get('responder')!), 0),
+    baseline: round(median(rps.get('mockttp')!), 0),
+    ratio: round(median(vsMockttp)),
+    runs: vsMockttp.map((x) => round(x)),
+  };
+}
+
 async function responderVsMockttp(ctx: BenchContext): Promise<MeasureResult[]> {
   const t = timing(ctx);
   const ours = await responderTarget(ctx, 'responder', 10, cycling(10, HAR_ENTRIES));
@@ -209,15 +221,10 @@ async function responderVsMockttp(ctx: BenchContext): Promise<MeasureResult[]> {
     }
     return [
       {
-        name: 'responder-vs-mockttp',
-        unit: 'req/s',
-        value: round(median(rps.get('responder')!), 0),
-        baseline: round(median(rps.get('mockttp')!), 0),
-        ratio: round(ratio),
+        ...againstMockttp('responder-vs-mockttp', rps, vsMockttp),
         target: '>= 0.9x mockttp and >= 1.3x WireMock',
         met: ratio >= 0.9 && (wireRatio === undefined ? null : wireRatio >= 1.3),
         peers,
-        runs: vsMockttp.map((x) => round(x)),
         notes: [
           `10 recorded pairs vs one static mockttp rule (thenReply with content-length); autocannon -c ${CONNECTIONS}, ${t.seconds} s x ${t.rounds} rotating rounds`,
           cpuNote,
@@ -247,14 +254,9 @@ async function responderVsMockttpPost(ctx: BenchContext): Promise<MeasureResult[
     const ratio = median(vsMockttp);
     return [
       {
-        name: 'responder-vs-mockttp-post',
-        unit: 'req/s',
-        value: round(median(rps.get('responder')!), 0),
-        baseline: round(median(rps.get('mockttp')!), 0),
-        ratio: round(ratio),
+        ...againstMockttp('responder-vs-mockttp-post', rps, vsMockttp),
         target: '>= 2x mockttp',
         met: ratio >= 2,
-        runs: vsMockttp.map((x) => round(x)),
         notes: [
           `${POSTS} recorded JSON POSTs to ${RESERVE_PATH}, one per body; every request is one of them (a miss would be a 404 and fail the row)`,
           `mockttp, the same answers: per recorded POST a rule forPost(path).withJsonBody(recorded body).always().thenReply(200, recorded body, content-type and content-length), tried in order as mockttp does; the responder matches canonical JSON (RFC 8785) by one Map lookup`,

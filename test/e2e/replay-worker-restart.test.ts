@@ -11,44 +11,36 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { isAlive } from '../../activities/local/processes.js';
 import { runDir } from '../../src/base/paths.js';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { TASK_QUEUE } from '../../src/temporal/names.js';
 import type { ReplayProgress, ReplayResult } from '../../src/config/replay.js';
 import { waitFor } from '../workflows/loopback.js';
 import { startOrchestrator } from '../helpers/orchestrator-process.js';
-import { startCountingApp, writeItemsSnapshot, type CountingApp } from '../helpers/replay-fixtures.js';
+import { startReplayBed, writeItemsSnapshot, type ReplayBed } from '../helpers/replay-fixtures.js';
 
-let server: DevServer;
-let client: Client;
-let app: CountingApp;
+let bed: ReplayBed;
 let home: string;
 const workers: ChildProcess[] = [];
 
 before(async () => {
   home = await mkdtemp(path.join(tmpdir(), 'reprise-replay-restart-'));
-  server = await startDevServer({ headless: true });
-  client = new Client({ connection: await Connection.connect({ address: server.address }) });
-  app = await startCountingApp();
+  bed = await startReplayBed();
 });
 
 after(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
-  await client?.connection.close();
-  await server?.stop();
-  await app?.close();
+  await bed?.close();
 });
 
 test('a worker killed mid-replay is replaced and the replay finishes, leaving nothing behind', async () => {
-  const env = { TEMPORAL_ADDRESS: server.address, REPRISE_HOME: home };
+  const env = { TEMPORAL_ADDRESS: bed.server.address, REPRISE_HOME: home };
   const snapshotId = await writeItemsSnapshot(home, 60);
   workers.push(await startOrchestrator(env));
-  const handle = await client.workflow.start('replayWorkflow', {
+  const handle = await bed.client.workflow.start('replayWorkflow', {
     taskQueue: TASK_QUEUE,
     workflowId: `replay-restart-${Date.now()}`,
-    args: [{ snapshotId, target: { url: app.url }, load: { rate: 10, connections: 2 } }],
+    args: [{ snapshotId, target: { url: bed.app.url }, load: { rate: 10, connections: 2 } }],
   });
   await waitFor(
     'the generator to run',
@@ -74,7 +66,7 @@ test('a worker killed mid-replay is replaced and the replay finishes, leaving no
   assert.equal(result.verdict, 'Passed');
   assert.equal(result.requests, 60);
   // Re-attached, not restarted: each recorded request reached the app exactly once.
-  for (let i = 1; i <= 60; i++) assert.equal(app.hits.get(`/items/${i}`), 1, `/items/${i}`);
+  for (let i = 1; i <= 60; i++) assert.equal(bed.app.hits.get(`/items/${i}`), 1, `/items/${i}`);
   for (const pid of pids) assert.equal(await isAlive(pid), false, `pid ${pid} is still running`);
   await assert.rejects(readdir(folder), 'the run folder is removed');
 });

@@ -11,35 +11,27 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { isAlive } from '../../activities/local/processes.js';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { TASK_QUEUE } from '../../src/temporal/names.js';
 import type { ReplayResult } from '../../src/config/replay.js';
 import { waitFor } from '../workflows/loopback.js';
 import { startOrchestrator } from '../helpers/orchestrator-process.js';
-import { startCountingApp, writeItemsSnapshot, type CountingApp } from '../helpers/replay-fixtures.js';
+import { startReplayBed, writeItemsSnapshot, type ReplayBed } from '../helpers/replay-fixtures.js';
 import { standbyPids, workerScript } from '../helpers/standbys.js';
 
 const REQUESTS = 10;
 
 describe('warm standbys of an orchestrator process', () => {
-  let server: DevServer;
-  let client: Client;
-  let app: CountingApp;
+  let bed: ReplayBed;
   const homes: string[] = [];
   const workers: ChildProcess[] = [];
 
   before(async () => {
-    server = await startDevServer({ headless: true });
-    client = new Client({ connection: await Connection.connect({ address: server.address }) });
-    app = await startCountingApp();
+    bed = await startReplayBed();
   });
   after(async () => {
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
-    await client?.connection.close();
-    await server?.stop();
-    await app?.close();
+    await bed?.close();
     for (const home of homes) await rm(home, { recursive: true, force: true });
   });
 
@@ -48,16 +40,20 @@ describe('warm standbys of an orchestrator process', () => {
     const home = await mkdtemp(path.join(tmpdir(), 'reprise-standby-worker-'));
     homes.push(home);
     const snapshotId = await writeItemsSnapshot(home, REQUESTS);
-    const child = await startOrchestrator({ TEMPORAL_ADDRESS: server.address, REPRISE_HOME: home, ...env });
+    const child = await startOrchestrator({
+      TEMPORAL_ADDRESS: bed.server.address,
+      REPRISE_HOME: home,
+      ...env,
+    });
     workers.push(child);
     return { home, snapshotId, child };
   }
 
   async function replay(snapshotId: string, name: string): Promise<ReplayResult> {
-    return (await client.workflow.execute('replayWorkflow', {
+    return (await bed.client.workflow.execute('replayWorkflow', {
       taskQueue: TASK_QUEUE,
       workflowId: `${name}-${Date.now()}`,
-      args: [{ snapshotId, target: { url: app.url }, load: { rate: 100, connections: 2 } }],
+      args: [{ snapshotId, target: { url: bed.app.url }, load: { rate: 100, connections: 2 } }],
     })) as ReplayResult;
   }
 

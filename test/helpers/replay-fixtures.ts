@@ -3,6 +3,8 @@
  * store, and a counting JSON app on loopback whose answers match that snapshot.
  */
 import { createServer, type Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
 import type { RRPair } from '../../src/model/traffic.js';
 import type { SnapshotStore } from '../../src/store/types.js';
@@ -75,4 +77,28 @@ export async function writeItemsSnapshot(
     await writer.append(pair);
   }
   return (await writer.seal()).id;
+}
+
+/** What replays through an orchestrator process need: a Temporal dev server, its client, an app. */
+export interface ReplayBed {
+  server: DevServer;
+  client: Client;
+  app: CountingApp;
+  close(): Promise<void>;
+}
+
+export async function startReplayBed(): Promise<ReplayBed> {
+  const server = await startDevServer({ headless: true });
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  const app = await startCountingApp();
+  return {
+    server,
+    client,
+    app,
+    close: async () => {
+      await client.connection.close();
+      await server.stop();
+      await app.close();
+    },
+  };
 }
