@@ -5,12 +5,14 @@
  * long-lived worker's warm standbys (activities/local/standby.ts): the warm-up replay takes the
  * first ones and each measured replay the ones loaded after the previous replay.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { FsSnapshotStore } from '../../src/store/fs-store.js';
+import { runDir } from '../../src/base/paths.js';
+import { STANDBY_READY_EVENT } from '../../src/base/worker-args.js';
 import { startDevServer } from '../../src/temporal/dev-server.js';
 import { TASK_QUEUE } from '../../src/temporal/names.js';
 import type { BenchContext, MeasureResult } from './types.js';
@@ -38,8 +40,25 @@ server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.ad
 `;
 
 const SNAPSHOT_PAIRS = 40;
-/** Between replays: a standby loads in about a second on an idle machine (responder and generator at once). */
-const PAUSE_MS = 2000;
+/** The longest wait for the standbys between replays; past it the replay goes ahead (and says so). */
+const STANDBY_WAIT_MS = 60_000;
+
+/** Waits until a responder and a generator standby have printed their ready line; the ms waited. */
+async function standbysReady(home: string): Promise<number> {
+  const dir = path.join(runDir(home), 'standby');
+  const t0 = Date.now();
+  while (Date.now() - t0 < STANDBY_WAIT_MS) {
+    const logs = await readdir(dir).catch(() => [] as string[]);
+    const ready = new Set<string>();
+    for (const log of logs) {
+      const text = await readFile(path.join(dir, log), 'utf8').catch(() => '');
+      if (text.includes(`"event":"${STANDBY_READY_EVENT}"`)) ready.add(log.split('-')[0]);
+    }
+    if (ready.has('responder') && ready.has('generator')) return Date.now() - t0;
+    await sleep(50);
+  }
+  return Date.now() - t0;
+}
 
 async function writeSnapshot(home: string): Promise<string> {
   const writer = await new FsSnapshotStore(home).createWriter({ service: 'orders', source: 'capture' });
@@ -137,10 +156,11 @@ export async function replayStartLatency(ctx: BenchContext): Promise<MeasureResu
     // Warm-up: the worker's first workflow task loads the bundle, the OS caches the scripts.
     await replayOnce(client, appUrl, snapshotId, 'full-replay', n++);
     const byMode: Record<Mode, Run[]> = { 'full-replay': [], 'generator-only': [] };
+    const waits: number[] = [];
     for (let i = 0; i < runs; i++) {
       for (const mode of ['full-replay', 'generator-only'] as const) {
         // The worker replaces the standbys a replay took once it is over; they load meanwhile.
-        await sleep(PAUSE_MS);
+        waits.push(await standbysReady(home));
         const r = await replayOnce(client, appUrl, snapshotId, mode, n++);
         byMode[mode].push(r);
         ctx.log(
@@ -168,7 +188,7 @@ export async function replayStartLatency(ctx: BenchContext): Promise<MeasureResu
           `generator-only: median ${round(median(gen), 2)} s (runs ${gen.map((x) => round(x, 2)).join(', ')})`,
           `where the time went (full-replay, median run): ${describePhases(medianRun(byMode['full-replay']).phases)}; ` +
             'the rest, after runGenerator is scheduled, is the generator (its standby) reading the snapshot and connecting',
-          `the orchestrator keeps a warm standby of the responder and of the generator (Node started, modules loaded, TLS key made; REPRISE_STANDBY=0 turns them off), replaced after each replay; replays ${PAUSE_MS / 1000} s apart`,
+          `the orchestrator keeps a warm standby of the responder and of the generator (Node started, modules loaded, TLS key made; REPRISE_STANDBY=0 turns them off), replaced after each replay; each replay starts once both standbys say they are warm (waited ${waits.map((w) => round(w / 1000, 1)).join(', ')} s; at most ${STANDBY_WAIT_MS / 1000} s)`,
           `whole replay incl. report and teardown: median ${round(median(byMode['full-replay'].map((r) => r.total)), 2)} s (full-replay)`,
         ],
       },

@@ -6,6 +6,9 @@
  */
 export const STANDBY_FLAG = '--standby';
 
+/** The event of the line a standby prints on stdout (its log) once it has loaded and warmed up. */
+export const STANDBY_READY_EVENT = 'standby-ready';
+
 /** The longest argument line a standby reads. */
 const MAX_LINE = 1024 * 1024;
 
@@ -18,13 +21,18 @@ export async function workerArgs(
   whileWaiting: () => Promise<unknown> = async () => undefined,
 ): Promise<string[]> {
   if (argv.length !== 1 || argv[0] !== STANDBY_FLAG) return argv;
-  const warming = whileWaiting().catch(() => undefined);
+  let taken = false;
+  const warming = whileWaiting()
+    .catch(() => undefined)
+    // Whoever waits for a warm standby can tell from its log; once taken, the log is the run's.
+    .then(() => taken || process.stdout.write(JSON.stringify({ event: STANDBY_READY_EVENT }) + '\n'));
   const line = await new Promise<string>((resolve) => {
     let text = '';
     const onData = (chunk: Buffer) => {
       text += chunk.toString('utf8');
       const end = text.indexOf('\n');
       if (end === -1 && text.length <= MAX_LINE) return;
+      taken = true;
       process.stdin.off('data', onData);
       process.stdin.off('end', onEnd);
       process.stdin.destroy();

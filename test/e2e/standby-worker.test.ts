@@ -17,7 +17,7 @@ import type { ReplayResult } from '../../src/config/replay.js';
 import { waitFor } from '../workflows/loopback.js';
 import { startOrchestrator } from '../helpers/orchestrator-process.js';
 import { startReplayBed, writeItemsSnapshot, type ReplayBed } from '../helpers/replay-fixtures.js';
-import { standbyPids, workerScript } from '../helpers/standbys.js';
+import { standbyPids, warmStandbyLogs, workerScript } from '../helpers/standbys.js';
 
 const REQUESTS = 10;
 
@@ -68,6 +68,13 @@ describe('warm standbys of an orchestrator process', () => {
     const generator = await standbyPids(home, workerScript('generator'));
     assert.equal(responder.length, 1, 'one responder standby');
     assert.equal(generator.length, 1, 'one generator standby');
+
+    // Loaded (and the responder's TLS key made): each says so in its own log.
+    const warm = await waitFor('both standbys warm', async () => {
+      const logs = await warmStandbyLogs(home);
+      return logs.length === 2 ? logs : undefined;
+    });
+    assert.match(warm.join(' '), /^generator-\S+ responder-\S+$/);
 
     const result = await replay(snapshotId, 'standby-taken');
     assert.equal(result.verdict, 'Passed');

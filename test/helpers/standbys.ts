@@ -5,7 +5,8 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { projectRoot } from '../../src/base/project-root.js';
-import { STANDBY_FLAG } from '../../src/base/worker-args.js';
+import { runDir } from '../../src/base/paths.js';
+import { STANDBY_FLAG, STANDBY_READY_EVENT } from '../../src/base/worker-args.js';
 
 /** The built worker script `name` (responder, generator). */
 export const workerScript = (name: string) => path.join(projectRoot, 'dist/workers', `${name}.js`);
@@ -22,4 +23,15 @@ export async function standbyPids(home: string, script?: string): Promise<number
     if (env.includes(`REPRISE_HOME=${home}`)) pids.push(Number(entry));
   }
   return pids;
+}
+
+/** The idle standbys' logs (under `home`) that say their standby is loaded and warm. */
+export async function warmStandbyLogs(home: string): Promise<string[]> {
+  const dir = path.join(runDir(home), 'standby');
+  const warm: string[] = [];
+  for (const log of await readdir(dir).catch(() => [] as string[])) {
+    const text = await readFile(path.join(dir, log), 'utf8').catch(() => '');
+    if (text.includes(`"event":"${STANDBY_READY_EVENT}"`)) warm.push(log);
+  }
+  return warm.sort();
 }
