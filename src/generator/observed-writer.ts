@@ -23,6 +23,9 @@ export interface ObservedResponse {
   status: number;
   headers: HeaderList;
   body?: Body;
+  /** HTTP/2 trailers and the decoded gRPC answer (src/generator/h2): rare, so stringified whole. */
+  trailers?: HeaderList;
+  grpc?: unknown;
 }
 
 let isoSecond = NaN;
@@ -66,7 +69,9 @@ export function exchangeLine(
  */
 function responseJson(r: ObservedResponse): string {
   const body = r.body === undefined ? '' : `,"body":${bodyJson(r.body)}`;
-  return `{"status":${r.status},"headers":${headersJson(r.headers)}${body}}`;
+  const trailers = r.trailers === undefined ? '' : `,"trailers":${JSON.stringify(r.trailers)}`;
+  const grpc = r.grpc === undefined ? '' : `,"grpc":${JSON.stringify(r.grpc)}`;
+  return `{"status":${r.status},"headers":${headersJson(r.headers)}${body}${trailers}${grpc}}`;
 }
 
 const headerJsonOf = new WeakMap<HeaderList, string>();
