@@ -106,11 +106,11 @@ export async function startApp(
         ctx.signal,
       );
     } catch (err) {
-      // 422 is both a failed `test` (a concurrent change: retry) and a routed template the API
-      // refuses (no retry helps): the API's own words tell them apart and are kept.
-      if (err instanceof KubeApiError && err.status === 422 && /\btest(ing)?\b/i.test(err.message)) {
+      // 422 is both a failed `test` (a concurrent change: retry; the API says no more than
+      // "rejected") and a routed template the API refuses ("... is invalid: field"; no retry helps).
+      if (err instanceof KubeApiError && err.status === 422 && !/ is invalid: /.test(err.message)) {
         throw new RuntimeError(
-          `target.workload: ${describeWorkload(w)} changed since Reprise saved its pod template; retrying (${err.message})`,
+          `target.workload: ${describeWorkload(w)} changed since Reprise saved its pod template; retrying`,
           'WorkloadChanged',
           true,
         );

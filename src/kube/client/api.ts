@@ -99,7 +99,7 @@ export class KubeApi {
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) query.set(k, String(v));
     const url = new URL(this.server.pathname.replace(/\/$/, '') + path, this.server);
     url.search = query.toString();
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const body = opts.body === undefined ? undefined : goJson(opts.body);
     const options: https.RequestOptions = {
       method,
       headers: {
@@ -184,6 +184,18 @@ export class KubeApi {
       signal,
     });
   }
+}
+
+/**
+ * JSON as Go's encoder writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped inside strings. A
+ * JSON patch `test` compares a value's bytes with the server's own encoding of the object, so
+ * a template whose command holds `&&` or `=>` would never pass its test with plain JSON.stringify.
+ */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function send(
