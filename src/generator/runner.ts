@@ -16,6 +16,7 @@ import { exchangeLine, type ObservedWriter } from './observed-writer.js';
 import { responseBody } from './response-body.js';
 import type { Schedule } from './schedule.js';
 import type { Stats } from './stats.js';
+import { PumpWakeups } from './pump-wakeups.js';
 
 export interface RunnerOptions {
   target: ConnectionTarget;
@@ -42,16 +43,15 @@ export class Runner implements ConnectionOwner {
   private readonly all: Connection[];
   private readonly parked = new Set<NodeJS.Timeout>();
   private inFlight = 0;
-  private awaitingDrain = false;
-  private wake: NodeJS.Timeout | undefined;
-  private wakeAt = Infinity;
   private deadline: NodeJS.Timeout | undefined;
+  private readonly wakeups: PumpWakeups;
   private stopped = false;
   private started = false;
   private finished!: () => void;
   readonly done = new Promise<void>((resolve) => (this.finished = resolve));
 
   constructor(private readonly o: RunnerOptions) {
+    this.wakeups = new PumpWakeups(() => this.pump(), o.writer);
     this.all = Array.from(
       { length: o.connections },
       () => new Connection(o.target, this, o.timeoutMs, o.maxBodyBytes),
@@ -142,7 +142,7 @@ export class Runner implements ConnectionOwner {
     const { cursor, schedule, writer, stats } = this.o;
     while (this.idle.length > 0 && !this.stopped) {
       if (writer.failed) return this.finish();
-      if (writer.congested) return this.afterDrain();
+      if (writer.congested) return this.wakeups.afterDrain();
       // Nothing now: the cursor is exhausted, or calls pump() once the next request is read.
       const next = cursor.peek();
       if (!next) break;
@@ -154,8 +154,8 @@ export class Runner implements ConnectionOwner {
         cursor.close();
         break;
       }
-      if (due > elapsed) return this.wakeIn(due - elapsed);
-      if (this.inFlight >= schedule.concurrency(elapsed)) return this.wakeIn(RAMP_TICK_MS);
+      if (due > elapsed) return this.wakeups.in(due - elapsed);
+      if (this.inFlight >= schedule.concurrency(elapsed)) return this.wakeups.in(RAMP_TICK_MS);
       cursor.take();
       const conn = this.idle.pop()!;
       conn.request = req;
@@ -167,31 +167,10 @@ export class Runner implements ConnectionOwner {
     if (cursor.exhausted && this.inFlight === 0) this.finish();
   }
 
-  private afterDrain(): void {
-    if (this.awaitingDrain) return;
-    this.awaitingDrain = true;
-    this.o.writer.whenDrained(() => {
-      this.awaitingDrain = false;
-      this.pump();
-    });
-  }
-
-  private wakeIn(ms: number): void {
-    const at = performance.now() + ms;
-    if (this.wake && this.wakeAt <= at) return;
-    if (this.wake) clearTimeout(this.wake);
-    this.wakeAt = at;
-    this.wake = setTimeout(() => {
-      this.wake = undefined;
-      this.wakeAt = Infinity;
-      this.pump();
-    }, ms);
-  }
-
   private finish(): void {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.wake) clearTimeout(this.wake);
+    this.wakeups.clear();
     if (this.deadline) clearTimeout(this.deadline);
     for (const timer of this.parked) clearTimeout(timer);
     for (const conn of this.all) conn.destroy();

@@ -13,6 +13,7 @@ import type { Stats } from '../stats.js';
 import { CallReceiver, headerList } from './observed-call.js';
 import type { PlannedCall } from './grpc-plan.js';
 import { PooledSession } from './session-pool.js';
+import { PumpWakeups } from '../pump-wakeups.js';
 
 const log = childLog('generator');
 const RAMP_TICK_MS = 50;
@@ -42,14 +43,13 @@ export class GrpcRunner {
   private readonly open = new Set<ClientHttp2Stream>();
   private closed = false;
   private stopped = false;
-  private wake: NodeJS.Timeout | undefined;
-  private wakeAt = Infinity;
   private deadline: NodeJS.Timeout | undefined;
-  private awaitingDrain = false;
+  private readonly wakeups: PumpWakeups;
   private finished!: () => void;
   readonly done = new Promise<void>((resolve) => (this.finished = resolve));
 
   constructor(private readonly o: GrpcRunnerOptions) {
+    this.wakeups = new PumpWakeups(() => this.pump(), o.writer);
     this.pool = Array.from(
       { length: o.connections },
       () => new PooledSession(o.origin, o.streamsPerConnection, () => this.pump()),
@@ -95,7 +95,7 @@ export class GrpcRunner {
     const { calls, schedule, writer } = this.o;
     while (!this.exhausted) {
       if (writer.failed) return this.finish();
-      if (writer.congested) return this.afterDrain();
+      if (writer.congested) return this.wakeups.afterDrain();
       const seq = this.seq;
       const call = calls[seq % calls.length];
       const pass = Math.floor(seq / calls.length);
@@ -105,9 +105,9 @@ export class GrpcRunner {
         this.closed = true;
         break;
       }
-      if (due > elapsed) return this.wakeIn(due - elapsed);
+      if (due > elapsed) return this.wakeups.in(due - elapsed);
       const session = this.pick(schedule.concurrency(elapsed));
-      if (!session) return this.open.size === 0 ? this.wakeIn(RAMP_TICK_MS) : undefined;
+      if (!session) return this.open.size === 0 ? this.wakeups.in(RAMP_TICK_MS) : undefined;
       this.seq++;
       this.send(session, call, pass, elapsed);
     }
@@ -182,31 +182,10 @@ export class GrpcRunner {
     stream.end(call.body);
   }
 
-  private afterDrain(): void {
-    if (this.awaitingDrain) return;
-    this.awaitingDrain = true;
-    this.o.writer.whenDrained(() => {
-      this.awaitingDrain = false;
-      this.pump();
-    });
-  }
-
-  private wakeIn(ms: number): void {
-    const at = performance.now() + ms;
-    if (this.wake && this.wakeAt <= at) return;
-    if (this.wake) clearTimeout(this.wake);
-    this.wakeAt = at;
-    this.wake = setTimeout(() => {
-      this.wake = undefined;
-      this.wakeAt = Infinity;
-      this.pump();
-    }, ms);
-  }
-
   private finish(): void {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.wake) clearTimeout(this.wake);
+    this.wakeups.clear();
     if (this.deadline) clearTimeout(this.deadline);
     for (const s of this.pool) s.destroy();
     log.debug({ sent: this.seq }, 'gRPC runner finished');
