@@ -24,6 +24,7 @@ import { makeSchedule } from './schedule.js';
 import { shardSource } from './shard.js';
 import { shardText, type Shard } from '../config/replicas.js';
 import { Stats, type LatencyStats, type SecondStats } from './stats.js';
+import { driveRunner } from './drive-runner.js';
 
 export { GeneratorConfigError } from './errors.js';
 
@@ -221,20 +222,8 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const ticker = opts.onProgress
     ? setInterval(() => opts.onProgress!(progress()), opts.progressIntervalMs ?? 1000)
     : undefined;
-  const onAbort = () => runner.cancel();
   await untilStart(opts.startAt, opts.signal);
-  const startedAt = new Date();
-  if (opts.signal?.aborted) runner.cancel();
-  else {
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    runner.start();
-  }
-  try {
-    await runner.done;
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-    if (ticker) clearInterval(ticker);
-  }
+  const startedAt = await driveRunner(runner, opts.signal, ticker);
   const durationMs = Math.round(performance.now() - runner.startPerf);
   await writer.close();
   if (cursor.error) throw cursor.error;

@@ -15,6 +15,7 @@ import { Stats } from '../stats.js';
 import { planGrpcCalls } from './grpc-plan.js';
 import { GrpcRunner } from './grpc-runner.js';
 import { DEFAULT_STREAMS_PER_CONNECTION } from './session-pool.js';
+import { driveRunner } from '../drive-runner.js';
 
 export { isGrpcRecording } from './grpc-plan.js';
 
@@ -61,7 +62,6 @@ export async function runGrpcGenerator(input: GrpcRunInput): Promise<GeneratorSu
     { target: target.origin, calls: plan.calls.length, skipped: plan.skipped, load },
     'gRPC generator started',
   );
-  const onAbort = () => runner.cancel();
   const ticker = opts.onProgress
     ? setInterval(
         () =>
@@ -76,18 +76,7 @@ export async function runGrpcGenerator(input: GrpcRunInput): Promise<GeneratorSu
         opts.progressIntervalMs ?? 1000,
       )
     : undefined;
-  const startedAt = new Date();
-  if (opts.signal?.aborted) runner.cancel();
-  else {
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    runner.start();
-  }
-  try {
-    await runner.done;
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-    if (ticker) clearInterval(ticker);
-  }
+  const startedAt = await driveRunner(runner, opts.signal, ticker);
   const durationMs = Math.round(runner.elapsed());
   await writer.close();
   return {
