@@ -23,7 +23,7 @@ import { Runner } from './runner.js';
 import { makeSchedule } from './schedule.js';
 import { shardSource } from './shard.js';
 import { shardText, type Shard } from '../config/replicas.js';
-import { Stats, type LatencyStats, type SecondStats } from './stats.js';
+import { Stats, statsSummary, type LatencyStats, type SecondStats } from './stats.js';
 import { driveRunner } from './drive-runner.js';
 
 export { GeneratorConfigError } from './errors.js';
@@ -233,17 +233,8 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     startedAt: startedAt.toISOString(),
     target: url.origin,
     recorded: scan.count,
-    requests: stats.sent,
-    responses: stats.responses,
-    errors: stats.errors,
-    timeouts: stats.timeouts,
-    errorsByKind: stats.errorsByKind,
-    durationMs,
-    rps: durationMs > 0 ? Math.round((stats.sent / durationMs) * 100_000) / 100 : 0,
-    latency: stats.latencySummary(),
+    ...statsSummary(stats, durationMs),
     latencyHistogram: stats.encodedLatency(),
-    perSecond: stats.perSecond(),
-    statusCounts: stats.statusCounts,
     passes: cursor.passesStarted,
     observedPath: writer.path,
     ...(opts.shard && opts.shard.count > 1 ? { replica: shardText(opts.shard) } : {}),

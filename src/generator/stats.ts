@@ -145,3 +145,19 @@ export class Stats {
     this.spare.push(h);
   }
 }
+
+/** The summary members both generators (HTTP/1.1 and gRPC) take from their stats. */
+export function statsSummary(stats: Stats, durationMs: number) {
+  return {
+    requests: stats.sent,
+    responses: stats.responses,
+    errors: stats.errors,
+    timeouts: stats.timeouts,
+    errorsByKind: stats.errorsByKind,
+    durationMs,
+    rps: durationMs > 0 ? Math.round((stats.sent / durationMs) * 100_000) / 100 : 0,
+    latency: stats.latencySummary(),
+    perSecond: stats.perSecond(),
+    statusCounts: stats.statusCounts,
+  };
+}

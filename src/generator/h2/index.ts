@@ -11,7 +11,7 @@ import type { GeneratorOptions, GeneratorSummary } from '../index.js';
 import { ObservedWriter } from '../observed-writer.js';
 import type { PairSource } from '../request-plan.js';
 import { makeSchedule } from '../schedule.js';
-import { Stats } from '../stats.js';
+import { Stats, statsSummary } from '../stats.js';
 import { planGrpcCalls } from './grpc-plan.js';
 import { GrpcRunner } from './grpc-runner.js';
 import { DEFAULT_STREAMS_PER_CONNECTION } from './session-pool.js';
@@ -84,16 +84,7 @@ export async function runGrpcGenerator(input: GrpcRunInput): Promise<GeneratorSu
     startedAt: startedAt.toISOString(),
     target: target.origin,
     recorded: plan.calls.length,
-    requests: stats.sent,
-    responses: stats.responses,
-    errors: stats.errors,
-    timeouts: stats.timeouts,
-    errorsByKind: stats.errorsByKind,
-    durationMs,
-    rps: durationMs > 0 ? Math.round((stats.sent / durationMs) * 100_000) / 100 : 0,
-    latency: stats.latencySummary(),
-    perSecond: stats.perSecond(),
-    statusCounts: stats.statusCounts,
+    ...statsSummary(stats, durationMs),
     passes: runner.passesStarted,
     observedPath: writer.path,
   };
