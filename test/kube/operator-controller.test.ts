@@ -7,71 +7,43 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { ReplayResult } from '../../src/config/replay.js';
 import { TRAFFIC_REPLAY } from '../../src/kube/api/annotations.js';
-import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
+import type { DevCluster } from '../../tools/dev-cluster/index.js';
 import type { TrafficReplay } from '../../src/kube/api/traffic-replay.js';
-import { createOrchestratorWorker } from '../../workers/orchestrator.js';
-import { startCountingApp, writeItemsSnapshot, type CountingApp } from '../helpers/replay-fixtures.js';
-import { startTemporal } from '../workflows/harness.js';
+import type { CountingApp } from '../helpers/replay-fixtures.js';
 import { waitFor } from '../workflows/loopback.js';
 import {
   apply,
   getJson,
-  installCrd,
   startControllerOperator,
-  writeServingCert,
   type WebhookProcess,
   trafficReplayYaml as replay,
 } from './operator-harness.js';
+import { startControllerBed, type ControllerBed } from './controller-bed.js';
 
 describe('TrafficReplay controller with Temporal', { timeout: 600_000 }, () => {
+  let bed: ControllerBed;
   let cluster: DevCluster;
   let temporal: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
   let operator: WebhookProcess;
   let app: CountingApp;
-  let dir: string;
-  let home: string;
   let snapshotId: string;
   let startOperator: () => Promise<WebhookProcess>;
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'reprise-controller-'));
-    home = path.join(dir, 'home');
-    [cluster, temporal, snapshotId, app] = await Promise.all([
-      startDevCluster(),
-      startTemporal(),
-      writeItemsSnapshot(home, 3),
-      startCountingApp(),
-    ]);
-    worker = await createOrchestratorWorker({
-      connection: temporal.nativeConnection,
-      namespace: temporal.namespace ?? 'default',
-      home,
-    });
-    running = worker.run();
-    await installCrd(cluster);
-    const { tlsDir } = await writeServingCert(dir);
+    bed = await startControllerBed('reprise-controller-');
+    ({ cluster, temporal, snapshotId, app } = bed);
+    const { tlsDir } = bed;
     startOperator = () => startControllerOperator(tlsDir, cluster, temporal);
     operator = await startOperator();
   });
 
   after(async () => {
     await operator?.stop();
-    if (worker?.getState() === 'RUNNING') worker.shutdown();
-    await running;
-    await temporal?.teardown();
-    await app?.close();
-    await cluster?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await bed?.stop();
   });
 
   const get = (name: string) => getJson<TrafficReplay>(cluster, ['trafficreplay', name]);
