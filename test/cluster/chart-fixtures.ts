@@ -119,10 +119,19 @@ export interface ChartCluster {
 export async function startChartCluster(): Promise<ChartCluster> {
   const image = ensureImage();
   const started = Date.now();
-  const [cluster, temporal] = await Promise.all([
+  // Settled, not Promise.all: when one fails, the other may have started and must be stopped.
+  const [clusterStart, temporalStart] = await Promise.allSettled([
     startDevCluster({ node: 'real', images: [image.archive] }),
     startTemporalForPods(),
   ]);
+  if (clusterStart.status === 'rejected' || temporalStart.status === 'rejected') {
+    if (clusterStart.status === 'fulfilled') await clusterStart.value.stop();
+    if (temporalStart.status === 'fulfilled') await temporalStart.value.teardown();
+    throw clusterStart.status === 'rejected'
+      ? clusterStart.reason
+      : (temporalStart as PromiseRejectedResult).reason;
+  }
+  const [cluster, temporal] = [clusterStart.value, temporalStart.value];
   const clusterMs = Date.now() - started;
   try {
     const relay = await cluster.relay(`127.0.0.1:${temporal.port}`);
