@@ -56,7 +56,6 @@ export class Connection implements ResponseHandler {
   private answered = false;
   /** Sockets in a row that the target refused or ended before any response. */
   private failedSockets = 0;
-  private timer: NodeJS.Timeout | undefined;
   private readonly parser = new ResponseParser(this);
   private response: ReceivedResponse | undefined;
 
@@ -75,16 +74,20 @@ export class Connection implements ResponseHandler {
     this.parser.expect(noBody);
     this.sentAt = performance.now();
     socket.write(bytes);
-    // One timer per connection, re-armed per request: a request cannot outlive its deadline.
-    if (this.timer) this.timer.refresh();
-    else this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs).unref();
+  }
+
+  /**
+   * Ends the request in flight as a `timeout` once it is past its deadline. The owner calls this
+   * from one sweep over all connections: re-arming a timer per request cost more than the parse.
+   */
+  expire(now: number): void {
+    if (this.busy && now - this.sentAt >= this.timeoutMs) this.fail('timeout');
   }
 
   /** Closes the socket; a request in flight is dropped without a callback. */
   destroy(): void {
     this.busy = false;
     this.drop();
-    if (this.timer) clearTimeout(this.timer);
   }
 
   onHead(status: number, headers: HeaderList, contentEncoding: string | undefined): void {
@@ -169,10 +172,6 @@ export class Connection implements ResponseHandler {
     this.socket = undefined;
     this.parser.reset();
     socket?.destroy();
-  }
-
-  private onTimeout(): void {
-    if (this.busy) this.fail('timeout');
   }
 
   /** Ends the socket, and the request in flight with `kind`. */

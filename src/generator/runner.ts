@@ -34,6 +34,9 @@ export interface RunnerOptions {
 /** While connections ramp up, how often the allowance is looked at again. */
 const RAMP_TICK_MS = 50;
 
+/** How often requests are checked against their timeout: a tenth of it, 5 to 100 ms. */
+export const sweepEveryMs = (timeoutMs: number) => Math.min(100, Math.max(5, timeoutMs / 10));
+
 export class Runner implements ConnectionOwner {
   startPerf = performance.now();
   startEpoch = Date.now();
@@ -44,6 +47,7 @@ export class Runner implements ConnectionOwner {
   private readonly parked = new Set<NodeJS.Timeout>();
   private inFlight = 0;
   private deadline: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly wakeups: PumpWakeups;
   private stopped = false;
   private started = false;
@@ -63,7 +67,11 @@ export class Runner implements ConnectionOwner {
     this.started = true;
     this.startPerf = performance.now();
     this.startEpoch = Date.now();
-    const { durationMs, cursor } = this.o;
+    const { durationMs, cursor, timeoutMs } = this.o;
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const conn of this.all) conn.expire(now);
+    }, sweepEveryMs(timeoutMs)).unref();
     if (durationMs !== undefined) {
       this.deadline = setTimeout(() => {
         cursor.close();
@@ -172,6 +180,7 @@ export class Runner implements ConnectionOwner {
     this.stopped = true;
     this.wakeups.clear();
     if (this.deadline) clearTimeout(this.deadline);
+    clearInterval(this.sweeper);
     for (const timer of this.parked) clearTimeout(timer);
     for (const conn of this.all) conn.destroy();
     this.finished();
