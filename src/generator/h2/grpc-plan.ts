@@ -4,20 +4,20 @@
  * held in memory (at most MAX_HELD_CALLS calls: a bigger gRPC recording is refused with a
  * clear error rather than read without bound).
  */
-import type { OutgoingHttpHeaders } from 'node:http2';
 import picomatch from 'picomatch';
 import type { RRPair } from '../../model/traffic.js';
 import { grpcOf } from '../../protocols/grpc/recorded-pair.js';
 import { CONNECTION_HEADERS, frameMessage, headerObject, messageBytes } from '../../protocols/grpc/wire.js';
 import { GeneratorConfigError } from '../errors.js';
 import type { PairSource } from '../request-plan.js';
+import { encodeHeaderBlock, requestFrames, type RequestFrames } from './frames-out.js';
 
 export const MAX_HELD_CALLS = 200_000;
 
 export interface PlannedCall {
   readonly pairId: string;
-  readonly headers: OutgoingHttpHeaders;
-  readonly body: Buffer;
+  /** HEADERS and DATA frames, encoded once (stream ids written in at send time). */
+  readonly frames: RequestFrames;
   /** Recorded offset from the first replayed call (ms). */
   readonly offsetMs: number;
   /** JSON members `"pairId":..,"request":{..}` every observed line of this call starts with. */
@@ -76,19 +76,23 @@ function plan(pair: RRPair, offsetMs: number, target: URL): PlannedCall {
   const grpc = grpcOf(pair)!;
   const prefix = target.pathname.replace(/\/$/, '');
   const path = `${prefix}${pair.request.path}`;
-  const headers: OutgoingHttpHeaders = {
-    ':method': 'POST',
-    ':path': path,
-    ...headerObject(pair.request.headers, DROPPED),
-  };
+  const headers = headerObject(pair.request.headers, DROPPED);
   headers['content-type'] ??= 'application/grpc';
   headers.te = 'trailers';
+  const fields: [string, string][] = [
+    [':method', 'POST'],
+    [':scheme', target.protocol === 'https:' ? 'https' : 'http'],
+    [':authority', target.host],
+    [':path', path],
+  ];
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) fields.push([name, String(v)]);
+  }
   const body = Buffer.concat(grpc.request.map((m) => frameMessage(messageBytes(m))));
   const url = `${target.origin}${path}`;
   return {
     pairId: pair.id,
-    headers,
-    body,
+    frames: requestFrames(encodeHeaderBlock(fields), body),
     offsetMs,
     observedHead: `"pairId":${JSON.stringify(pair.id)},"request":${JSON.stringify({ method: 'POST', url })}`,
   };

@@ -4,24 +4,32 @@
  * fast, fixed rate, recorded timing, ramp-up), and writes one observed line per call, in the
  * recording's decoded form (observed-call.ts).
  */
-import http2, { type ClientHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { childLog } from '../../base/log.js';
 import { exchangeLine, type ObservedWriter } from '../observed-writer.js';
 import type { Schedule } from '../schedule.js';
 import type { Stats } from '../stats.js';
-import { CallReceiver, headerList } from './observed-call.js';
+import { CallReceiver } from './observed-call.js';
 import type { PlannedCall } from './grpc-plan.js';
 import { PooledSession } from './session-pool.js';
 import { PumpWakeups } from '../pump-wakeups.js';
+import { sweepEveryMs } from '../runner.js';
+import type { H2ClientConnection, StreamHandler } from './client-connection.js';
 
 const log = childLog('generator');
 const RAMP_TICK_MS = 50;
 /** A response message bigger than this (decompressed) is kept raw, not decoded. */
 const MAX_MESSAGE_BYTES = 4 << 20;
 
+/** One call in flight: where it went, and what it has received. */
+interface OpenCall {
+  conn: H2ClientConnection;
+  id: number;
+  sentAt: number;
+}
+
 export interface GrpcRunnerOptions {
-  origin: string;
+  target: { host: string; port: number; tls: boolean };
   calls: readonly PlannedCall[];
   passes: number;
   connections: number;
@@ -40,10 +48,11 @@ export class GrpcRunner {
   canceled = false;
   seq = 0;
   private readonly pool: PooledSession[];
-  private readonly open = new Set<ClientHttp2Stream>();
+  private readonly open = new Set<OpenCall>();
   private closed = false;
   private stopped = false;
   private deadline: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly wakeups: PumpWakeups;
   private finished!: () => void;
   readonly done = new Promise<void>((resolve) => (this.finished = resolve));
@@ -52,13 +61,17 @@ export class GrpcRunner {
     this.wakeups = new PumpWakeups(() => this.pump(), o.writer);
     this.pool = Array.from(
       { length: o.connections },
-      () => new PooledSession(o.origin, o.streamsPerConnection, () => this.pump()),
+      () => new PooledSession(o.target, o.streamsPerConnection, () => this.pump()),
     );
   }
 
   start(): void {
     this.startPerf = performance.now();
     this.startEpoch = Date.now();
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const c of this.open) if (now - c.sentAt >= this.o.timeoutMs) c.conn.cancel(c.id, 'timeout');
+    }, sweepEveryMs(this.o.timeoutMs)).unref();
     if (this.o.durationMs !== undefined) {
       this.deadline = setTimeout(() => {
         this.closed = true;
@@ -81,7 +94,7 @@ export class GrpcRunner {
     this.canceled = true;
     this.closed = true;
     // Each cut stream still writes its `canceled` line; the run ends when the last one closes.
-    for (const stream of this.open) stream.emit('reprise-cancel');
+    for (const c of [...this.open]) c.conn.cancel(c.id, 'canceled');
     if (this.open.size === 0) this.finish();
   }
 
@@ -127,59 +140,38 @@ export class GrpcRunner {
   }
 
   private send(pooled: PooledSession, call: PlannedCall, pass: number, sentElapsed: number): void {
-    const { stats, writer, timeoutMs, maxBodyBytes } = this.o;
+    const { stats, writer, maxBodyBytes } = this.o;
     stats.recordSent(sentElapsed);
     const sentAt = performance.now();
     const receiver = new CallReceiver(sentAt, maxBodyBytes);
-    let error: string | undefined;
-    let stream: ClientHttp2Stream;
-    try {
-      stream = pooled.open().request(call.headers, { endStream: false });
-    } catch (err) {
-      const kind = (err as NodeJS.ErrnoException).code ?? 'ECONNRESET';
-      stats.recordError(kind, sentElapsed);
-      writer.write(exchangeLine(call.observedHead, pass, this.startEpoch + sentElapsed, 0, { error: kind }));
-      return;
-    }
+    const conn = pooled.open();
+    const handler: StreamHandler = {
+      onHeaders: (status, headers) => {
+        receiver.status = status;
+        receiver.headers = headers;
+      },
+      onData: (chunk, now) => receiver.data(chunk, now),
+      onTrailers: (trailers) => (receiver.trailers = trailers),
+      onClose: (error) => {
+        const latency = performance.now() - sentAt;
+        pooled.inFlight--;
+        this.open.delete(open);
+        const sentAtMs = this.startEpoch + sentElapsed;
+        if (error) {
+          stats.recordError(error, sentElapsed);
+          writer.write(exchangeLine(call.observedHead, pass, sentAtMs, latency, { error }));
+        } else {
+          const response = receiver.observed(MAX_MESSAGE_BYTES);
+          stats.recordResponse(response.status, latency, sentElapsed);
+          writer.write(exchangeLine(call.observedHead, pass, sentAtMs, latency, { response }));
+        }
+        if (!this.stopped) this.pump();
+      },
+    };
+    const open: OpenCall = { conn, id: 0, sentAt };
     pooled.inFlight++;
-    this.open.add(stream);
-    stream.setTimeout(timeoutMs, () => {
-      error ??= 'timeout';
-      stream.close(http2.constants.NGHTTP2_CANCEL);
-    });
-    stream.once('reprise-cancel', () => {
-      error ??= 'canceled';
-      stream.close(http2.constants.NGHTTP2_CANCEL);
-    });
-    stream.on('response', (headers) => {
-      receiver.status = Number(headers[':status'] ?? 0);
-      receiver.headers = headerList(headers);
-    });
-    stream.on('data', (chunk: Buffer) => receiver.data(chunk, performance.now()));
-    stream.on('trailers', (trailers) => (receiver.trailers = headerList(trailers)));
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      // A stream cut by its session's failure carries that failure (ECONNREFUSED, ...) as cause.
-      const cause = (err.cause as NodeJS.ErrnoException | undefined)?.code;
-      error ??= cause ?? pooled.connectError ?? err.code ?? 'ECONNRESET';
-    });
-    stream.once('close', () => {
-      const latency = performance.now() - sentAt;
-      pooled.inFlight--;
-      this.open.delete(stream);
-      const complete = receiver.status > 0 && (receiver.trailers !== undefined || !stream.rstCode);
-      error ??= complete ? undefined : (pooled.connectError ?? 'ECONNRESET');
-      const sentAtMs = this.startEpoch + sentElapsed;
-      if (error) {
-        stats.recordError(error, sentElapsed);
-        writer.write(exchangeLine(call.observedHead, pass, sentAtMs, latency, { error }));
-      } else {
-        const response = receiver.observed(MAX_MESSAGE_BYTES);
-        stats.recordResponse(response.status, latency, sentElapsed);
-        writer.write(exchangeLine(call.observedHead, pass, sentAtMs, latency, { response }));
-      }
-      if (!this.stopped) this.pump();
-    });
-    stream.end(call.body);
+    this.open.add(open);
+    open.id = conn.request(call.frames, handler);
   }
 
   private finish(): void {
@@ -187,6 +179,7 @@ export class GrpcRunner {
     this.stopped = true;
     this.wakeups.clear();
     if (this.deadline) clearTimeout(this.deadline);
+    clearInterval(this.sweeper);
     for (const s of this.pool) s.destroy();
     log.debug({ sent: this.seq }, 'gRPC runner finished');
     this.finished();

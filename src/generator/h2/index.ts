@@ -39,7 +39,11 @@ export async function runGrpcGenerator(input: GrpcRunInput): Promise<GeneratorSu
   const stats = new Stats();
   const writer = await ObservedWriter.open(opts.observedPath);
   const runner = new GrpcRunner({
-    origin: target.origin,
+    target: {
+      host: target.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
+      tls: target.protocol === 'https:',
+    },
     calls: plan.calls,
     passes: load.duration ? Infinity : load.passes,
     connections: load.connections,

@@ -1,61 +1,60 @@
 /**
- * The generator's HTTP/2 connections: `connections` sessions to the target, opened on first
- * use and again after one fails, each carrying at most `streamsPerConnection` streams at once
- * (and never more than the server's SETTINGS_MAX_CONCURRENT_STREAMS). A session that could not
- * connect backs off (25 ms doubling to 1 s) before it is used again.
+ * The generator's HTTP/2 connections: `connections` of them to the target, opened on first use
+ * and again after one fails or is told to go away, each carrying at most `streamsPerConnection`
+ * streams at once (and never more than the server's SETTINGS_MAX_CONCURRENT_STREAMS). A
+ * connection that could not connect backs off (25 ms doubling to 1 s) before it is used again.
  */
-import http2, { type ClientHttp2Session } from 'node:http2';
 import { performance } from 'node:perf_hooks';
+import { H2ClientConnection, type H2Target } from './client-connection.js';
 
 export const DEFAULT_STREAMS_PER_CONNECTION = 100;
 const FIRST_BACKOFF_MS = 25;
 const MAX_BACKOFF_MS = 1000;
 
 export class PooledSession {
-  session: ClientHttp2Session | undefined;
+  conn: H2ClientConnection | undefined;
+  /** Streams open on this slot's connections (one going away may still finish some). */
   inFlight = 0;
   /** Not used before this time (performance.now()): its last connect failed. */
   retryAt = 0;
   private backoffMs = 0;
-  /** The first error of the current session (its streams end with it). */
-  connectError: string | undefined;
+  /** Every connection this slot opened that has not closed yet. */
+  private readonly live = new Set<H2ClientConnection>();
 
   constructor(
-    private readonly origin: string,
+    private readonly target: H2Target,
     private readonly maxStreams: number,
     private readonly onFree: () => void,
   ) {}
 
   get capacity(): number {
-    const remote = this.session?.remoteSettings.maxConcurrentStreams ?? this.maxStreams;
-    return Math.min(this.maxStreams, remote) - this.inFlight;
+    const conn = this.conn?.usable ? this.conn : undefined;
+    return Math.min(this.maxStreams, conn?.peerMaxStreams ?? this.maxStreams) - this.inFlight;
   }
 
-  /** The open session, opened now when there is none. */
-  open(): ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const session = http2.connect(this.origin, { rejectUnauthorized: false });
-    this.session = session;
-    this.connectError = undefined;
-    session.once('connect', () => {
-      this.backoffMs = 0;
-    });
-    session.on('error', (err: NodeJS.ErrnoException) => {
-      this.connectError ??= err.code ?? 'ECONNRESET';
-    });
-    session.once('close', () => {
-      if (this.session === session) this.session = undefined;
-      if (this.connectError === 'ECONNREFUSED') {
-        this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs ? this.backoffMs * 2 : FIRST_BACKOFF_MS);
-        this.retryAt = performance.now() + this.backoffMs;
-        setTimeout(this.onFree, this.backoffMs).unref();
-      }
-    });
-    return session;
+  /** The usable connection, opened now when there is none. */
+  open(): H2ClientConnection {
+    if (this.conn?.usable) return this.conn;
+    const conn = new H2ClientConnection(this.target, (c) => this.closed(c));
+    this.conn = conn;
+    this.live.add(conn);
+    return conn;
   }
 
   destroy(): void {
-    this.session?.destroy();
-    this.session = undefined;
+    for (const c of this.live) c.destroy();
+    this.conn = undefined;
+  }
+
+  private closed(conn: H2ClientConnection): void {
+    this.live.delete(conn);
+    if (this.conn === conn) this.conn = undefined;
+    if (conn.error !== 'ECONNREFUSED') {
+      this.backoffMs = 0;
+      return;
+    }
+    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs ? this.backoffMs * 2 : FIRST_BACKOFF_MS);
+    this.retryAt = performance.now() + this.backoffMs;
+    setTimeout(this.onFree, this.backoffMs).unref();
   }
 }

@@ -37,8 +37,8 @@ export interface FrameHandler {
   onFrame(type: number, flags: number, streamId: number, payload: Buffer, t: number): void;
   /** DATA payload bytes (padding removed) of `streamId`, or a count of skipped ones. */
   onData(streamId: number, bytes: Buffer | number, t: number): void;
-  /** A DATA frame ended; `flags` carry END_STREAM. */
-  onDataEnd(streamId: number, flags: number, t: number): void;
+  /** A DATA frame ended; `flags` carry END_STREAM; `length` is its whole payload (flow control counts padding). */
+  onDataEnd(streamId: number, flags: number, t: number, length: number): void;
 }
 
 /** Where the reader is: before the preface, in a frame header, a payload, or a DATA frame's parts. */
@@ -231,6 +231,6 @@ export class FrameReader {
 
   private endData(t: number): void {
     this.state = State.Header;
-    this.handler.onDataEnd(this.streamId, this.flags, t);
+    this.handler.onDataEnd(this.streamId, this.flags, t, this.length);
   }
 }
