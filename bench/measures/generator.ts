@@ -38,6 +38,8 @@ interface GeneratorRun {
   errors: number;
   /** CPU of the whole process (plan included) per request sent, microseconds. */
   cpuUsPerRequest: number;
+  /** CPU of the whole process, seconds. */
+  cpuS: number;
   peakRssBytes: number | undefined;
 }
 
@@ -53,7 +55,7 @@ async function runGeneratorProcess(
   snapshotId: string,
   target: string,
   out: string,
-  load: { seconds: number; connections?: number; rate?: number },
+  load: { seconds: number; connections?: number; rate?: number; duration?: string },
 ): Promise<GeneratorRun> {
   const args = [
     '-f',
@@ -62,7 +64,12 @@ async function runGeneratorProcess(
     process.execPath,
     distPath('workers/generator.js'),
     ...['--snapshot', snapshotId, '--home', home, '--target', target, '--out', out],
-    ...['--connections', String(load.connections ?? CONNECTIONS), '--duration', `${load.seconds}s`],
+    ...[
+      '--connections',
+      String(load.connections ?? CONNECTIONS),
+      '--duration',
+      load.duration ?? `${load.seconds}s`,
+    ],
     ...(load.rate ? ['--rate', String(load.rate)] : []),
   ];
   const child = spawn('/usr/bin/time', args, {
@@ -84,6 +91,7 @@ async function runGeneratorProcess(
     rps: s.requests / (s.durationMs / 1000),
     sendRate: s.requests / Math.min(load.seconds, s.durationMs / 1000),
     cpuUsPerRequest: ((Number(user) + Number(sys)) * 1e6) / Math.max(1, s.requests),
+    cpuS: Number(user) + Number(sys),
     peakRssBytes: maxKiB ? Number(maxKiB) * 1024 : undefined,
   };
 }
@@ -154,11 +162,17 @@ async function generatorVsAutocannon(ctx: BenchContext): Promise<MeasureResult[]
   const s = await setup(ctx, DISTINCT);
   try {
     const oneUrl = `${s.app.url}/items/0?page=0`;
-    const cpu = { gen: [] as number[], ac: [] as number[] };
+    const cpu = { gen: [] as number[], run: [] as number[], ac: [] as number[] };
+    // What start-up costs (modules, reading the snapshot, planning): a run that stops at once.
+    const startup = await runGeneratorProcess(s.home, s.snapshotId, s.app.url, s.out('startup'), {
+      seconds: 0,
+      duration: '1ms',
+    });
     const gen = async () => {
       const g = await runGeneratorProcess(s.home, s.snapshotId, s.app.url, s.out('fast'), { seconds });
       if (g.errors) throw new Error(`generator: ${g.errors} errors`);
       cpu.gen.push(g.cpuUsPerRequest);
+      cpu.run.push(((g.cpuS - startup.cpuS) * 1e6) / Math.max(1, g.requests));
       return g.rps;
     };
     const ac = async () => {
@@ -168,7 +182,7 @@ async function generatorVsAutocannon(ctx: BenchContext): Promise<MeasureResult[]
     };
     await gen();
     await ac();
-    cpu.gen.length = cpu.ac.length = 0;
+    cpu.gen.length = cpu.run.length = cpu.ac.length = 0;
     const r = await alternate(rounds, gen, ac);
     const value = median(r.a);
     const ratio = median(r.ratios);
@@ -200,7 +214,8 @@ async function generatorVsAutocannon(ctx: BenchContext): Promise<MeasureResult[]
         peers,
         runs: r.ratios.map((x) => round(x)),
         notes: [
-          `CPU per request: generator ${round(median(cpu.gen), 1)} us (whole process, plan included), autocannon ${round(median(cpu.ac), 1)} us`,
+          `CPU per request: generator ${round(median(cpu.gen), 1)} us (whole process, plan included), autocannon ${round(median(cpu.ac), 1)} us (whole process)`,
+          `generator start-up (modules, snapshot read, plan of ${DISTINCT.toLocaleString('en-US')} requests) ${round(startup.cpuS, 2)} s CPU; without it ${round(median(cpu.run), 1)} us per request`,
           `${CONNECTIONS} connections, ${seconds} s x ${rounds} alternating rounds; the generator replays ${DISTINCT.toLocaleString('en-US')} distinct requests, autocannon one URL`,
         ],
       },

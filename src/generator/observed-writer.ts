@@ -69,7 +69,7 @@ export function exchangeLine(
  */
 function responseJson(r: ObservedResponse): string {
   const body = r.body === undefined ? '' : `,"body":${bodyJson(r.body)}`;
-  const trailers = r.trailers === undefined ? '' : `,"trailers":${JSON.stringify(r.trailers)}`;
+  const trailers = r.trailers === undefined ? '' : `,"trailers":${headersJson(r.trailers)}`;
   const grpc = r.grpc === undefined ? '' : `,"grpc":${JSON.stringify(r.grpc)}`;
   return `{"status":${r.status},"headers":${headersJson(r.headers)}${body}${trailers}${grpc}}`;
 }

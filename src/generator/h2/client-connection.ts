@@ -52,7 +52,6 @@ interface OpenStream {
   /** Body bytes not sent yet for want of window. */
   pending: Buffer | undefined;
   responded: boolean;
-  trailed: boolean;
   /** Bytes received since our last WINDOW_UPDATE for this stream. */
   unacked: number;
 }
@@ -61,6 +60,8 @@ const MAX_HEADER_BYTES = 64 * 1024;
 const MAX_STREAM_ID = 2 ** 31 - 1;
 /** What the peer allows before its SETTINGS arrive (node:http2 assumes the same). */
 const DEFAULT_PEER_STREAMS = 100;
+/** Header lists kept for reuse per connection (headers and trailers of the usual answer, and a few). */
+const RECENT_LISTS = 4;
 
 export class H2ClientConnection {
   /** Concurrent streams the peer allows (SETTINGS_MAX_CONCURRENT_STREAMS). */
@@ -81,6 +82,8 @@ export class H2ClientConnection {
   private readonly reader: FrameReader;
   private readonly blocks = new HeaderBlockAssembler(MAX_HEADER_BYTES);
   private readonly hpack = new HpackDecoder({ maxHeaderListSize: MAX_HEADER_BYTES });
+  /** The last header lists seen (response headers, trailers): a repeat returns the same array. */
+  private readonly recent: HeaderList[] = [];
 
   constructor(
     target: H2Target,
@@ -140,7 +143,6 @@ export class H2ClientConnection {
       sendWindow: this.peerInitialWindow,
       pending: undefined,
       responded: false,
-      trailed: false,
       unacked: 0,
     };
     this.streams.set(id, stream);
@@ -214,12 +216,25 @@ export class H2ClientConnection {
     if (!stream.responded) {
       if (status >= 100 && status < 200 && !block.endStream) return; // interim (103, ...)
       stream.responded = true;
-      stream.handler.onHeaders(status, list);
+      stream.handler.onHeaders(status, this.shared(list));
     } else {
-      stream.trailed = true;
-      stream.handler.onTrailers(list);
+      stream.handler.onTrailers(this.shared(list));
     }
     if (block.endStream) this.close(stream, undefined);
+  }
+
+  /**
+   * `list`, or an equal list seen just before: calls mostly repeat their headers and trailers,
+   * and the observed writer turns a list it has seen into JSON once (read it, never change it).
+   */
+  private shared(list: HeaderList): HeaderList {
+    for (const known of this.recent) {
+      if (known.length === list.length && known.every(([n, v], i) => n === list[i][0] && v === list[i][1]))
+        return known;
+    }
+    if (this.recent.length >= RECENT_LISTS) this.recent.shift();
+    this.recent.push(list);
+    return list;
   }
 
   private onDataEnd(id: number, flags: number, length: number): void {
