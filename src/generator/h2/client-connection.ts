@@ -147,7 +147,7 @@ export class H2ClientConnection {
     };
     this.streams.set(id, stream);
     const size = frames.body.length;
-    if (size <= this.connSendWindow && size <= stream.sendWindow) {
+    if (size === 0 || (size <= this.connSendWindow && size <= stream.sendWindow)) {
       // The usual case: the whole request as encoded at plan time, one copy with the id written in.
       this.connSendWindow -= size;
       stream.sendWindow -= size;
@@ -297,7 +297,7 @@ export class H2ClientConnection {
   private sendPending(stream: OpenStream): void {
     const body = stream.pending!;
     const n = Math.min(body.length, this.connSendWindow, stream.sendWindow);
-    if (n <= 0 && body.length > 0) return;
+    if (n <= 0) return;
     this.connSendWindow -= n;
     stream.sendWindow -= n;
     const end = n === body.length;

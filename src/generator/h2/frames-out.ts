@@ -129,27 +129,29 @@ export function requestFrames(block: Buffer, body: Buffer): RequestFrames {
   const parts: Buffer[] = [];
   const idAt: number[] = [];
   let at = 0;
-  const push = (type: number, flags: number, payload: Buffer) => {
-    const f = frame(type, flags, 0, payload);
-    idAt.push(at + 5);
-    at += f.length;
-    parts.push(f);
-  };
   for (let off = 0; off === 0 || off < block.length; off += MAX_FRAME) {
     const last = off + MAX_FRAME >= block.length;
     const flags = (last ? Flag.END_HEADERS : 0) | (off === 0 && body.length === 0 ? Flag.END_STREAM : 0);
-    push(off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION, flags, block.subarray(off, off + MAX_FRAME));
+    const f = frame(
+      off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION,
+      flags,
+      0,
+      block.subarray(off, off + MAX_FRAME),
+    );
+    idAt.push(at + 5);
+    at += f.length;
+    parts.push(f);
   }
   const head = Buffer.concat(parts);
   const headIdAt = [...idAt];
-  for (const chunk of dataChunks(body)) push(FrameType.DATA, chunk.last ? Flag.END_STREAM : 0, chunk.bytes);
-  return { head, all: Buffer.concat(parts), headIdAt, allIdAt: idAt, body };
-}
-
-function* dataChunks(body: Buffer): Generator<{ bytes: Buffer; last: boolean }> {
-  for (let off = 0; off < body.length; off += MAX_FRAME) {
-    yield { bytes: body.subarray(off, off + MAX_FRAME), last: off + MAX_FRAME >= body.length };
+  if (body.length > 0) {
+    for (const f of dataFrames(0, body, true, MAX_FRAME)) {
+      idAt.push(at + 5);
+      at += f.length;
+      parts.push(f);
+    }
   }
+  return { head, all: Buffer.concat(parts), headIdAt, allIdAt: idAt, body };
 }
 
 /** A copy of pre-encoded frames with the stream id written in. */
