@@ -2,7 +2,8 @@
  * The generator replays recorded gRPC calls against the real grpc-go example servers: unary,
  * server-streaming and bidi calls recorded through a tee (grpcurl), replayed over HTTP/2, and
  * every observed line holds the server's answer decoded like the recording (status, trailers,
- * messages). Passes repeat the calls; a target that refuses connections gives errors by kind.
+ * messages). Passes repeat the calls; a server allowing 2 streams (nghttpd) refuses none; a
+ * target that refuses connections gives errors by kind.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -97,6 +98,21 @@ describe('generator: gRPC recordings over HTTP/2', () => {
     const lines = await replay(`http://127.0.0.1:${greeter.port}`, {}, 'unimplemented');
     assert.equal(lines.length, 3);
     for (const l of lines) assert.equal((l.response?.grpc as { status?: number }).status, 12);
+  });
+
+  it('waits for the server SETTINGS before more than one stream: a 2-stream nghttpd refuses none', async () => {
+    const h2 = await startServer(tools.nghttpd, (p) => ['--no-tls', '-m', '2', '-d', dir, String(p)]);
+    try {
+      const lines = await replay(`http://127.0.0.1:${h2.port}`, { connections: 1, passes: 4 }, 'two-streams');
+      assert.equal(lines.length, 12);
+      // nghttpd serves files, not gRPC: every call gets its 404, none a REFUSED_STREAM.
+      assert.deepEqual(
+        lines.map((l) => l.response?.status ?? l.error),
+        Array.from({ length: 12 }, () => 404),
+      );
+    } finally {
+      await h2.stop();
+    }
   });
 
   it('counts refused connections as errors by kind', async () => {

@@ -68,6 +68,8 @@ export class H2ClientConnection {
   peerMaxStreams = DEFAULT_PEER_STREAMS;
   /** Why the connection failed, as an error kind (ECONNREFUSED, ...). */
   error: string | undefined;
+  /** The peer's first SETTINGS arrived: its stream limit is known. */
+  settled = false;
   closed = false;
   private goingAway = false;
   private readonly socket: net.Socket;
@@ -89,6 +91,8 @@ export class H2ClientConnection {
     target: H2Target,
     /** The connection closed (every stream has been closed first). */
     private readonly onClosed: (conn: H2ClientConnection) => void,
+    /** The peer's first SETTINGS arrived. */
+    private readonly onSettled: () => void = () => undefined,
   ) {
     this.reader = new FrameReader(
       {
@@ -268,6 +272,10 @@ export class H2ClientConnection {
     }
     this.queue(settingsAck());
     this.sendAllPending();
+    if (!this.settled) {
+      this.settled = true;
+      this.onSettled();
+    }
   }
 
   private onWindowUpdate(id: number, increment: number): void {

@@ -27,15 +27,20 @@ export class PooledSession {
     private readonly onFree: () => void,
   ) {}
 
+  /**
+   * Streams this slot may open now. Until the server's SETTINGS arrive one stream goes out (it
+   * opens the connection): a server allowing fewer streams would refuse the rest.
+   */
   get capacity(): number {
     const conn = this.conn?.usable ? this.conn : undefined;
+    if (conn && !conn.settled) return conn.inFlight === 0 ? 1 : 0;
     return Math.min(this.maxStreams, conn?.peerMaxStreams ?? this.maxStreams) - this.inFlight;
   }
 
   /** The usable connection, opened now when there is none. */
   open(): H2ClientConnection {
     if (this.conn?.usable) return this.conn;
-    const conn = new H2ClientConnection(this.target, (c) => this.closed(c));
+    const conn = new H2ClientConnection(this.target, (c) => this.closed(c), this.onFree);
     this.conn = conn;
     this.live.add(conn);
     return conn;
