@@ -72,14 +72,3 @@ function percentDecoded(s: string): string {
     return s;
   }
 }
-
-/** node:http2's header object as a header list (pseudo-headers left out). */
-export function headerList(headers: Record<string, string | string[] | number | undefined>): HeaderList {
-  const list: HeaderList = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(':') || value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) list.push([name, v]);
-    else list.push([name, String(value)]);
-  }
-  return list;
-}
