@@ -15,6 +15,8 @@ export interface OpenRecordingBody {
   filters?: FilterRules;
   dlp?: DlpRules | false;
   meta?: Record<string, string>;
+  /** Several forwarders write it: each its own share (S3 store). */
+  shared?: boolean;
 }
 
 interface RecordingStatus {
@@ -100,6 +102,7 @@ export class ForwarderApi {
         filters: req.filters,
         dlp: req.dlp,
         meta: req.meta,
+        ...(req.shared ? { shared: true } : {}),
       },
       signal,
     });
@@ -125,6 +128,20 @@ export class ForwarderApi {
     });
     if (res.status !== 200) this.fail(`seal "${snapshotId}"`, res, 'RecordingLost');
     return counts((res.body as unknown as SnapshotManifest).counts);
+  }
+
+  /**
+   * Stores this forwarder's share of a shared recording (idempotent). False when the recording is
+   * not open here (a replica that started after the open never took any of it).
+   */
+  async flush(snapshotId: string, signal: AbortSignal): Promise<boolean> {
+    const res = await this.call('POST', `/v1/recordings/${encodeURIComponent(snapshotId)}/flush`, {
+      timeoutMs: SEAL_TIMEOUT_MS,
+      signal,
+    });
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    this.fail(`flush "${snapshotId}"`, res, 'RecordingLost');
   }
 
   /** 404 (never opened, already aborted) and 409 "already sealed" leave nothing to abort. */

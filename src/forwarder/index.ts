@@ -19,6 +19,7 @@ import { createHandler } from './server.js';
 import { SidecarDrops } from './sidecar-drops.js';
 import { registerSnapshotApi } from './snapshot-api.js';
 import { TapSessions } from './tap.js';
+import { writerName } from './writer-name.js';
 
 export const DEFAULT_FORWARDER_PORT = 4150;
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
@@ -41,6 +42,8 @@ export interface ForwarderOptions {
   dlpKey?: Buffer;
   /** Name recorded gRPC fields from the servers' reflection (default true). */
   grpcReflection?: boolean;
+  /** This forwarder's name in the parts of shared recordings; default writerName(). */
+  writer?: string;
   log?: Logger;
 }
 
@@ -59,7 +62,13 @@ export async function startForwarder(opts: ForwarderOptions): Promise<Forwarder>
   const defaults = { filters: opts.filters ?? FilterRules.parse({}), dlp: opts.dlp ?? DEFAULT_DLP_RULES };
   // Compiled now so a bad default rule set fails at start, not on the first recording.
   policies.get(defaults.filters, defaults.dlp);
-  const recordings = new Recordings(opts.store, policies, defaults, sidecarDrops);
+  const recordings = new Recordings(
+    opts.store,
+    policies,
+    defaults,
+    sidecarDrops,
+    opts.writer ?? writerName(),
+  );
   const maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const schemas = new GrpcSchemas({ enabled: opts.grpcReflection ?? true, log });
   const server = createServer(

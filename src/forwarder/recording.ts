@@ -1,6 +1,7 @@
 /** One recording: the writer of a snapshot being captured, what it keeps, and what it lost. */
 import type { RRPair, SnapshotManifest } from '../model/traffic.js';
-import type { SnapshotWriter } from '../store/types.js';
+import type { ReplicaPartWriter, SnapshotWriter } from '../store/types.js';
+import { HttpError } from './http-error.js';
 import type { Policy } from './policy.js';
 import type { SidecarDrops } from './sidecar-drops.js';
 
@@ -28,12 +29,14 @@ export class Recording {
   private inflight = 0;
   private drainWaiters: (() => void)[] = [];
   private sealed?: Promise<SnapshotManifest>;
+  private flushed?: Promise<object>;
 
   constructor(
     readonly id: string,
     readonly service: string,
     readonly policy: Policy,
-    private readonly writer: SnapshotWriter,
+    /** A ReplicaPartWriter when several forwarders share the recording (flushed, never sealed here). */
+    private readonly writer: SnapshotWriter | ReplicaPartWriter,
     private readonly sidecarDrops: SidecarDrops,
     private readonly sidecarBaseline: Map<string, number>,
   ) {}
@@ -60,15 +63,43 @@ export class Recording {
     return { snapshotId: this.id, state: 'open', pairs, inbound, outbound, bytes, dropped: this.dropped() };
   }
 
+  /** Shared by several forwarders: each flushes its share, the capture's seal writes the manifest. */
+  get shared(): boolean {
+    return !('seal' in this.writer);
+  }
+
   /** Idempotent; the caller has already stopped routing pairs here. */
   seal(): Promise<SnapshotManifest> {
+    const writer = this.writer;
+    if (!('seal' in writer)) {
+      return Promise.reject(
+        new HttpError(
+          409,
+          `recording "${this.id}" is shared by several forwarders: flush it on each, then seal it over all`,
+        ),
+      );
+    }
     this.state = 'closing';
     this.sealed ??= this.drained().then(async () => {
-      const manifest = await this.writer.seal(this.dropped());
+      const manifest = await writer.seal(this.dropped());
       this.state = 'sealed';
       return manifest;
     });
     return this.sealed;
+  }
+
+  /** A shared recording's share: everything taken is stored, and its record says so. Idempotent. */
+  flush(): Promise<object> {
+    const writer = this.writer;
+    if ('seal' in writer)
+      return Promise.reject(new HttpError(409, `recording "${this.id}" is not shared; seal it instead`));
+    this.state = 'closing';
+    this.flushed ??= this.drained().then(async () => {
+      const record = await writer.flush(this.dropped());
+      this.state = 'sealed';
+      return record;
+    });
+    return this.flushed;
   }
 
   async abort(): Promise<void> {

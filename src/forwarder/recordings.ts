@@ -14,6 +14,15 @@ export interface OpenSpec {
   filters?: FilterRules;
   dlp?: DlpRules | false;
   meta?: Record<string, string>;
+  /** Several forwarders write this recording: this one writes its own share (S3 store only). */
+  shared?: boolean;
+}
+
+/** What a shared recording's flush returns (the store's writer record). */
+interface FlushedShare {
+  writer: string;
+  seen: { pairs: number; inbound: number; outbound: number; bytes: number };
+  dropped: RecordingStatus['dropped'];
 }
 
 /** Sealed manifests kept in memory for idempotent seals; older ones are read from the store. */
@@ -25,6 +34,8 @@ export class Recordings {
   private readonly sealed = new Map<string, SnapshotManifest>();
   /** Why recordings whose seal failed were lost (the store refused them), for later asks. */
   private readonly lost = new Map<string, string>();
+  /** Shares of shared recordings this forwarder flushed, for idempotent flushes. */
+  private readonly flushed = new Map<string, FlushedShare>();
   private routeCache = new Map<string, Recording[]>();
 
   constructor(
@@ -32,6 +43,8 @@ export class Recordings {
     private readonly policies: PolicyCache,
     private readonly defaults: { filters: FilterRules; dlp: DlpRules | false },
     private readonly sidecarDrops: SidecarDrops,
+    /** This forwarder's name in the parts it writes of shared recordings. */
+    private readonly writerName: string,
   ) {}
 
   get openCount(): number {
@@ -72,17 +85,26 @@ export class Recordings {
     if (this.sealed.has(spec.snapshotId) || (await this.store.exists(spec.snapshotId))) {
       throw new HttpError(409, `snapshot "${spec.snapshotId}" already exists`);
     }
+    if (spec.shared && !this.store.createReplicaWriter) {
+      throw new HttpError(
+        400,
+        `shared: recordings written by several forwarders need the S3 store (REPRISE_STORE=s3://...); this forwarder writes ${this.store.root}`,
+      );
+    }
     const policy = this.policies.get(spec.filters ?? this.defaults.filters, spec.dlp ?? this.defaults.dlp);
     // Taken before the writer exists: drops reported from now on are this recording's.
     const baseline = this.sidecarDrops.baseline();
-    const writer = await this.store.createWriter({
+    const snapshot = {
       id: spec.snapshotId,
       service: spec.service,
-      source: 'capture',
+      source: 'capture' as const,
       filters: policy.filterRules,
       dlp: policy.dlpRules,
       meta: spec.meta,
-    });
+    };
+    const writer = spec.shared
+      ? await this.store.createReplicaWriter!(snapshot, this.writerName)
+      : await this.store.createWriter(snapshot);
     const rec = new Recording(spec.snapshotId, spec.service, policy, writer, this.sidecarDrops, baseline);
     this.open.set(rec.id, rec);
     this.routeCache.clear();
@@ -92,6 +114,8 @@ export class Recordings {
   async status(id: string): Promise<RecordingStatus> {
     const rec = this.open.get(id);
     if (rec) return rec.status();
+    const share = this.flushed.get(id);
+    if (share) return { snapshotId: id, state: 'sealed', ...share.seen, dropped: share.dropped };
     return statusFromManifest(await this.sealedManifest(id));
   }
 
@@ -104,6 +128,7 @@ export class Recordings {
       return this.sealedManifest(id);
     }
     if (rec.aborting) throw new HttpError(409, `recording "${id}" is being aborted`);
+    if (rec.shared) return rec.seal(); // refused, naming the flush
     this.stopRouting(rec);
     try {
       const manifest = await rec.seal();
@@ -114,6 +139,30 @@ export class Recordings {
       if (this.lost.size >= SEALED_KEPT) this.lost.delete(this.lost.keys().next().value!);
       this.lost.set(id, why);
       throw new HttpError(410, why);
+    } finally {
+      this.open.delete(id);
+    }
+  }
+
+  /**
+   * Stores this forwarder's share of a shared recording and stops taking its pairs; the capture
+   * then seals the snapshot over every forwarder's share. Idempotent.
+   */
+  async flush(id: string): Promise<FlushedShare> {
+    const done = this.flushed.get(id);
+    if (done) return done;
+    const rec = this.open.get(id);
+    if (!rec) throw new HttpError(404, `no open recording "${id}" on writer ${this.writerName}`);
+    if (rec.aborting) throw new HttpError(409, `recording "${id}" is being aborted`);
+    if (!rec.shared) await rec.flush(); // refused, naming the seal
+    this.stopRouting(rec);
+    try {
+      const share = (await rec.flush()) as FlushedShare;
+      if (this.flushed.size >= SEALED_KEPT) this.flushed.delete(this.flushed.keys().next().value!);
+      this.flushed.set(id, share);
+      return share;
+    } catch (err) {
+      throw new HttpError(410, `writer ${this.writerName}: ${(err as Error).message}`);
     } finally {
       this.open.delete(id);
     }
@@ -140,9 +189,14 @@ export class Recordings {
     }
   }
 
-  /** On shutdown: a recording never sealed must not look complete. Returns the aborted ids. */
+  /**
+   * On shutdown: a recording never sealed must not look complete. Returns the aborted ids. A
+   * shared one is flushed instead: this forwarder's share is kept, the others write on.
+   */
   async abortAll(): Promise<string[]> {
-    const ids = [...this.open.values()].filter((r) => r.state === 'open').map((r) => r.id);
+    const open = [...this.open.values()].filter((r) => r.state === 'open');
+    await Promise.allSettled(open.filter((r) => r.shared).map((r) => this.flush(r.id)));
+    const ids = open.filter((r) => !r.shared).map((r) => r.id);
     await Promise.allSettled(ids.map((id) => this.abort(id)));
     return ids;
   }

@@ -22,6 +22,8 @@ export const OpenRecordingBody = z.strictObject({
   /** `false` records this one without masking. */
   dlp: z.union([DlpRules, z.literal(false)]).optional(),
   meta: z.record(z.string(), z.string()).optional(),
+  /** Written by several forwarders (S3 store): flush each, then seal over all (docs/s3-store.md). */
+  shared: z.boolean().optional(),
 });
 
 /** Control requests are small; only /v1/pairs and /v1/tap carry batches. */
@@ -119,7 +121,7 @@ function tooLarge(res: ServerResponse, ctx: ApiContext, err: BatchTooLargeError,
   send(res, 413, { error: err.message, maxBatchBytes: err.maxBytes, ...partial });
 }
 
-const RECORDING_PATH = /^\/v1\/recordings\/([^/]+)(\/seal)?$/;
+const RECORDING_PATH = /^\/v1\/recordings\/([^/]+)(\/seal|\/flush)?$/;
 
 async function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
@@ -161,6 +163,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext)
     if (!isSafeId(id)) throw new HttpError(400, `snapshotId "${id}" is not a valid id`);
     if (m[2]) {
       requireMethod(req, 'POST');
+      if (m[2] === '/flush') return send(res, 200, await ctx.recordings.flush(id));
       return send(res, 200, await ctx.recordings.seal(id));
     }
     requireMethod(req, 'GET', 'DELETE');

@@ -121,6 +121,27 @@ export type DropCounts = z.infer<typeof DropCounts>;
 /** A traffic file's name in a snapshot: `traffic.ndjson.gz` or `traffic-<writer>.ndjson.gz`. */
 export const TRAFFIC_PART = /^traffic(-[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*)?\.ndjson\.gz$/;
 
+/** Counts of pairs (and their NDJSON bytes) by direction. */
+const PairCounts = z.object({
+  pairs: z.number().int().nonnegative(),
+  inbound: z.number().int().nonnegative(),
+  outbound: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+});
+
+/**
+ * One writer (a forwarder replica) of a snapshot written by several: its parts, in its own
+ * capture order, and what it stored. `lost`: it did not answer the seal, so what it had not yet
+ * flushed is lost; the counts are the last it reported (a lower bound).
+ */
+export const SnapshotWriterPart = PairCounts.extend({
+  writer: z.string(),
+  state: z.enum(['flushed', 'lost']),
+  parts: z.array(z.string().regex(TRAFFIC_PART, 'expected a file name traffic[-NAME].ndjson.gz')),
+  lost: PairCounts.extend({ reason: z.string() }).optional(),
+});
+export type SnapshotWriterPart = z.infer<typeof SnapshotWriterPart>;
+
 export const SnapshotManifest = z.object({
   formatVersion: ReadableFormatVersion,
   id: z.string(),
@@ -140,6 +161,8 @@ export const SnapshotManifest = z.object({
     /** Bodies DLP could not scan and stored as recorded (see UNSCANNED_TAG); 0 in older snapshots. */
     unscannedBodies: z.number().int().nonnegative().default(0),
     dropped: DropCounts,
+    /** Pairs lost with writers that did not answer the seal (see `writers`); absent: none. */
+    lost: z.number().int().nonnegative().optional(),
   }),
   /** Pairs per endpoint, most frequent first; at most MAX_ENDPOINTS rows, the rest in `otherEndpoints`. */
   endpoints: z.array(EndpointCount),
@@ -157,6 +180,8 @@ export const SnapshotManifest = z.object({
     .array(z.string().regex(TRAFFIC_PART, 'expected a file name traffic[-NAME].ndjson.gz'))
     .min(1)
     .optional(),
+  /** Several writers (forwarder replicas): each one's parts, read as one stream merged by time. */
+  writers: z.array(SnapshotWriterPart).optional(),
 });
 export type SnapshotManifest = z.infer<typeof SnapshotManifest>;
 

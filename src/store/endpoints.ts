@@ -45,13 +45,21 @@ export class EndpointCounter {
 
   add(pair: RRPair): void {
     const { method, host, path } = pair.request;
-    const norm = normaliseEndpointPath(path);
-    const key = `${pair.direction} ${method} ${host} ${norm}`;
+    this.addRow({ direction: pair.direction, method, host, path: normaliseEndpointPath(path), count: 1 });
+  }
+
+  /** Adds a counted row (one from another summary: merging the writers of one snapshot). */
+  addRow(r: EndpointCount): void {
+    const key = `${r.direction} ${r.method} ${r.host} ${r.path}`;
     const row = this.counts.get(key);
-    if (row) row.count++;
-    else if (this.counts.size < this.tracked) {
-      this.counts.set(key, { direction: pair.direction, method, host, path: norm, count: 1 });
-    } else this.untracked++;
+    if (row) row.count += r.count;
+    else if (this.counts.size < this.tracked) this.counts.set(key, { ...r });
+    else this.untracked += r.count;
+  }
+
+  /** Pairs counted elsewhere without their endpoint (another summary's `otherEndpoints`). */
+  addOther(count: number): void {
+    this.untracked += count;
   }
 
   summary(): { endpoints: EndpointCount[]; otherEndpoints: number } {

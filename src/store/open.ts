@@ -43,7 +43,19 @@ export function openStores(home: string, env: NodeJS.ProcessEnv = process.env): 
     );
   }
   const objects = s3Objects(url, env);
-  return { snapshots: new S3SnapshotStore(objects), results: new S3ReplayResults(objects) };
+  const replicas = { flushMs: replicaFlushMs(env), flushBytes: replicaFlushBytes(env) };
+  return { snapshots: new S3SnapshotStore(objects, replicas), results: new S3ReplayResults(objects) };
+}
+
+/** REPRISE_REPLICA_FLUSH_SECONDS (default 5): how much a forwarder replica may lose if it dies. */
+function replicaFlushMs(env: NodeJS.ProcessEnv): number {
+  const text = env.REPRISE_REPLICA_FLUSH_SECONDS?.trim() || '5';
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0.1 || n > 3600)
+    throw new StoreConfigError(
+      `REPRISE_REPLICA_FLUSH_SECONDS: expected seconds from 0.1 to 3600, got "${text}"`,
+    );
+  return n * 1000;
 }
 
 export const openSnapshotStore = (home: string, env: NodeJS.ProcessEnv = process.env): SnapshotStore =>
@@ -51,3 +63,14 @@ export const openSnapshotStore = (home: string, env: NodeJS.ProcessEnv = process
 
 export const openReplayResults = (home: string, env: NodeJS.ProcessEnv = process.env): ReplayResultStore =>
   openStores(home, env).results;
+
+/** REPRISE_REPLICA_FLUSH_BYTES (default 64 MiB): a replica's segment is flushed once this big. */
+function replicaFlushBytes(env: NodeJS.ProcessEnv): number {
+  const text = env.REPRISE_REPLICA_FLUSH_BYTES?.trim() || String(64 * 1024 * 1024);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new StoreConfigError(
+      `REPRISE_REPLICA_FLUSH_BYTES: expected a whole number of bytes >= 1, got "${text}"`,
+    );
+  return n;
+}

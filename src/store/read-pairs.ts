@@ -33,9 +33,17 @@ export function readSnapshotPairs(
   missing: (err: unknown) => boolean,
   opts: ReadPairsOptions = {},
 ): AsyncGenerator<RRPair> {
-  const parts = trafficParts(m);
   const read = (part: string) => readPart(m.id, part, open, missing, opts.validate ?? true);
-  return parts.length === 1 ? read(parts[0]) : mergeInCaptureOrder(parts.map(read));
+  // Several writers: each one's parts follow one another; the writers are merged by time.
+  const streams = m.writers
+    ? m.writers.filter((w) => w.parts.length > 0).map((w) => inSequence(w.parts.map((p) => () => read(p))))
+    : trafficParts(m).map(read);
+  return streams.length === 1 ? streams[0] : mergeInCaptureOrder(streams);
+}
+
+/** One part after another, each opened only when the one before it is done. */
+async function* inSequence(parts: (() => AsyncGenerator<RRPair>)[]): AsyncGenerator<RRPair> {
+  for (const part of parts) yield* part();
 }
 
 async function* readPart(

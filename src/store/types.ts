@@ -37,6 +37,17 @@ export interface SnapshotWriter {
   abort(): Promise<void>;
 }
 
+/**
+ * One replica's share of a snapshot that several forwarders write (the S3 store): it stores its
+ * own parts and a record of them; the snapshot is sealed over every replica's record
+ * (SnapshotStore.sealReplicas), never by one replica.
+ */
+export interface ReplicaPartWriter extends Omit<SnapshotWriter, 'seal'> {
+  readonly writer: string;
+  /** Stores everything taken so far and marks this share complete; returns its record. */
+  flush(dropped?: Partial<DropCounts>): Promise<object>;
+}
+
 export interface SnapshotStore {
   readonly root: string;
   createWriter(spec: NewSnapshot): Promise<SnapshotWriter>;
@@ -48,6 +59,13 @@ export interface SnapshotStore {
   readPairs(id: string): AsyncIterable<RRPair>;
   exists(id: string): Promise<boolean>;
   remove(id: string): Promise<void>;
+  /** A replica's share of a snapshot several forwarders write; absent: this store cannot. */
+  createReplicaWriter?(spec: NewSnapshot & { id: string }, writer: string): Promise<ReplicaPartWriter>;
+  /**
+   * Writes the one manifest over every replica's share (after each was asked to flush);
+   * `unanswered` says why replicas did not flush, for the loss it records. Idempotent.
+   */
+  sealReplicas?(id: string, unanswered: string[]): Promise<SnapshotManifest>;
   /** The gzipped traffic as stored, when the snapshot is one part; lets it be sent without re-encoding. */
   rawTraffic?(id: string): Promise<Readable | undefined>;
 }

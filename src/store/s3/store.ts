@@ -14,10 +14,13 @@ import { readSnapshotPairs, trafficParts, type ReadPairsOptions } from '../read-
 import {
   SnapshotNotFoundError,
   type NewSnapshot,
+  type ReplicaPartWriter,
   type SnapshotStore,
   type SnapshotWriter,
 } from '../types.js';
 import { isNotFound, type S3Objects } from './objects.js';
+import { S3ReplicaWriter, type ReplicaWriterOptions } from './replica-writer.js';
+import { sealReplicas } from './seal-replicas.js';
 import { S3SnapshotWriter, snapshotKey } from './writer.js';
 
 /** Manifests fetched at once by list(). */
@@ -28,7 +31,11 @@ export class S3SnapshotStore implements SnapshotStore {
   readonly root: string;
   private readonly log = childLog('s3-store');
 
-  constructor(readonly objects: S3Objects) {
+  /** `replicas`: how often a replica's share is flushed (tests flush often). */
+  constructor(
+    readonly objects: S3Objects,
+    private readonly replicas: Omit<ReplicaWriterOptions, 'writer'> = {},
+  ) {
     this.root = objects.describe('snapshots/');
   }
 
@@ -37,6 +44,17 @@ export class S3SnapshotStore implements SnapshotStore {
     this.checkId(id);
     if (await this.exists(id)) throw new SnapshotExistsError(id);
     return new S3SnapshotWriter(id, spec, this.objects);
+  }
+
+  async createReplicaWriter(spec: NewSnapshot & { id: string }, writer: string): Promise<ReplicaPartWriter> {
+    this.checkId(spec.id);
+    if (await this.exists(spec.id)) throw new SnapshotExistsError(spec.id);
+    return S3ReplicaWriter.open(spec.id, spec, this.objects, { ...this.replicas, writer });
+  }
+
+  sealReplicas(id: string, unanswered: string[]): Promise<SnapshotManifest> {
+    this.checkId(id);
+    return sealReplicas(this.objects, id, unanswered);
   }
 
   async list(): Promise<SnapshotManifest[]> {

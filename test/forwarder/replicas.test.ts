@@ -1,0 +1,183 @@
+/**
+ * Many forwarders, one snapshot: real forwarder processes on loopback sharing one recording in a
+ * real S3 server (versitygw). Pairs spread over them are read back as one stream in capture
+ * order; a replica killed with SIGKILL mid-capture loses only what it had not flushed, and the
+ * manifest names it and counts that loss.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ForwarderReplicas } from '../../src/forwarder/group.js';
+import type { RRPair } from '../../src/model/traffic.js';
+import { textBody } from '../../tools/fixtures/pairs.js';
+import { openSnapshotStore } from '../../src/store/open.js';
+import type { S3SnapshotStore } from '../../src/store/s3/store.js';
+import { readWriterRecords, type WriterRecord } from '../../src/store/s3/writer-record.js';
+import { TestS3Server } from '../../tools/versitygw.js';
+import { startForwarderProcess, type ForwarderProcess } from '../helpers/forwarder-processes.js';
+import { pair } from '../store/pairs.js';
+
+const signal = new AbortController().signal;
+
+async function postPairs(url: string, pairs: RRPair[]): Promise<void> {
+  const res = await fetch(`${url}/v1/pairs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', 'x-reprise-service': 'orders' },
+    body: pairs.map((p) => JSON.stringify(p)).join('\n') + '\n',
+  });
+  const body = (await res.json()) as { accepted?: number };
+  assert.equal(res.status, 202, JSON.stringify(body));
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+  for (let i = 0; i < 300; i++) {
+    const v = await check();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('forwarder replicas sharing one recording (S3 store)', () => {
+  let s3: TestS3Server;
+  let home: string;
+  const started: ForwarderProcess[] = [];
+  let prefix = 0;
+  before(async () => {
+    s3 = await TestS3Server.start();
+    home = await mkdtemp(path.join(tmpdir(), 'reprise-replicas-'));
+  });
+  after(async () => {
+    await Promise.all(started.map((f) => f.kill()));
+    await s3?.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  async function setup(envs: Record<string, string>[]) {
+    const env = s3.env(`replicas-${++prefix}`);
+    const forwarders = await Promise.all(envs.map((e) => startForwarderProcess(home, { ...env, ...e })));
+    started.push(...forwarders);
+    const store = openSnapshotStore(home, env) as S3SnapshotStore;
+    const group = new ForwarderReplicas(async () => forwarders.map((f) => f.url), store);
+    return { forwarders, store, group };
+  }
+
+  it('pairs spread over three forwarders are sealed into one snapshot, read back in capture order', async () => {
+    // Small segments: each forwarder flushes several parts while the pairs arrive.
+    const { forwarders, store, group } = await setup(
+      [1, 2, 3].map(() => ({ REPRISE_REPLICA_FLUSH_SECONDS: '3600', REPRISE_REPLICA_FLUSH_BYTES: '1500' })),
+    );
+    await group.open({ snapshotId: 'snap-spread', service: 'orders' }, signal);
+    const pairs = Array.from({ length: 90 }, (_, i) => pair(i));
+    for (let i = 0; i < pairs.length; i += 9) {
+      // Pair k goes to forwarder k mod 3, three at a time: every replica holds interleaved times.
+      await Promise.all(
+        forwarders.map((f, r) =>
+          postPairs(
+            f.url,
+            pairs.slice(i, i + 9).filter((_, k) => (i + k) % 3 === r),
+          ),
+        ),
+      );
+    }
+    const manifest = await group.seal('snap-spread', signal);
+    assert.equal(manifest.counts.pairs, 90);
+    assert.equal(manifest.counts.inbound, 90);
+    assert.equal(manifest.counts.lost, undefined);
+    assert.equal(manifest.writers?.length, 3);
+    for (const w of manifest.writers!) {
+      assert.equal(w.state, 'flushed', w.writer);
+      assert.equal(w.pairs, 30, w.writer);
+      assert.ok(w.parts.length > 1, `${w.writer} flushed ${w.parts.length} part(s)`);
+    }
+    assert.deepEqual(manifest.window, { start: pairs[0].startedAt, end: pairs[89].startedAt });
+    const endpoints = manifest.endpoints.reduce((n, e) => n + e.count, 0);
+    assert.equal(endpoints + manifest.otherEndpoints, 90);
+
+    const read: string[] = [];
+    for await (const p of store.readPairs('snap-spread')) read.push(p.id);
+    assert.deepEqual(
+      read,
+      pairs.map((p) => p.id),
+    );
+    assert.deepEqual(
+      (await store.list()).map((m) => m.id),
+      ['snap-spread'],
+    );
+    // A retried seal returns the same manifest.
+    assert.deepEqual(await group.seal('snap-spread', signal), await store.getManifest('snap-spread'));
+  });
+
+  it('a forwarder killed mid-capture loses only its unflushed pairs; the manifest names it and counts them', async () => {
+    const often = { REPRISE_REPLICA_FLUSH_SECONDS: '0.2' };
+    // The victim flushes only past 4000 bytes: one big pair is stored, the small ones after it wait.
+    const victimEnv = { REPRISE_REPLICA_FLUSH_SECONDS: '3600', REPRISE_REPLICA_FLUSH_BYTES: '4000' };
+    const { forwarders, store, group } = await setup([often, often, victimEnv]);
+    const [a, b, victim] = forwarders;
+    await group.open({ snapshotId: 'snap-crash', service: 'orders' }, signal);
+    const records = () => readWriterRecords(store.objects, 'snap-crash');
+    const victimRecord = async (): Promise<WriterRecord | undefined> => {
+      const all = await records();
+      // The other two flush every 0.2 s: the victim is the one without a part yet, or with the big pair.
+      return all.find((r) => r.flushed.counts.pairs === 1 || (r.parts.length === 0 && r.seen.pairs > 0));
+    };
+
+    await postPairs(a.url, [pair(0), pair(3)]);
+    await postPairs(b.url, [pair(1), pair(4)]);
+    await postPairs(victim.url, [
+      pair(2, { response: { status: 200, headers: [], body: textBody('x'.repeat(5000)) } }),
+    ]);
+    const flushedBig = await waitFor('the victim to flush its big pair', async () => {
+      const r = await victimRecord();
+      return r && r.flushed.counts.pairs === 1 && r.parts.length === 1 && r;
+    });
+    await postPairs(
+      victim.url,
+      [5, 8, 11, 14, 17].map((i) => pair(i)),
+    );
+    await waitFor('the victim to note six pairs taken', async () => {
+      const r = (await records()).find((x) => x.writer === flushedBig.writer);
+      return r && r.seen.pairs === 6;
+    });
+    await victim.kill();
+
+    await postPairs(a.url, [pair(6), pair(9)]);
+    await postPairs(b.url, [pair(7), pair(10)]);
+    const manifest = await group.seal('snap-crash', signal);
+
+    const lost = manifest.writers!.find((w) => w.writer === flushedBig.writer)!;
+    assert.equal(lost.state, 'lost');
+    assert.equal(lost.pairs, 1);
+    assert.equal(lost.lost?.pairs, 5);
+    assert.match(lost.lost!.reason, new RegExp(victim.url.replace(/[.:/]/g, '.')));
+    assert.deepEqual(
+      manifest.writers!.filter((w) => w !== lost).map((w) => [w.state, w.pairs]),
+      [
+        ['flushed', 4],
+        ['flushed', 4],
+      ],
+    );
+    assert.equal(manifest.counts.pairs, 9);
+    assert.equal(manifest.counts.lost, 5);
+
+    const read: string[] = [];
+    for await (const p of store.readPairs('snap-crash')) read.push(p.id);
+    assert.deepEqual(
+      read,
+      [0, 1, 2, 3, 4, 6, 7, 9, 10].map((i) => `p-${i}`),
+    );
+  });
+
+  it('a shared recording is refused by a forwarder on the filesystem store, naming the S3 store', async () => {
+    const f = await startForwarderProcess(home, {});
+    started.push(f);
+    const res = await fetch(`${f.url}/v1/recordings`, {
+      method: 'POST',
+      body: JSON.stringify({ snapshotId: 'snap-fs', service: 'orders', shared: true }),
+    });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { error: string }).error, /shared: .*REPRISE_STORE=s3:\/\//);
+  });
+});
