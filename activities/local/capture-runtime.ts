@@ -21,6 +21,8 @@ import {
 } from '../runtime.js';
 import { workerNodeOptions } from '../../src/base/node-options.js';
 import { ForwarderApi } from '../../src/forwarder/client.js';
+import { ForwarderReplicas, manifestCounts } from '../../src/forwarder/group.js';
+import { openSnapshotStore } from '../../src/store/open.js';
 import { ownedAndAlive, readRecord, type ProcessRecord } from './processes.js';
 import { Supervisor } from './supervisor.js';
 
@@ -32,9 +34,15 @@ export interface LocalCaptureRuntimeOptions {
   readyTimeoutMs?: number;
   /** The sidecar's --drain-timeout; stopping waits this plus a margin before SIGKILL. */
   drainTimeoutMs?: number;
+  /**
+   * Forwarder processes per capture (default 1). More than one share the recording (S3 store
+   * only): the sidecar ships to the first, other producers may ship to any (forwarderUrls()).
+   */
+  forwarders?: number;
 }
 
-type Component = 'forwarder' | 'sidecar';
+/** `forwarder-1`, `forwarder-2`, ...: the replicas past the first. */
+type Component = 'forwarder' | 'sidecar' | `forwarder-${number}`;
 
 const FORWARDER_GRACE_MS = 10_000;
 const DRAIN_MARGIN_MS = 5_000;
@@ -45,8 +53,15 @@ export class LocalCaptureRuntime implements CaptureRuntime {
   private readonly drainTimeoutMs: number;
   private readonly log = childLog('local-runtime');
   private readonly supervisor: Supervisor;
+  private readonly forwarderNames: Component[];
 
   constructor(readonly options: LocalCaptureRuntimeOptions) {
+    const n = options.forwarders ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > 16)
+      throw new RuntimeError(`forwarders: expected 1-16 forwarder processes, got ${n}`, 'InvalidInput');
+    this.forwarderNames = Array.from({ length: n }, (_, i): Component =>
+      i ? `forwarder-${i}` : 'forwarder',
+    );
     this.root = options.root ?? projectRoot;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5_000;
@@ -63,7 +78,8 @@ export class LocalCaptureRuntime implements CaptureRuntime {
   }
 
   private script(component: Component): string {
-    const file = path.join(this.root, 'dist/workers', `${component}.js`);
+    const worker = component.startsWith('forwarder') ? 'forwarder' : component;
+    const file = path.join(this.root, 'dist/workers', `${worker}.js`);
     if (!existsSync(file)) {
       throw new RuntimeError(`${file} is missing: run \`npm run build\``, 'NotBuilt');
     }
@@ -85,7 +101,7 @@ export class LocalCaptureRuntime implements CaptureRuntime {
         script: this.script(component),
         args,
         health,
-        env: workerNodeOptions(component),
+        env: workerNodeOptions(component.startsWith('forwarder') ? 'forwarder' : 'sidecar'),
       },
       ctx,
     );
@@ -93,8 +109,25 @@ export class LocalCaptureRuntime implements CaptureRuntime {
     return record;
   }
 
-  private async forwarder(captureId: string): Promise<ForwarderApi | undefined> {
-    const record = await readRecord(this.recordFile(captureId, 'forwarder'));
+  private get shared(): boolean {
+    return this.forwarderNames.length > 1;
+  }
+
+  /** The live forwarder processes of a capture, first one first. */
+  async forwarderUrls(captureId: string): Promise<string[]> {
+    const apis = await Promise.all(this.forwarderNames.map((name) => this.forwarder(captureId, name)));
+    return apis.flatMap((api) => (api ? [api.url] : []));
+  }
+
+  private replicas(captureId: string): ForwarderReplicas {
+    return new ForwarderReplicas(() => this.forwarderUrls(captureId), openSnapshotStore(this.options.home));
+  }
+
+  private async forwarder(
+    captureId: string,
+    name: Component = 'forwarder',
+  ): Promise<ForwarderApi | undefined> {
+    const record = await readRecord(this.recordFile(captureId, name));
     if (!record || typeof record.ready.port !== 'number' || !(await ownedAndAlive(record))) return undefined;
     return new ForwarderApi(`http://127.0.0.1:${record.ready.port}`);
   }
@@ -111,15 +144,20 @@ export class LocalCaptureRuntime implements CaptureRuntime {
   }
 
   async openRecording(req: OpenRecordingRequest, ctx: RuntimeContext): Promise<RecordingHandle> {
-    const record = await this.ensureProcess(
-      req.captureId,
-      'forwarder',
-      ['--port', '0', '--host', '127.0.0.1', '--home', this.options.home],
-      (r) => (typeof r.ready.port === 'number' ? `http://127.0.0.1:${r.ready.port}/healthz` : undefined),
-      ctx,
+    const records = await Promise.all(
+      this.forwarderNames.map((name) =>
+        this.ensureProcess(
+          req.captureId,
+          name,
+          ['--port', '0', '--host', '127.0.0.1', '--home', this.options.home],
+          (r) => (typeof r.ready.port === 'number' ? `http://127.0.0.1:${r.ready.port}/healthz` : undefined),
+          ctx,
+        ),
+      ),
     );
-    const api = new ForwarderApi(`http://127.0.0.1:${record.ready.port}`);
-    await api.openRecording(req, ctx.signal);
+    const api = new ForwarderApi(`http://127.0.0.1:${records[0].ready.port}`);
+    if (this.shared) await this.replicas(req.captureId).open(req, ctx.signal);
+    else await api.openRecording(req, ctx.signal);
     return { forwarderUrl: api.url };
   }
 
@@ -155,7 +193,9 @@ export class LocalCaptureRuntime implements CaptureRuntime {
   }
 
   async captureProgress(ref: CaptureRef, ctx: RuntimeContext): Promise<CaptureStatus> {
-    const counts = await (await this.requireForwarder(ref)).status(ref.snapshotId, ctx.signal);
+    const counts = this.shared
+      ? await this.replicas(ref.captureId).status(ref.snapshotId, ctx.signal)
+      : await (await this.requireForwarder(ref)).status(ref.snapshotId, ctx.signal);
     const sidecar = await readRecord(this.recordFile(ref.captureId, 'sidecar'));
     return { ...counts, capturing: !!sidecar && (await ownedAndAlive(sidecar)) };
   }
@@ -170,19 +210,24 @@ export class LocalCaptureRuntime implements CaptureRuntime {
   }
 
   async sealSnapshot(ref: CaptureRef, ctx: RuntimeContext): Promise<CaptureCounts> {
+    if (this.shared) {
+      const manifest = await whileWaiting(ctx, this.replicas(ref.captureId).seal(ref.snapshotId, ctx.signal));
+      return manifestCounts(manifest);
+    }
     const api = await this.requireForwarder(ref);
     return whileWaiting(ctx, api.seal(ref.snapshotId, ctx.signal));
   }
 
   /** A forwarder that is gone took its unsealed recordings with it: nothing left to abort. */
   async abortRecording(ref: CaptureRef, ctx: RuntimeContext): Promise<void> {
+    if (this.shared) return whileWaiting(ctx, this.replicas(ref.captureId).abort(ref.snapshotId, ctx.signal));
     const api = await this.forwarder(ref.captureId);
     if (api) await whileWaiting(ctx, api.abort(ref.snapshotId, ctx.signal));
   }
 
   async teardown(ref: CaptureRef, ctx: RuntimeContext): Promise<void> {
     await this.stop(ref.captureId, 'sidecar', this.drainTimeoutMs + DRAIN_MARGIN_MS, ctx);
-    await this.stop(ref.captureId, 'forwarder', FORWARDER_GRACE_MS, ctx);
+    for (const name of this.forwarderNames) await this.stop(ref.captureId, name, FORWARDER_GRACE_MS, ctx);
     await this.supervisor.forget(ref.captureId);
   }
 
