@@ -12,6 +12,9 @@ import { pointerKey, type JsonPatchOp } from '../../src/kube/api/json-patch.js';
 import { KubeApi, KubeApiError, resourcePath } from '../../src/kube/client/api.js';
 import { CAPTURE, LABELS } from '../../src/kube/api/annotations.js';
 import { ForwarderApi } from '../../src/forwarder/client.js';
+import { ForwarderReplicas, manifestCounts } from '../../src/forwarder/group.js';
+import { serviceEndpointUrls } from '../../src/kube/client/service-endpoints.js';
+import type { SnapshotStore } from '../../src/store/types.js';
 import {
   RuntimeError,
   type CaptureCounts,
@@ -40,6 +43,11 @@ export interface KubeCaptureRuntimeOptions {
   forwarderUrl: string;
   /** Bound on each rollout wait (enable, disable); default 90 s, inside the activity's 2 min. */
   rolloutTimeoutMs?: number;
+  /**
+   * Several forwarder replicas (the chart's forwarder.replicas > 1, S3 store): their Service,
+   * whose ready endpoints a capture opens, polls and seals on, and the store the seal writes to.
+   */
+  replicas?: { namespace: string; service: string; store: SnapshotStore };
 }
 
 /** On the workload (not its template): the template annotations this capture set, as JSON. */
@@ -57,15 +65,22 @@ export class KubeCaptureRuntime implements CaptureRuntime {
   private readonly api: KubeApi;
   private readonly forwarder: ForwarderApi;
   private readonly rolloutTimeoutMs: number;
+  private readonly replicas?: ForwarderReplicas;
 
   constructor(readonly options: KubeCaptureRuntimeOptions) {
     this.api = new KubeApi(options.kubeConfig);
     this.forwarder = new ForwarderApi(options.forwarderUrl);
     this.rolloutTimeoutMs = options.rolloutTimeoutMs ?? 90_000;
+    const r = options.replicas;
+    if (r) {
+      const urls = () => serviceEndpointUrls(this.api, r.namespace, r.service);
+      this.replicas = new ForwarderReplicas(urls, r.store);
+    }
   }
 
   async openRecording(req: OpenRecordingRequest, ctx: RuntimeContext): Promise<RecordingHandle> {
-    await this.forwarder.openRecording(req, ctx.signal);
+    if (this.replicas) await this.replicas.open(req, ctx.signal);
+    else await this.forwarder.openRecording(req, ctx.signal);
     return { forwarderUrl: this.forwarder.url };
   }
 
@@ -124,7 +139,9 @@ export class KubeCaptureRuntime implements CaptureRuntime {
   }
 
   async captureProgress(ref: CaptureRef, ctx: RuntimeContext): Promise<CaptureStatus> {
-    const counts = await this.forwarder.status(ref.snapshotId, ctx.signal);
+    const counts = this.replicas
+      ? await this.replicas.status(ref.snapshotId, ctx.signal)
+      : await this.forwarder.status(ref.snapshotId, ctx.signal);
     const workloads = await this.capturedWorkloads(ref, ctx);
     const capturing = workloads.some(
       (w) => w.spec.template.metadata?.annotations?.[CAPTURE.inject] === 'true',
@@ -219,11 +236,13 @@ export class KubeCaptureRuntime implements CaptureRuntime {
   }
 
   async sealSnapshot(ref: CaptureRef, ctx: RuntimeContext): Promise<CaptureCounts> {
+    if (this.replicas)
+      return manifestCounts(await whileWaiting(ctx, this.replicas.seal(ref.snapshotId, ctx.signal)));
     return whileWaiting(ctx, this.forwarder.seal(ref.snapshotId, ctx.signal));
   }
 
   async abortRecording(ref: CaptureRef, ctx: RuntimeContext): Promise<void> {
-    await whileWaiting(ctx, this.forwarder.abort(ref.snapshotId, ctx.signal));
+    await whileWaiting(ctx, (this.replicas ?? this.forwarder).abort(ref.snapshotId, ctx.signal));
   }
 
   /** The forwarder is shared and stays; only the workload annotations may be left. */

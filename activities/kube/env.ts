@@ -9,6 +9,7 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeCaptureRuntime } from './capture-runtime.js';
 import { KubeReplayRuntime } from './replay/index.js';
+import { openSnapshotStore } from '../../src/store/open.js';
 
 export class RuntimeEnvError extends Error {
   constructor(
@@ -62,8 +63,17 @@ export function kubeRuntimesFromEnv(env: NodeJS.ProcessEnv, home: string): KubeR
         : 'required with REPRISE_RUNTIME=kubernetes (e.g. http://reprise-forwarder.reprise.svc:4150)',
     );
   }
+  const service = env.REPRISE_FORWARDER_SERVICE?.trim();
+  if (service !== undefined && service !== '' && !DNS_LABEL.test(service)) {
+    throw new RuntimeEnvError(
+      'REPRISE_FORWARDER_SERVICE',
+      `expected the forwarder Service's name (lowercase letters, digits, -), got "${service}"`,
+    );
+  }
+  // Forwarder replicas behind that Service: sealed over all of them into the S3 store.
+  const replicas = service ? { namespace, service, store: openSnapshotStore(home, env) } : undefined;
   return {
-    runtime: new KubeCaptureRuntime({ kubeConfig, forwarderUrl }),
+    runtime: new KubeCaptureRuntime({ kubeConfig, forwarderUrl, replicas }),
     replayRuntime: new KubeReplayRuntime({ kubeConfig, namespace, image, forwarderUrl, home }),
   };
 }

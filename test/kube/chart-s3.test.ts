@@ -11,13 +11,17 @@ import assert from 'node:assert/strict';
 import { openSnapshotStore } from '../../src/store/open.js';
 import { TestS3Server } from '../../tools/versitygw.js';
 import {
+  CHART,
   FULLNAME,
+  RELEASE,
   VARIANTS,
   containerEnv,
   find,
+  helm,
   podSpec,
   render,
   startRenderedForwarder,
+  type K8sObject,
 } from './chart-render.js';
 
 describe('chart with an S3 store', () => {
@@ -75,5 +79,44 @@ describe('chart with an S3 store', () => {
       await s3.close();
       rmSync(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe('chart with forwarder replicas', () => {
+  test('forwarder.replicas runs that many forwarder pods on S3 and tells the orchestrator their Service', async () => {
+    const { objects } = await render([...VARIANTS['s3 store'], '--set', 'forwarder.replicas=3']);
+    const deployment = find<K8sObject & { spec: { replicas: number; strategy?: unknown } }>(
+      objects,
+      'Deployment',
+      `${FULLNAME}-forwarder`,
+    );
+    assert.equal(deployment.spec.replicas, 3);
+    assert.equal(deployment.spec.strategy, undefined, 'rolled one pod at a time, not recreated');
+    const orchestrator = podSpec(deployment).containers.find((c) => c.name === 'orchestrator')!;
+    assert.equal(containerEnv(orchestrator).REPRISE_FORWARDER_SERVICE, `${FULLNAME}-forwarder`);
+    const role = find<K8sObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }>(
+      objects,
+      'Role',
+      `${FULLNAME}-orchestrator`,
+    );
+    assert.ok(
+      role.rules.some(
+        (r) => r.apiGroups.includes('discovery.k8s.io') && r.resources.includes('endpointslices'),
+      ),
+      'the orchestrator may list the forwarder EndpointSlices',
+    );
+    // One replica (the default) keeps the single-forwarder path: no Service lookup.
+    const single = await render(VARIANTS['s3 store']);
+    const one = podSpec(find(single.objects, 'Deployment', `${FULLNAME}-forwarder`));
+    assert.equal(
+      containerEnv(one.containers.find((c) => c.name === 'orchestrator')!).REPRISE_FORWARDER_SERVICE,
+      undefined,
+    );
+  });
+
+  test('forwarder.replicas above 1 without the S3 store is refused, naming the value and what it needs', async () => {
+    const { code, stderr } = await helm(['template', RELEASE, CHART, '--set', 'forwarder.replicas=2']);
+    assert.notEqual(code, 0, 'two forwarders on one volume were rendered');
+    assert.match(stderr, /forwarder\.replicas: 2 needs the S3 store \(set store\.s3\.bucket\)/);
   });
 });

@@ -60,6 +60,7 @@ const RESOURCES: Record<string, { base: string; plural: string; namespaced: bool
   Event: { base: '/api/v1', plural: 'events', namespaced: true },
   Namespace: { base: '/api/v1', plural: 'namespaces', namespaced: false },
   Lease: { base: '/apis/coordination.k8s.io/v1', plural: 'leases', namespaced: true },
+  EndpointSlice: { base: '/apis/discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true },
 };
 
 export type KubeKind = keyof typeof RESOURCES;
