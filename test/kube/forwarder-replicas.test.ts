@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeCaptureRuntime } from '../../activities/kube/index.js';
-import { KubeApi, resourcePath } from '../../src/kube/client/api.js';
+import { KubeApi } from '../../src/kube/client/api.js';
 import { serviceEndpointUrls } from '../../src/kube/client/service-endpoints.js';
 import { openSnapshotStore } from '../../src/store/open.js';
 import type { S3SnapshotStore } from '../../src/store/s3/store.js';
