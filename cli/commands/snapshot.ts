@@ -10,6 +10,7 @@ import { CliError } from '../errors.js';
 import { formatBytes, notice, printJson, printLine, printTable, style } from '../output.js';
 import { idArgument, serviceFlag } from '../flags.js';
 import { cliStore as store, requireSnapshot as manifestOrFail } from '../store.js';
+import type { SnapshotManifest } from '../../src/model/traffic.js';
 
 /** The output file, opened before the export starts so a bad path is one line and no partial work. */
 async function openOutput(file: string): Promise<WriteStream> {
@@ -94,6 +95,7 @@ export function snapshotCommand(): Command {
           `unscanned  ${m.counts.unscannedBodies} binary bodies DLP could not scan, stored as recorded`,
         );
       printLine(`dropped    sidecar ${d.sidecar}, forwarder ${d.forwarder}, filtered ${d.filtered}`);
+      if (m.writers) printWriters(m);
       if (m.endpoints.length) {
         printLine();
         printTable(
@@ -172,4 +174,26 @@ export function snapshotCommand(): Command {
     });
 
   return cmd;
+}
+
+/** A snapshot several forwarders wrote: what each stored, and what the ones that died lost. */
+function printWriters(m: SnapshotManifest): void {
+  const lost = m.writers!.filter((w) => w.lost);
+  if (m.counts.lost)
+    printLine(`lost       ${m.counts.lost} pairs with ${lost.length} writer(s) that did not answer the seal`);
+  printLine();
+  printTable(
+    ['WRITER', 'STATE', 'PAIRS', 'INBOUND', 'OUTBOUND', 'BYTES', 'PARTS', 'LOST'],
+    m.writers!.map((w) => [
+      w.writer,
+      w.state,
+      w.pairs,
+      w.inbound,
+      w.outbound,
+      formatBytes(w.bytes),
+      w.parts.length,
+      w.lost?.pairs ?? 0,
+    ]),
+  );
+  for (const w of lost) printLine(style.dim(`${w.writer}: ${w.lost!.reason}`));
 }

@@ -18,6 +18,7 @@ import { readWriterRecords, type WriterRecord } from '../../src/store/s3/writer-
 import { TestS3Server } from '../../tools/versitygw.js';
 import { startForwarderProcess, type ForwarderProcess } from '../helpers/forwarder-processes.js';
 import { pair } from '../store/pairs.js';
+import { runCli } from '../helpers/cli.js';
 
 const signal = new AbortController().signal;
 
@@ -61,7 +62,7 @@ describe('forwarder replicas sharing one recording (S3 store)', () => {
     started.push(...forwarders);
     const store = openSnapshotStore(home, env) as S3SnapshotStore;
     const group = new ForwarderReplicas(async () => forwarders.map((f) => f.url), store);
-    return { forwarders, store, group };
+    return { forwarders, store, group, env };
   }
 
   it('pairs spread over three forwarders are sealed into one snapshot, read back in capture order', async () => {
@@ -114,7 +115,7 @@ describe('forwarder replicas sharing one recording (S3 store)', () => {
     const often = { REPRISE_REPLICA_FLUSH_SECONDS: '0.2' };
     // The victim flushes only past 4000 bytes: one big pair is stored, the small ones after it wait.
     const victimEnv = { REPRISE_REPLICA_FLUSH_SECONDS: '3600', REPRISE_REPLICA_FLUSH_BYTES: '4000' };
-    const { forwarders, store, group } = await setup([often, often, victimEnv]);
+    const { forwarders, store, group, env } = await setup([often, often, victimEnv]);
     const [a, b, victim] = forwarders;
     await group.open({ snapshotId: 'snap-crash', service: 'orders' }, signal);
     const records = () => readWriterRecords(store.objects, 'snap-crash');
