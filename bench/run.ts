@@ -34,6 +34,7 @@ const ORDER = [
   'memory-slow-target',
   'replay-start-latency',
   'store-s3-ingest',
+  'forwarder-replicas-s3',
   'generator-replicas',
 ];
 /** A measure without its own budget gets this long before it is cut. */

@@ -32,7 +32,7 @@ const BATCH = 500;
 const SENDERS = 4;
 const MB = 1024 * 1024;
 
-interface ForwarderProcess extends Started {
+export interface ForwarderProcess extends Started {
   url: string;
   pid: number;
   home: string;
@@ -73,19 +73,7 @@ export async function ingest(
   const snapshotId = `bench-${process.pid}-${++seq}`;
   await postJson(`${fwd.url}/v1/recordings`, { snapshotId, service: 'orders' });
   const cpu0 = processCpuUs(fwd.pid);
-  const sent = await runJson(process.execPath, [
-    SENDER(),
-    '--url',
-    fwd.url,
-    '--pairs',
-    String(pairs),
-    '--batch',
-    String(BATCH),
-    '--concurrency',
-    String(SENDERS),
-    ...(opts.lazy ? ['--lazy'] : []),
-    ...(opts.ndjson ? [] : ['--tap']),
-  ]);
+  const sent = await sendPairs(fwd.url, pairs, opts);
   const manifest = await postJson<{ counts: { pairs: number; bytes: number } }>(
     `${fwd.url}/v1/recordings/${snapshotId}/seal`,
   );
@@ -102,6 +90,27 @@ export async function ingest(
     cpuUsPerPair: cpu / pairs,
     bytesPerPair: manifest.counts.bytes / pairs,
   };
+}
+
+/** Ships `pairs` to one forwarder from a sender process, as sidecars ship them; its JSON summary. */
+export function sendPairs(
+  url: string,
+  pairs: number,
+  opts: { lazy?: boolean; ndjson?: boolean } = {},
+): Promise<Record<string, unknown>> {
+  return runJson(process.execPath, [
+    SENDER(),
+    '--url',
+    url,
+    '--pairs',
+    String(pairs),
+    '--batch',
+    String(BATCH),
+    '--concurrency',
+    String(SENDERS),
+    ...(opts.lazy ? ['--lazy'] : []),
+    ...(opts.ndjson ? [] : ['--tap']),
+  ]);
 }
 
 /**

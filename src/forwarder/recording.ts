@@ -79,12 +79,7 @@ export class Recording {
         ),
       );
     }
-    this.state = 'closing';
-    this.sealed ??= this.drained().then(async () => {
-      const manifest = await writer.seal(this.dropped());
-      this.state = 'sealed';
-      return manifest;
-    });
+    this.sealed ??= this.closeWith(() => writer.seal(this.dropped()));
     return this.sealed;
   }
 
@@ -93,13 +88,18 @@ export class Recording {
     const writer = this.writer;
     if ('seal' in writer)
       return Promise.reject(new HttpError(409, `recording "${this.id}" is not shared; seal it instead`));
-    this.state = 'closing';
-    this.flushed ??= this.drained().then(async () => {
-      const record = await writer.flush(this.dropped());
-      this.state = 'sealed';
-      return record;
-    });
+    this.flushed ??= this.closeWith(() => writer.flush(this.dropped()));
     return this.flushed;
+  }
+
+  /** Stops taking pairs, waits for those in flight, then stores what was taken. */
+  private closeWith<T>(store: () => Promise<T>): Promise<T> {
+    this.state = 'closing';
+    return this.drained().then(async () => {
+      const done = await store();
+      this.state = 'sealed';
+      return done;
+    });
   }
 
   async abort(): Promise<void> {
