@@ -169,6 +169,17 @@ describe('forwarder replicas sharing one recording (S3 store)', () => {
       read,
       [0, 1, 2, 3, 4, 6, 7, 9, 10].map((i) => `p-${i}`),
     );
+
+    // `snapshot show` names each writer with its counts, and the one that lost pairs.
+    const show = await runCli(['snapshot', 'show', 'snap-crash'], { ...env, REPRISE_HOME: home });
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /lost {7}5 pairs with 1 writer\(s\) that did not answer the seal/);
+    const row = show.stdout.split('\n').find((l) => l.startsWith(`${lost.writer} `));
+    assert.deepEqual(
+      row?.split(/\s{2,}/).filter((c) => !/B$/.test(c)),
+      [lost.writer, 'lost', '1', '1', '0', '1', '5'],
+    );
+    assert.match(show.stdout, new RegExp(`${lost.writer}: did not answer the seal`));
   });
 
   it('a shared recording is refused by a forwarder on the filesystem store, naming the S3 store', async () => {
