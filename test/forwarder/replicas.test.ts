@@ -16,21 +16,13 @@ import { openSnapshotStore } from '../../src/store/open.js';
 import type { S3SnapshotStore } from '../../src/store/s3/store.js';
 import { readWriterRecords, type WriterRecord } from '../../src/store/s3/writer-record.js';
 import { TestS3Server } from '../../tools/versitygw.js';
-import { startForwarderProcess, type ForwarderProcess } from '../helpers/forwarder-processes.js';
+import { postPairs, startForwarderProcess, type ForwarderProcess } from '../helpers/forwarder-processes.js';
 import { pair } from '../store/pairs.js';
 import { runCli } from '../helpers/cli.js';
 
-const signal = new AbortController().signal;
+const send = (url: string, pairs: RRPair[]) => postPairs(url, pairs, 'orders');
 
-async function postPairs(url: string, pairs: RRPair[]): Promise<void> {
-  const res = await fetch(`${url}/v1/pairs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson', 'x-reprise-service': 'orders' },
-    body: pairs.map((p) => JSON.stringify(p)).join('\n') + '\n',
-  });
-  const body = (await res.json()) as { accepted?: number };
-  assert.equal(res.status, 202, JSON.stringify(body));
-}
+const signal = new AbortController().signal;
 
 async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
   for (let i = 0; i < 300; i++) {
@@ -76,7 +68,7 @@ describe('forwarder replicas sharing one recording (S3 store)', () => {
       // Pair k goes to forwarder k mod 3, three at a time: every replica holds interleaved times.
       await Promise.all(
         forwarders.map((f, r) =>
-          postPairs(
+          send(
             f.url,
             pairs.slice(i, i + 9).filter((_, k) => (i + k) % 3 === r),
           ),
@@ -125,16 +117,16 @@ describe('forwarder replicas sharing one recording (S3 store)', () => {
       return all.find((r) => r.flushed.counts.pairs === 1 || (r.parts.length === 0 && r.seen.pairs > 0));
     };
 
-    await postPairs(a.url, [pair(0), pair(3)]);
-    await postPairs(b.url, [pair(1), pair(4)]);
-    await postPairs(victim.url, [
+    await send(a.url, [pair(0), pair(3)]);
+    await send(b.url, [pair(1), pair(4)]);
+    await send(victim.url, [
       pair(2, { response: { status: 200, headers: [], body: textBody('x'.repeat(5000)) } }),
     ]);
     const flushedBig = await waitFor('the victim to flush its big pair', async () => {
       const r = await victimRecord();
       return r && r.flushed.counts.pairs === 1 && r.parts.length === 1 && r;
     });
-    await postPairs(
+    await send(
       victim.url,
       [5, 8, 11, 14, 17].map((i) => pair(i)),
     );
@@ -144,8 +136,8 @@ describe('forwarder replicas sharing one recording (S3 store)', () => {
     });
     await victim.kill();
 
-    await postPairs(a.url, [pair(6), pair(9)]);
-    await postPairs(b.url, [pair(7), pair(10)]);
+    await send(a.url, [pair(6), pair(9)]);
+    await send(b.url, [pair(7), pair(10)]);
     const manifest = await group.seal('snap-crash', signal);
 
     const lost = manifest.writers!.find((w) => w.writer === flushedBig.writer)!;

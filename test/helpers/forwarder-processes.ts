@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { RRPair } from '../../src/model/traffic.js';
 
 const WORKER = fileURLToPath(new URL('../../workers/forwarder.js', import.meta.url));
 
@@ -44,4 +45,15 @@ export async function startForwarderProcess(
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
   };
+}
+
+/** POSTs pairs as one NDJSON batch for `service`; throws unless the forwarder takes it (202). */
+export async function postPairs(url: string, pairs: RRPair[], service: string): Promise<void> {
+  const res = await fetch(`${url}/v1/pairs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', 'x-reprise-service': service },
+    body: pairs.map((p) => JSON.stringify(p)).join('\n') + '\n',
+  });
+  const text = await res.text();
+  if (res.status !== 202) throw new Error(`POST ${url}/v1/pairs: ${res.status} ${text}`);
 }

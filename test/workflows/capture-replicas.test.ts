@@ -20,15 +20,9 @@ import { TestS3Server } from '../../tools/versitygw.js';
 import { captureWorkflow, progressQuery, stopSignal } from '../../workflows/capture.js';
 import { startHarness, TASK_QUEUE, workflowId, type WorkflowHarness } from './harness.js';
 import { get, processRecord, startLoopbackApp, waitFor, type LoopbackApp } from './loopback.js';
+import { postPairs } from '../helpers/forwarder-processes.js';
 
-async function postPairs(url: string, pairs: RRPair[]): Promise<void> {
-  const res = await fetch(`${url}/v1/pairs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson', 'x-reprise-service': 'shop' },
-    body: pairs.map((p) => JSON.stringify(p)).join('\n') + '\n',
-  });
-  assert.equal(res.status, 202, await res.text());
-}
+const send = (url: string, pairs: RRPair[]) => postPairs(url, pairs, 'shop');
 
 const directPair = (id: string) =>
   makePair({ id, service: 'shop', path: `/direct/${id}`, startedAt: new Date().toISOString() });
@@ -69,8 +63,8 @@ describe('captureWorkflow over three forwarders (S3 store)', () => {
     assert.equal(urls.length, 3);
 
     for (let i = 0; i < 6; i++) assert.equal((await get(progress.inPort!, `/hello?i=${i}`)).status, 200);
-    await postPairs(urls[1], [directPair('d-1'), directPair('d-2')]);
-    await postPairs(urls[2], [directPair('k-1'), directPair('k-2'), directPair('k-3')]);
+    await send(urls[1], [directPair('d-1'), directPair('d-2')]);
+    await send(urls[2], [directPair('k-1'), directPair('k-2'), directPair('k-3')]);
     await waitFor('every pair counted', async () => (await handle.query(progressQuery)).pairs >= 11);
 
     // The third forwarder dies once its record notes the three pairs it took (none flushed).
