@@ -174,6 +174,23 @@ describe('forwarder replicas sharing one recording (S3 store)', () => {
     assert.match(show.stdout, new RegExp(`${lost.writer}: did not answer the seal`));
   });
 
+  it('a forwarder stopped with SIGTERM mid-capture flushes its share first: nothing is lost', async () => {
+    const never = { REPRISE_REPLICA_FLUSH_SECONDS: '3600' };
+    const { forwarders, group } = await setup([never, never]);
+    await group.open({ snapshotId: 'snap-rolling', service: 'orders' }, signal);
+    await send(forwarders[0].url, [pair(0), pair(2)]);
+    await send(forwarders[1].url, [pair(1), pair(3), pair(4)]);
+    await forwarders[1].stop(); // a rolling update takes this pod away
+    await send(forwarders[0].url, [pair(5)]);
+    const manifest = await group.seal('snap-rolling', signal);
+    assert.equal(manifest.counts.pairs, 6);
+    assert.equal(manifest.counts.lost, undefined);
+    assert.deepEqual(manifest.writers!.map((w) => [w.state, w.pairs]).sort(), [
+      ['flushed', 3],
+      ['flushed', 3],
+    ]);
+  });
+
   it('a shared recording is refused by a forwarder on the filesystem store, naming the S3 store', async () => {
     const f = await startForwarderProcess(home, {});
     started.push(f);
