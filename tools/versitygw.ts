@@ -9,8 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../src/store/s3/config.js';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { s3ClientConfig } from '../src/store/s3/config.js';
 import { projectRoot } from '../src/base/project-root.js';
 
 const ACCESS = 'reprise-test';
@@ -73,7 +73,7 @@ export class TestS3Server {
 
   /** A plain client on this server, to look at what the store wrote. */
   client(): S3Client {
-    return createS3Client({
+    const config = s3ClientConfig({
       bucket: this.bucket,
       prefix: '',
       endpoint: this.endpoint,
@@ -81,6 +81,7 @@ export class TestS3Server {
       credentials: { accessKeyId: ACCESS, secretAccessKey: SECRET },
       uploadRetryMs: 0,
     });
+    return new S3Client(config);
   }
 
   /** (Re)starts the server on the same port and data folder; resolves once it answers. */

@@ -4,7 +4,7 @@
  * AWS SDK's usual credential chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity for a
  * ServiceAccount's cloud role, instance metadata).
  */
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 
 export class StoreConfigError extends Error {
   constructor(message: string) {
@@ -101,12 +101,18 @@ export function describeLocation(loc: S3Location, key = ''): string {
   return loc.endpoint ? `${where} at ${loc.endpoint}` : where;
 }
 
-/** `retryStrategy`: the SDK's standard one (3 attempts) unless given. */
-export function createS3Client(loc: S3Location, retryStrategy?: S3ClientConfig['retryStrategy']): S3Client {
+/**
+ * The settings of an S3 client for `loc` (`new S3Client(s3ClientConfig(loc))`); `retryStrategy`:
+ * the SDK's standard one (3 attempts) unless given.
+ */
+export function s3ClientConfig(
+  loc: S3Location,
+  retryStrategy?: S3ClientConfig['retryStrategy'],
+): S3ClientConfig {
   // Reprise supports Node 20; the SDK's notice that its future releases need Node 22 is for
   // Reprise's maintainers (package-lock pins the SDK), not for every process's stderr.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return new S3Client({
+  return {
     region: loc.region,
     ...(loc.credentials ? { credentials: loc.credentials } : {}),
     ...(retryStrategy ? { retryStrategy } : {}),
@@ -122,5 +128,5 @@ export function createS3Client(loc: S3Location, retryStrategy?: S3ClientConfig['
           responseChecksumValidation: 'WHEN_REQUIRED' as const,
         }
       : {}),
-  });
+  };
 }

@@ -3,18 +3,9 @@
  * relative to the prefix; errors name the object (`s3://bucket/prefix/key`) they concern.
  */
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { createS3Client, describeLocation, type S3Location } from './config.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { describeLocation, s3ClientConfig, type S3Location } from './config.js';
+import { loadS3Sdk, type S3Sdk } from './sdk.js';
 import { PatientRetry } from './retry.js';
 
 /** Multipart part size (S3's minimum is 5 MiB) and parts in flight: memory per upload stays under ~3 parts. */
@@ -60,14 +51,28 @@ export class S3StoreError extends Error {
   }
 }
 
-export class S3Objects {
-  readonly client: S3Client;
+interface Clients {
+  s3: S3Sdk['s3'];
+  storage: S3Sdk['storage'];
+  client: S3Client;
   /** Uploads ride out a short outage of the server (see retry.ts); reads fail fast. */
-  private readonly uploads: S3Client;
+  uploads: S3Client;
+}
 
-  constructor(readonly location: S3Location) {
-    this.client = createS3Client(location);
-    this.uploads = createS3Client(location, new PatientRetry(location.uploadRetryMs));
+export class S3Objects {
+  private clients?: Promise<Clients>;
+
+  constructor(readonly location: S3Location) {}
+
+  /** The SDK and the clients, made on the first call (see sdk.ts). */
+  private connect(): Promise<Clients> {
+    this.clients ??= loadS3Sdk().then(({ s3, storage }) => ({
+      s3,
+      storage,
+      client: new s3.S3Client(s3ClientConfig(this.location)),
+      uploads: new s3.S3Client(s3ClientConfig(this.location, new PatientRetry(this.location.uploadRetryMs))),
+    }));
+    return this.clients;
   }
 
   private get bucket(): string {
@@ -94,7 +99,8 @@ export class S3Objects {
 
   getText(key: string): Promise<string> {
     return this.named(key, async () => {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      const { s3, client } = await this.connect();
+      const res = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
       return res.Body!.transformToString('utf8');
     });
   }
@@ -102,18 +108,20 @@ export class S3Objects {
   /** The object's bytes as a stream; the caller reads or destroys it. */
   getStream(key: string): Promise<Readable> {
     return this.named(key, async () => {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      const { s3, client } = await this.connect();
+      const res = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
       return res.Body as Readable;
     });
   }
 
   /** `patient`: rides out an outage like an upload (a seal's check), instead of failing fast. */
   async exists(key: string, patient = false): Promise<boolean> {
-    const client = patient ? this.uploads : this.client;
     try {
-      await this.named(key, () =>
-        client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.full(key) })),
-      );
+      await this.named(key, async () => {
+        const { s3, client, uploads } = await this.connect();
+        const head = new s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.full(key) });
+        return (patient ? uploads : client).send(head);
+      });
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -123,9 +131,10 @@ export class S3Objects {
 
   /** `onlyIfAbsent`: a conditional write that fails (412) when the key already exists. */
   async put(key: string, body: string, contentType: string, onlyIfAbsent = false): Promise<void> {
+    const { s3, uploads } = await this.connect();
     await this.named(key, () =>
-      this.uploads.send(
-        new PutObjectCommand({
+      uploads.send(
+        new s3.PutObjectCommand({
           Bucket: this.bucket,
           Key: this.full(key),
           Body: body,
@@ -141,8 +150,9 @@ export class S3Objects {
    * reading at most PARTS_IN_FLIGHT parts ahead. Aborting `signal` aborts the upload.
    */
   async upload(key: string, body: Readable, contentType: string, signal?: AbortSignal): Promise<void> {
-    const upload = new Upload({
-      client: this.uploads,
+    const { storage, uploads } = await this.connect();
+    const upload = new storage.Upload({
+      client: uploads,
       params: { Bucket: this.bucket, Key: this.full(key), Body: body, ContentType: contentType },
       partSize: PART_BYTES,
       queueSize: PARTS_IN_FLIGHT,
@@ -158,8 +168,9 @@ export class S3Objects {
   }
 
   async delete(key: string): Promise<void> {
+    const { s3, client } = await this.connect();
     await this.named(key, () =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(key) })),
+      client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(key) })),
     );
   }
 
@@ -168,11 +179,12 @@ export class S3Objects {
     const objects: ObjectInfo[] = [];
     const folders: string[] = [];
     const strip = (k: string) => k.slice(this.location.prefix.length);
+    const { s3, client } = await this.connect();
     let token: string | undefined;
     do {
       const page = await this.named(dir, () =>
-        this.client.send(
-          new ListObjectsV2Command({
+        client.send(
+          new s3.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.full(dir),
             Delimiter: delimiter,
@@ -193,10 +205,11 @@ export class S3Objects {
     const out: PendingUpload[] = [];
     let keyMarker: string | undefined;
     let idMarker: string | undefined;
+    const { s3, client } = await this.connect();
     for (;;) {
       const page = await this.named(dir, () =>
-        this.client.send(
-          new ListMultipartUploadsCommand({
+        client.send(
+          new s3.ListMultipartUploadsCommand({
             Bucket: this.bucket,
             Prefix: this.full(dir),
             KeyMarker: keyMarker,
@@ -218,9 +231,14 @@ export class S3Objects {
   }
 
   async abortUpload(u: PendingUpload): Promise<void> {
+    const { s3, client } = await this.connect();
     await this.named(u.key, () =>
-      this.client.send(
-        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.full(u.key), UploadId: u.uploadId }),
+      client.send(
+        new s3.AbortMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.full(u.key),
+          UploadId: u.uploadId,
+        }),
       ),
     );
   }
