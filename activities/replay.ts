@@ -24,6 +24,7 @@ import { writeReport } from '../src/report/write.js';
 import { readObserved } from '../src/generator/observed-reader.js';
 import { replayDir } from '../src/base/paths.js';
 import { childLog } from '../src/base/log.js';
+import { answersH2c } from '../src/protocols/http2/h2c-probe.js';
 import { FsReplayResults, type ReplayResultStore } from '../src/store/results.js';
 import { mergeReplicaSummaries, replicaRows, type ReplicaOutcome } from '../src/analyzer/replicas.js';
 import type { ObservedExchange } from '../src/model/replay.js';
@@ -165,7 +166,7 @@ async function keepReport(results: ReplayResultStore, replayId: string, files: s
   }
 }
 
-/** Polls the target until it answers any HTTP status, within the timeout. */
+/** Polls the target until it answers any HTTP status (or HTTP/2 SETTINGS), within the timeout. */
 async function waitForTarget(
   { url, readyPath, timeoutMs }: { url: string; readyPath: string; timeoutMs: number },
   ctx: RuntimeContext,
@@ -180,6 +181,7 @@ async function waitForTarget(
       return;
     } catch (err) {
       last = (err as Error).message;
+      if (await answersH2c(probe.origin, 2000)) return; // an HTTP/2-only (gRPC) app
     }
     if (ctx.signal.aborted) throw new RuntimeError('cancelled while waiting for the app', 'Cancelled', true);
     ctx.heartbeat();

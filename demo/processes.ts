@@ -15,7 +15,7 @@ export interface DemoService {
 }
 
 export function startDemoService(
-  name: 'inventory' | 'orders',
+  name: 'inventory' | 'orders' | 'grpc/inventory' | 'grpc/orders',
   env: NodeJS.ProcessEnv = {},
 ): Promise<DemoService> {
   const child = spawn(process.execPath, [path.join(here, `${name}.js`)], {

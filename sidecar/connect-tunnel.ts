@@ -1,11 +1,11 @@
 /**
- * CONNECT on the outbound proxy. Without interception (or for an ignored destination) the
+ * CONNECT on the outbound proxy. For an ignored destination, or TLS without interception, the
  * tunnel is spliced untouched and recorded as one opaque CONNECT pair when it closes. With
  * interception TLS is opened to the real upstream offering the ALPN protocols the client
  * offered that can be recorded (h2, http/1.1), the client's TLS is terminated with a leaf
  * certificate for its SNI (else the CONNECT host) offering only what the upstream chose, and the
  * decrypted streams are tapped like inbound traffic (HTTP/2 when that was the choice).
- * Plain-text HTTP (HTTP/1.1 or h2c) in a tunnel is recorded as http; a TLS client offering
+ * Plain-text HTTP (HTTP/1.1 or h2c) in a tunnel is recorded as http, interception or not; a TLS client offering
  * neither h2 nor http/1.1 is tunnelled opaque.
  */
 import type { IncomingMessage } from 'node:http';
@@ -54,10 +54,12 @@ export function createConnectHandler(ctx: ConnectContext) {
     const tunnel = { req, socket, host, port, startT: performance.now() };
     const ignored = ctx.rec.ignore.destination(host, port);
     if (ignored) ctx.rec.counters.ignored++;
-    if (!ctx.leafs || ignored) {
-      opaque(ctx, tunnel, !ignored);
+    if (ignored) {
+      opaque(ctx, tunnel, false);
       return;
     }
+    // Peeked with or without interception: plain text (gRPC's h2c through http_proxy) needs no
+    // key to be recorded; only TLS stays opaque without --tls-intercept.
     socket.write(ESTABLISHED);
     void peekFirstBytes(socket, PEEK_TIMEOUT_MS).then((first) => {
       if (socket.destroyed) return;
@@ -65,6 +67,7 @@ export function createConnectHandler(ctx: ConnectContext) {
       if (first.bytes.length === 0)
         opaque(ctx, tunnel, true, { answered: true, tags: { reason: 'no-client-bytes' } });
       else if (!first.tls) plain(ctx, tunnel);
+      else if (!ctx.leafs) opaque(ctx, tunnel, true, { answered: true });
       else if (first.alpn && !first.alpn.some((p) => RECORDABLE.includes(p))) {
         opaque(ctx, tunnel, true, { answered: true, tags: { reason: 'alpn', alpn: first.alpn.join(',') } });
       } else intercept(ctx, tunnel, first);

@@ -202,7 +202,8 @@ function announcer(opts: CaptureOptions, workflowId: string, cluster?: ClusterWo
     notice(
       `capturing ${opts.service}: send traffic to http://${opts.appHost}:${p.inPort}` +
         (p.outPort && p.outPort > 0
-          ? `; app HTTP_PROXY=http://127.0.0.1:${p.outPort}`
+          ? // grpc-js and curl read only the lower-case spelling.
+            `; app HTTP_PROXY=http://127.0.0.1:${p.outPort} and http_proxy=http://127.0.0.1:${p.outPort}`
           : '; outbound capture off') +
         ` (workflow ${workflowId})`,
     );

@@ -53,6 +53,7 @@ test('capture --json records traffic with an embedded Temporal and prints the co
   // stderr is a pipe here, as in a script or CI: still sentences, not JSON log lines.
   assert.doesNotMatch(out.stderr, /^\{/m);
   assert.match(out.stderr, new RegExp(`app HTTP_PROXY=http://127\\.0\\.0\\.1:${outPort}`));
+  assert.match(out.stderr, new RegExp(`http_proxy=http://127\\.0\\.0\\.1:${outPort}`));
   await sendItems(inPort, 7);
   assert.equal(await capture.exited, 0, out.stderr);
   const result = JSON.parse(out.stdout);

@@ -290,7 +290,7 @@ describe('outbound forward proxy', () => {
     }
   });
 
-  it('tunnels CONNECT untouched without interception, recorded as one opaque pair', async () => {
+  it('tunnels TLS untouched without interception (one opaque pair), and records plain text in a tunnel', async () => {
     const upstream = await startHttpsUpstream(dir);
     const sc = await sidecarWith({ inPort: -1, outPort: 0, forwarder: fwd.url });
     try {
@@ -313,6 +313,18 @@ describe('outbound forward proxy', () => {
       assert.ok(Number(p.tags.bytesUp) > 0 && Number(p.tags.bytesDown) > 0);
       assert.equal(p.response?.status, 200);
       assert.ok(!fwd.pairs.some((x) => x.request.path === '/opaque'), 'the content stays opaque');
+
+      // Plain text needs no key: recorded as http (grpc-js sends its h2c so, through http_proxy).
+      const plain = await connectTunnel(sc.outPort, `127.0.0.1:${app.port}`);
+      plain.socket.write(
+        `GET /plain-no-intercept HTTP/1.1\r\nHost: 127.0.0.1:${app.port}\r\nConnection: close\r\n\r\n`,
+      );
+      plain.socket.resume();
+      await new Promise((resolve) => plain.socket.on('close', resolve));
+      await waitFor('plain pair', () => fwd.pairs.some((x) => x.request.path === '/plain-no-intercept'));
+      const q = fwd.pairs.find((x) => x.request.path === '/plain-no-intercept')!;
+      assert.equal(q.request.scheme, 'http');
+      assert.equal(q.response?.status, 200);
     } finally {
       await sc.close();
       await upstream.close();
