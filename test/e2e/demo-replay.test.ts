@@ -16,7 +16,13 @@ import type { CaptureProgress, CaptureResult } from '../../src/config/capture.js
 import { driveTraffic } from '../../demo/client.js';
 import { startDemoService } from '../../demo/processes.js';
 import { accepts, waitFor } from '../workflows/loopback.js';
-import { startHarness, TASK_QUEUE, workflowId, type WorkflowHarness } from '../workflows/harness.js';
+import {
+  startCapturing,
+  startHarness,
+  TASK_QUEUE,
+  workflowId,
+  type WorkflowHarness,
+} from '../workflows/harness.js';
 
 let h: WorkflowHarness;
 let snapshotId: string;
@@ -66,19 +72,10 @@ before(async () => {
     INVENTORY_URL: inventory.url,
     HTTP_PROXY: `http://127.0.0.1:${outPort}`,
   });
-  const capture = await h.client.workflow.start('captureWorkflow', {
-    taskQueue: TASK_QUEUE,
-    workflowId: workflowId('capture'),
-    args: [{ service: 'orders', target: { appPort: orders.port, inPort, outPort } }],
+  const capture = await startCapturing(h.client, {
+    service: 'orders',
+    target: { appPort: orders.port, inPort, outPort },
   });
-  await waitFor(
-    'capturing',
-    async () => {
-      const p = await capture.query<CaptureProgress>('progress');
-      return p.phase === 'capturing' ? p : undefined;
-    },
-    60_000,
-  );
   const traffic = await driveTraffic(`http://127.0.0.1:${inPort}`, 3);
   assert.equal(traffic.failures, 0);
   await waitFor(

@@ -20,9 +20,9 @@ import type { ReplayResult } from '../../src/config/replay.js';
 import type { CaptureProgress, CaptureResult } from '../../src/config/capture.js';
 import type { Report } from '../../src/report/schema.js';
 import { driveGrpcTraffic } from '../../demo/grpc/client.js';
-import { startDemoService } from '../../demo/processes.js';
+import { startDemoService, type DemoService } from '../../demo/processes.js';
 import { waitFor } from '../workflows/loopback.js';
-import { workflowId } from '../workflows/harness.js';
+import { startCapturing, workflowId } from '../workflows/harness.js';
 import { runCli } from '../helpers/cli.js';
 
 let server: DevServer;
@@ -31,6 +31,8 @@ let client: Client;
 let home: string;
 let snapshotId: string;
 let inventoryAddr: string;
+/** Stopped by before() once captured; by after() too when before() failed half-way. */
+const services: DemoService[] = [];
 
 const ordersScript = path.join(projectRoot, 'dist/demo/grpc/orders.js');
 const ROUNDS = 3;
@@ -77,6 +79,7 @@ before(async () => {
   });
 
   const inventory = await startDemoService('grpc/inventory');
+  services.push(inventory);
   inventoryAddr = `127.0.0.1:${inventory.port}`;
   const [inPort, outPort] = [await freePort(), await freePort()];
   // The env `reprise capture` tells the user to give the app: the proxy, in both spellings.
@@ -86,19 +89,11 @@ before(async () => {
     HTTP_PROXY: proxy,
     http_proxy: proxy,
   });
-  const capture = await client.workflow.start('captureWorkflow', {
-    taskQueue: TASK_QUEUE,
-    workflowId: workflowId('capture'),
-    args: [{ service: 'orders', target: { appPort: orders.port, inPort, outPort } }],
+  services.push(orders);
+  const capture = await startCapturing(client, {
+    service: 'orders',
+    target: { appPort: orders.port, inPort, outPort },
   });
-  await waitFor(
-    'capturing',
-    async () => {
-      const p = await capture.query<CaptureProgress>('progress');
-      return p.phase === 'capturing' ? p : undefined;
-    },
-    60_000,
-  );
   const traffic = await driveGrpcTraffic(`127.0.0.1:${inPort}`, ROUNDS);
   assert.equal(traffic.failures, 0);
   assert.equal(traffic.events.length, ROUNDS * 3);
@@ -121,6 +116,7 @@ before(async () => {
 });
 
 after(async () => {
+  await Promise.all(services.map((s) => s.stop()));
   await client?.connection.close();
   await worker?.stop();
   await server?.stop();

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { LocalCaptureRuntime } from '../../activities/local/index.js';
@@ -14,6 +14,8 @@ import type { CaptureRuntime } from '../../activities/runtime.js';
 import type { ReplayRuntime } from '../../activities/runtime.js';
 import { ensureTemporalBinary } from '../../src/temporal/binary.js';
 import { SEARCH_ATTRIBUTES, TASK_QUEUE } from '../../src/temporal/names.js';
+import type { CaptureInput, CaptureProgress } from '../../src/config/capture.js';
+import { waitFor } from './loopback.js';
 import {
   createOrchestratorWorker,
   installWorkerRuntime,
@@ -88,3 +90,18 @@ let seq = 0;
 export const workflowId = (name: string) => `${name}-${process.pid}-${Date.now()}-${++seq}`;
 
 export { TASK_QUEUE };
+
+/** Starts captureWorkflow and waits until its proxies listen (phase `capturing`). */
+export async function startCapturing(client: Client, input: CaptureInput): Promise<WorkflowHandle> {
+  const capture = await client.workflow.start('captureWorkflow', {
+    taskQueue: TASK_QUEUE,
+    workflowId: workflowId('capture'),
+    args: [input],
+  });
+  await waitFor(
+    'capturing',
+    async () => (await capture.query<CaptureProgress>('progress')).phase === 'capturing',
+    60_000,
+  );
+  return capture;
+}
