@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -120,6 +120,7 @@ after(async () => {
   await client?.connection.close();
   await worker?.stop();
   await server?.stop();
+  if (home) await rm(home, { recursive: true, force: true });
 });
 
 test('the gRPC demo replays Passed with inventory stopped and the responder answering its gRPC', async () => {
