@@ -144,6 +144,8 @@ export async function deployDemo(
     service(SERVER, 80, APP_PORT),
   ];
   await applyObjects(cluster, objects);
+  // The previous run's client Jobs would crowd the listing.
+  await kubectlOk(cluster, ['delete', 'job', '-n', DEMO_NS, '-l', 'app=java-client', '--ignore-not-found']);
   for (const name of ['payments', SERVER])
     await kubectlOk(cluster, ['rollout', 'status', `deploy/${name}`, '-n', DEMO_NS, '--timeout=240s']);
 }

@@ -35,7 +35,7 @@ export async function captureJavaServer(
       appPort: APP_PORT,
       tlsIntercept: true,
       workload: { name: SERVER, namespace: DEMO_NS },
-    } as CaptureInput['target'],
+    },
   };
   const workflowId = `demo-k8s-capture-${runId}`;
   const handle = await temporal.workflow.start('captureWorkflow', {
@@ -54,6 +54,20 @@ export async function captureJavaServer(
       );
       throw new Error(`the capture did not start: ${failed}`);
     }
+  }
+  // The pod the injection replaced takes a moment to go: list once only the injected one is left.
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await delay(500)) {
+    const names = await kubectlOk(cluster, [
+      'get',
+      'pods',
+      '-n',
+      DEMO_NS,
+      '-l',
+      `app=${SERVER}`,
+      '-o',
+      'name',
+    ]);
+    if (names.trim().split('\n').length === 1) break;
   }
   const pods = await kubectlOk(cluster, ['get', 'pods', '-n', DEMO_NS]);
   const client = await runClient(cluster, image, `java-client-${runId}`, CLIENT_REQUESTS);

@@ -3,7 +3,7 @@
  * java-server's calls to a responder answering from the recording while a generator replays
  * the recorded requests; the verdict and the report come back on the resource's status.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AttachedCluster } from '../../tools/dev-cluster/attach.js';
@@ -26,6 +26,25 @@ export interface ReplayStep {
   ran: string[];
   /** report.html and report.json copied out of the orchestrator, in `dir`. */
   reportDir?: string;
+  /** The report's reason for the verdict. */
+  reason?: string;
+  /** `ENDPOINT FIELD` of every difference that is not noise. */
+  failedFields: string[];
+}
+
+interface ReportView {
+  verdictReason?: string;
+  diffs?: { endpoint: string; diffs: { path: string; noise?: boolean }[] }[];
+}
+
+/** What a person reads first in the report: why, and which fields differ. */
+async function findings(reportDir: string | undefined): Promise<Pick<ReplayStep, 'reason' | 'failedFields'>> {
+  if (!reportDir) return { failedFields: [] };
+  const report = JSON.parse(await readFile(path.join(reportDir, 'report.json'), 'utf8')) as ReportView;
+  const fields = new Set<string>();
+  for (const d of report.diffs ?? [])
+    for (const x of d.diffs) if (!x.noise) fields.add(`${d.endpoint} ${x.path}`);
+  return { reason: report.verdictReason, failedFields: [...fields].sort() };
 }
 
 const REPLAY_BOUND_MS = 600_000;
@@ -101,6 +120,7 @@ export async function replayJavaServer(
         pods: pods || (await listing(cluster)),
         ran: [...ran].sort(),
         reportDir,
+        ...(await findings(reportDir)),
       };
     }
     if (Date.now() > deadline)

@@ -19,6 +19,8 @@ export interface DemoResult {
   status: ReplayStatus;
   /** report.html and report.json copied here. */
   reportDir?: string;
+  /** `ENDPOINT FIELD` of each difference that is not noise. */
+  failedFields: string[];
   forwarderUrl: string;
   temporalUi: string;
 }

@@ -71,7 +71,9 @@ async function main(): Promise<number> {
         `\nsnapshot ${r.snapshotId}: ${r.pairs} pairs (${r.inbound} inbound, ${r.outbound} outbound), ${r.dropped} dropped`,
     );
     const forwarder = await forwarderUrl(cluster);
-    for (const e of await snapshotEndpoints(forwarder, r.snapshotId))
+    const endpoints = await snapshotEndpoints(forwarder, r.snapshotId);
+    endpoints.sort((a, b) => a.direction.localeCompare(b.direction) || b.count - a.count);
+    for (const e of endpoints)
       say(`  ${e.direction.padEnd(8)} ${e.method.padEnd(5)} ${e.host}${e.path}  x${e.count}`);
     say('bearer token, card numbers and emails were masked before storage');
 
@@ -87,6 +89,8 @@ async function main(): Promise<number> {
     say('(no collector pod: the capture sidecar sent pairs to the forwarder, which runs all the time)');
     const verdict = replay.status.verdict ?? 'none';
     say(`\nverdict: ${verdict}   (TrafficReplay ${DEMO_NS}/${replay.name})`);
+    if (replay.reason) say(`  ${replay.reason}`);
+    for (const f of replay.failedFields) say(`  differs: ${f}`);
     say(
       `report: ${replay.reportDir ? path.join(replay.reportDir, 'report.html') : 'none'} (in the orchestrator: ${replay.status.reportPath ?? 'none'})`,
     );
@@ -105,13 +109,15 @@ async function main(): Promise<number> {
       replay: replay.name,
       status: replay.status,
       reportDir: replay.reportDir,
+      failedFields: replay.failedFields,
       forwarderUrl: forwarder,
       temporalUi: temporal.uiUrl,
     };
     if (opts.result) await writeFile(opts.result, JSON.stringify(result, null, 2) + '\n');
     if (verdict === 'Passed') return 0;
-    const why = replay.status.conditions?.find((c) => c.type === 'Ready')?.message ?? replay.status.message;
-    process.stderr.write(`demo:k8s: the replay's verdict is ${verdict}${why ? `: ${why}` : ''}\n`);
+    const fields = replay.failedFields.length ? `; differing: ${replay.failedFields.join(', ')}` : '';
+    const reason = (replay.reason ?? 'no report').replace(/^Missed: /, '').replace(/\.$/, '');
+    process.stderr.write(`demo:k8s: the replay's verdict is ${verdict}: ${reason}${fields}\n`);
     return 1;
   } finally {
     await connection.close();
