@@ -23,7 +23,12 @@ const PAYMENTS_CA = 'payments-ca';
 const JAVA = '/opt/java/bin/java';
 const FIELD_MANAGER = 'reprise-demo';
 
-export async function kubectlOk(cluster: AttachedCluster, args: string[], input?: string): Promise<string> {
+/** kubectl that throws with its words on failure (any cluster handle: attached or started). */
+export async function kubectlOk(
+  cluster: Pick<AttachedCluster, 'kubectl'>,
+  args: string[],
+  input?: string,
+): Promise<string> {
   const r = await cluster.kubectl(args, { timeoutMs: 300_000, ...(input ? { input } : {}) });
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${(r.stderr + r.stdout).trim()}`);
   return r.stdout;

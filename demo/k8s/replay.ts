@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AttachedCluster } from '../../tools/dev-cluster/attach.js';
 import { DEMO_NS, kubectlOk, SERVER } from './app.js';
-import { RELEASE_NS } from './snapshot.js';
+import { RELEASE_NS, reportFile } from './snapshot.js';
 
 export interface ReplayStatus {
   verdict?: string;
@@ -138,25 +138,8 @@ async function listing(cluster: AttachedCluster): Promise<string> {
 
 /** The report lives in the orchestrator's volume; a copy here is what a person opens. */
 async function copyReport(cluster: AttachedCluster, reportPath: string, dir: string): Promise<string> {
-  const pod = await kubectlOk(cluster, [
-    ...['get', 'pods', '-n', RELEASE_NS, '-l', 'app.kubernetes.io/component=forwarder'],
-    ...['-o', 'jsonpath={.items[0].metadata.name}'],
-  ]);
-  const remote = path.posix.dirname(reportPath);
   await mkdir(dir, { recursive: true });
-  for (const file of ['report.html', 'report.json']) {
-    const text = await kubectlOk(cluster, [
-      'exec',
-      '-n',
-      RELEASE_NS,
-      pod,
-      '-c',
-      'orchestrator',
-      '--',
-      'cat',
-      `${remote}/${file}`,
-    ]);
-    await writeFile(path.join(dir, file), text);
-  }
+  for (const file of ['report.html', 'report.json'])
+    await writeFile(path.join(dir, file), await reportFile(cluster, reportPath, file));
   return dir;
 }

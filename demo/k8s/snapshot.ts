@@ -2,6 +2,7 @@
  * A sealed snapshot as the demo shows it: read from the chart's forwarder (its Service is
  * reachable from this machine through the node's link) and summed up per endpoint.
  */
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { RRPair } from '../../src/model/traffic.js';
 import type { AttachedCluster } from '../../tools/dev-cluster/attach.js';
@@ -51,4 +52,18 @@ export async function snapshotEndpoints(forwarder: string, snapshotId: string): 
   if (res.status !== 200)
     throw new Error(`the forwarder answered ${res.status} for snapshot ${snapshotId}'s manifest`);
   return ((await res.json()) as { endpoints: ManifestEndpoint[] }).endpoints;
+}
+
+/** A file of a replay's report folder (`reportPath`'s), read in the orchestrator container. */
+export async function reportFile(
+  cluster: Pick<AttachedCluster, 'kubectl'>,
+  reportPath: string,
+  file: string,
+): Promise<string> {
+  const pod = await kubectlOk(cluster, [
+    ...['get', 'pods', '-n', RELEASE_NS, '-l', 'app.kubernetes.io/component=forwarder'],
+    ...['-o', 'jsonpath={.items[0].metadata.name}'],
+  ]);
+  const remote = `${path.posix.dirname(reportPath)}/${file}`;
+  return kubectlOk(cluster, ['exec', '-n', RELEASE_NS, pod, '-c', 'orchestrator', '--', 'cat', remote]);
 }

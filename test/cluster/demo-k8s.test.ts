@@ -72,6 +72,8 @@ describe('npm run demo:k8s on a real node', () => {
       [path.join(projectRoot, 'dist/demo/k8s/run.js'), '--dir', dir, '--result', file],
       { DEMO_BROKEN: broken ? 'field' : '' },
     );
+    // What a person sees, in the test log (with the demo's own timings).
+    console.log(run.stdout);
     assert.ok(existsSync(file), `the demo wrote no result (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
     return { run, result: JSON.parse(await readFile(file, 'utf8')) as DemoResult };
   }

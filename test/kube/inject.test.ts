@@ -76,6 +76,16 @@ const flag = (c: V1Container, name: string) => {
   return i < 0 ? undefined : args[i + 1];
 };
 
+/** inject set to "false" (how a capture stops) gives back the original template exactly. */
+function assertRemovalRestores(original: Deployment, injected: Deployment): void {
+  const stopping = JSON.parse(JSON.stringify(injected)) as Deployment;
+  stopping.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
+  const restored = applyPatch(stopping, admit(stopping, 'UPDATE').patch);
+  const expected = JSON.parse(JSON.stringify(original)) as Deployment;
+  expected.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
+  assert.deepEqual(restored, expected);
+}
+
 describe('sidecar injection', () => {
   it('adds the sidecar with flags from the annotations, the proxy env and the record (dual by default)', () => {
     const before = deployment({ [CAPTURE.inject]: 'true', [CAPTURE.ignorePaths]: '/healthz,/ping' });
@@ -181,12 +191,7 @@ describe('sidecar injection', () => {
       containers(injected)[0].env?.find((e) => e.name === 'NODE_EXTRA_CA_CERTS')?.value,
       CA_CERT_PATH,
     );
-    const stopping = JSON.parse(JSON.stringify(injected)) as Deployment;
-    stopping.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
-    const restored = applyPatch(stopping, admit(stopping, 'UPDATE').patch);
-    const expected = JSON.parse(JSON.stringify(original)) as Deployment;
-    expected.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
-    assert.deepEqual(restored, expected);
+    assertRemovalRestores(original, injected);
   });
 
   it('removes the annotations map and fields it created, so the template equals the original', () => {
@@ -342,12 +347,7 @@ describe('JVM apps (JAVA_TOOL_OPTIONS)', () => {
         ['/etc/reprise/ca/truststore.jks', 'truststore.jks'],
       ],
     );
-    const stopping = JSON.parse(JSON.stringify(injected)) as Deployment;
-    stopping.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
-    const restored = applyPatch(stopping, admit(stopping, 'UPDATE').patch);
-    const expected = JSON.parse(JSON.stringify(original)) as Deployment;
-    expected.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
-    assert.deepEqual(restored, expected);
+    assertRemovalRestores(original, injected);
   });
 
   it('without tls-out a JVM gets the proxy only, and a variable it did not have is removed again', () => {
