@@ -14,7 +14,9 @@
  *
  *   node dist/demo/k8s/run.js [--dir DIR] [--result FILE]
  */
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -32,7 +34,12 @@ const say = (line: string) => process.stdout.write(line + '\n');
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(0)} s`;
 
 function options() {
-  const { values } = parseArgs({ options: { dir: { type: 'string' }, result: { type: 'string' } } });
+  let values: { dir?: string; result?: string };
+  try {
+    ({ values } = parseArgs({ options: { dir: { type: 'string' }, result: { type: 'string' } } }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (usage: demo:k8s [--dir DIR] [--result FILE])`);
+  }
   const broken = process.env.DEMO_BROKEN ?? '';
   if (broken !== '' && broken !== 'field')
     throw new UsageError(`DEMO_BROKEN: expected "field" (or unset), got "${broken}"`);
@@ -128,8 +135,16 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     const e = err as Error;
-    process.stderr.write(`demo:k8s failed: ${e.message.split('\n')[0]}\n`);
-    if (!(e instanceof UsageError) && e.message.includes('\n')) process.stderr.write(`${e.message}\n`);
+    // One line; the rest (kubectl's or helm's words, a log tail) goes to a file it names.
+    let details = '';
+    if (e.message.includes('\n') || e.stack) {
+      const file = path.join(tmpdir(), 'reprise-demo-k8s-error.log');
+      writeFileSync(file, `${e.stack ?? e.message}\n`);
+      details = ` (details: ${file})`;
+    }
+    process.stderr.write(
+      `demo:k8s failed: ${e.message.split('\n')[0]}${err instanceof UsageError ? '' : details}\n`,
+    );
     process.exit(err instanceof UsageError ? 2 : 1);
   },
 );
