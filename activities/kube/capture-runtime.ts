@@ -36,6 +36,7 @@ import {
   type WorkloadObject,
 } from './common.js';
 import { whileWaiting } from '../local/capture-runtime.js';
+import { checkUpstreamCa } from './upstream-ca.js';
 
 export interface KubeCaptureRuntimeOptions {
   kubeConfig: KubeConfig;
@@ -111,6 +112,7 @@ export class KubeCaptureRuntime implements CaptureRuntime {
     }
     const annotations = this.annotationsFor(req);
     const current = await readWorkload(this.api, workload, 'target.workload', ctx);
+    await checkUpstreamCa(this.api, workload, current, ctx);
     const existing = parseRecord(current);
     if (existing && existing.captureId !== req.captureId) {
       throw new RuntimeError(

@@ -49,6 +49,26 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The arguments of `temporal server start-dev` on 127.0.0.1, with Reprise's search attributes. */
+export function devServerArgs(opts: DevServerOptions & { port: number }): string[] {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  return [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    ...(opts.uiPort === undefined ? ['--headless'] : ['--ui-port', String(opts.uiPort)]),
+    ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
+    ...(namespace === DEFAULT_NAMESPACE ? [] : ['--namespace', namespace]),
+    ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    '--log-level',
+    'warn',
+    ...(opts.extraArgs ?? []),
+  ];
+}
+
 const OUTPUT_KEPT = 40;
 const STOP_GRACE_MS = 10_000;
 
@@ -58,21 +78,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const port = opts.port ?? (await freePort());
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const uiPort = opts.headless ? undefined : (opts.uiPort ?? port + 1000);
-  const args = [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]),
-    ...(opts.dbFile ? ['--db-filename', opts.dbFile] : []),
-    ...(namespace === DEFAULT_NAMESPACE ? [] : ['--namespace', namespace]),
-    ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
-    '--log-level',
-    'warn',
-    ...(opts.extraArgs ?? []),
-  ];
+  const args = devServerArgs({ ...opts, port, uiPort, namespace });
   // Own process group: a Ctrl-C in the terminal must not kill the server before the command
   // has torn down its capture through it. The exit hook below still ends it with us.
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,7 +8,6 @@
  * restored byte for byte. Then TrafficReplays of that snapshot run through the controller.
  */
 import assert from 'node:assert/strict';
-import { gunzipSync } from 'node:zlib';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -16,6 +15,7 @@ import type { CaptureInput, CaptureProgress, CaptureResult } from '../../src/con
 import type { RRPair } from '../../src/model/traffic.js';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { ensureImage } from '../../tools/dev-cluster/image.js';
+import { reportFile, snapshotPairs } from '../../demo/k8s/snapshot.js';
 import { installChart, RELEASE_NS, startTemporalForPods } from './chart-fixtures.js';
 import {
   APP_PORT,
@@ -123,13 +123,7 @@ describe('capture and replay in the cluster, end to end', () => {
       { pairs: 2 * REQUESTS, inbound: REQUESTS, outbound: REQUESTS, dropped: 0 },
     );
 
-    const res = await fetch(`${forwarderUrl}/snapshots/${snapshotId}/traffic`);
-    assert.equal(res.status, 200);
-    const pairs = gunzipSync(Buffer.from(await res.arrayBuffer()))
-      .toString()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as RRPair);
+    const pairs = await snapshotPairs(forwarderUrl, snapshotId);
     const seen = (dir: RRPair['direction']) =>
       pairs
         .filter((p) => p.direction === dir)
@@ -200,30 +194,7 @@ describe('capture and replay in the cluster, end to end', () => {
     }
   }
 
-  async function reportJson(reportPath: string): Promise<string> {
-    const pod = await kubectlOk(cluster, [
-      'get',
-      'pods',
-      '-n',
-      RELEASE_NS,
-      '-l',
-      'app.kubernetes.io/component=forwarder',
-      '-o',
-      'jsonpath={.items[0].metadata.name}',
-    ]);
-    const dir = reportPath.replace(/\/[^/]*$/, '');
-    return kubectlOk(cluster, [
-      'exec',
-      '-n',
-      RELEASE_NS,
-      pod,
-      '-c',
-      'orchestrator',
-      '--',
-      'cat',
-      `${dir}/report.json`,
-    ]);
-  }
+  const reportJson = (reportPath: string) => reportFile(cluster, reportPath, 'report.json');
 
   async function assertNothingLabelled() {
     const left = await kubectlOk(cluster, [

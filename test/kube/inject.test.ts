@@ -76,6 +76,16 @@ const flag = (c: V1Container, name: string) => {
   return i < 0 ? undefined : args[i + 1];
 };
 
+/** inject set to "false" (how a capture stops) gives back the original template exactly. */
+function assertRemovalRestores(original: Deployment, injected: Deployment): void {
+  const stopping = JSON.parse(JSON.stringify(injected)) as Deployment;
+  stopping.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
+  const restored = applyPatch(stopping, admit(stopping, 'UPDATE').patch);
+  const expected = JSON.parse(JSON.stringify(original)) as Deployment;
+  expected.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
+  assert.deepEqual(restored, expected);
+}
+
 describe('sidecar injection', () => {
   it('adds the sidecar with flags from the annotations, the proxy env and the record (dual by default)', () => {
     const before = deployment({ [CAPTURE.inject]: 'true', [CAPTURE.ignorePaths]: '/healthz,/ping' });
@@ -156,6 +166,34 @@ describe('sidecar injection', () => {
     assert.deepEqual(restored, expected);
   });
 
+  it('upstream-ca mounts the ConfigMap into the sidecar only, as NODE_EXTRA_CA_CERTS; removal takes it away', () => {
+    const original = deployment({
+      [CAPTURE.inject]: 'true',
+      [CAPTURE.tlsOut]: 'true',
+      [CAPTURE.upstreamCa]: 'payments-ca',
+    });
+    const injected = applyPatch(original, admit(original).patch);
+    const volumes = (injected.spec.template.spec as { volumes: { name: string; configMap?: unknown }[] })
+      .volumes;
+    assert.deepEqual(volumes.find((v) => v.name === 'reprise-upstream-ca')?.configMap, {
+      name: 'payments-ca',
+      items: [{ key: 'ca.crt', path: 'ca.crt' }],
+    });
+    assert.deepEqual(sidecar(injected).env, [
+      { name: 'NODE_EXTRA_CA_CERTS', value: '/etc/reprise/upstream-ca/ca.crt' },
+    ]);
+    assert.deepEqual(
+      sidecar(injected).volumeMounts?.map((m) => m.mountPath),
+      ['/etc/reprise/ca', '/etc/reprise/upstream-ca'],
+    );
+    // The app's NODE_EXTRA_CA_CERTS stays the Reprise CA (it talks to the sidecar, not to payments).
+    assert.equal(
+      containers(injected)[0].env?.find((e) => e.name === 'NODE_EXTRA_CA_CERTS')?.value,
+      CA_CERT_PATH,
+    );
+    assertRemovalRestores(original, injected);
+  });
+
   it('removes the annotations map and fields it created, so the template equals the original', () => {
     const original = deployment({});
     delete (original.spec.template.metadata as { annotations?: unknown }).annotations;
@@ -201,6 +239,11 @@ describe('sidecar injection', () => {
     [CAPTURE.container, 'nope', /capture\.reprise\.dev\/container: no container "nope"/],
     [CAPTURE.tlsOut, 'yes', /capture\.reprise\.dev\/tls-out: expected "true" or "false"/],
     [CAPTURE.java, 'maybe', /capture\.reprise\.dev\/java: expected "true" or "false", got "maybe"/],
+    [
+      CAPTURE.upstreamCa,
+      'Payments CA',
+      /capture\.reprise\.dev\/upstream-ca: expected the name of a ConfigMap in the workload's namespace, got "Payments CA"/,
+    ],
   ] as const) {
     it(`a bad ${key} admits the workload unchanged with a warning`, () => {
       const res = admit(deployment({ [CAPTURE.inject]: 'true', [key]: value }));
@@ -304,12 +347,7 @@ describe('JVM apps (JAVA_TOOL_OPTIONS)', () => {
         ['/etc/reprise/ca/truststore.jks', 'truststore.jks'],
       ],
     );
-    const stopping = JSON.parse(JSON.stringify(injected)) as Deployment;
-    stopping.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
-    const restored = applyPatch(stopping, admit(stopping, 'UPDATE').patch);
-    const expected = JSON.parse(JSON.stringify(original)) as Deployment;
-    expected.spec.template.metadata.annotations[CAPTURE.inject] = 'false';
-    assert.deepEqual(restored, expected);
+    assertRemovalRestores(original, injected);
   });
 
   it('without tls-out a JVM gets the proxy only, and a variable it did not have is removed again', () => {

@@ -28,6 +28,7 @@ import {
   type WorkloadObject,
 } from '../common.js';
 import { CA_MOUNT, type ReplayCluster } from './cluster.js';
+import { waitForOldPodsGone } from './old-pods.js';
 
 /** hostalias routing: at most this many recorded hosts are pointed at the responder. */
 const MAX_ALIASED_HOSTS = 64;
@@ -125,6 +126,7 @@ export async function startApp(
     }
   }
   await waitForRollout(k.api, w, k.readyTimeoutMs, ctx);
+  await waitForOldPodsGone(k, w, k.readyTimeoutMs, ctx);
   return { targetUrl };
 }
 

@@ -23,6 +23,12 @@ export const CAPTURE = {
    * `"false"`: never; absent: detected from the container (src/jvm/detect.ts).
    */
   java: 'capture.reprise.dev/java',
+  /**
+   * A ConfigMap of the workload's namespace whose key `ca.crt` holds extra CA certificates (PEM)
+   * the sidecar trusts for the upstream side of the TLS it intercepts (a dependency with a
+   * private or self-signed certificate); mounted into the sidecar as NODE_EXTRA_CA_CERTS.
+   */
+  upstreamCa: 'capture.reprise.dev/upstream-ca',
   /** The container whose traffic is captured; default: the first one. */
   container: 'capture.reprise.dev/container',
   /** Recorded as the pairs' service; default: the workload's name. */
@@ -42,6 +48,9 @@ export const CAPTURE = {
 export const SIDECAR_CONTAINER = 'reprise-sidecar';
 export const INIT_CONTAINER = 'reprise-init';
 export const CA_VOLUME = 'reprise-ca';
+export const UPSTREAM_CA_VOLUME = 'reprise-upstream-ca';
+/** The key of the upstream-ca ConfigMap (the key kube-root-ca.crt and cert-manager use). */
+export const UPSTREAM_CA_KEY = 'ca.crt';
 
 /** Labels on every object Reprise creates for a replay, so teardown finds them again. */
 export const LABELS = {

@@ -58,6 +58,8 @@ export interface CaptureConfig {
    * Absent rather than false, so the hash of a non-JVM workload's config is what it was before.
    */
   java?: true;
+  /** The ConfigMap (key ca.crt) of upstream CAs the sidecar trusts; absent: the public roots only. */
+  upstreamCa?: string;
   service: string;
   ignorePaths?: string[];
   ignoreHosts?: string[];
@@ -66,6 +68,8 @@ export interface CaptureConfig {
   resources: SidecarResources;
 }
 
+/** An object name (RFC 1123 subdomain), as Kubernetes checks ConfigMap names. */
+export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkKMGTPE]i?|m)?$/;
 
 export class AnnotationError extends Error {}
@@ -129,6 +133,11 @@ export function parseCaptureConfig(
   const java = wantsJvm(a(CAPTURE.java), app);
   if (java === undefined)
     throw new AnnotationError(`${CAPTURE.java}: expected "true" or "false", got "${a(CAPTURE.java)}"`);
+  const upstreamCa = a(CAPTURE.upstreamCa);
+  if (upstreamCa !== undefined && !DNS_SUBDOMAIN.test(upstreamCa))
+    throw new AnnotationError(
+      `${CAPTURE.upstreamCa}: expected the name of a ConfigMap in the workload's namespace, got "${upstreamCa}"`,
+    );
   const service = a(CAPTURE.service) ?? fallbackService;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(service))
     throw new AnnotationError(
@@ -155,6 +164,7 @@ export function parseCaptureConfig(
     outPort,
     tlsOut: tlsOutText === 'true',
     ...(java ? { java } : {}),
+    ...(upstreamCa !== undefined ? { upstreamCa } : {}),
     service,
     ignorePaths: list(a(CAPTURE.ignorePaths)),
     ignoreHosts: list(a(CAPTURE.ignoreHosts)),

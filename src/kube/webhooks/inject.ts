@@ -17,7 +17,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1EnvVar, V1ObjectMeta, V1PodSpec, V1VolumeMount } from '@kubernetes/client-node';
-import { CA_VOLUME, CAPTURE, INIT_CONTAINER, SIDECAR_CONTAINER } from '../api/annotations.js';
+import {
+  CA_VOLUME,
+  CAPTURE,
+  INIT_CONTAINER,
+  SIDECAR_CONTAINER,
+  UPSTREAM_CA_KEY,
+  UPSTREAM_CA_VOLUME,
+} from '../api/annotations.js';
 import { pointerKey, type JsonPatchOp } from '../api/json-patch.js';
 import {
   AnnotationError,
@@ -106,6 +113,15 @@ export function applyInjection(template: PodTemplate, c: CaptureConfig, opts: In
     // First, so the rules are in place before any other init container talks to the network.
     spec.initContainers = [initContainer(c, opts), ...(spec.initContainers ?? [])];
     record.initContainers.push(INIT_CONTAINER);
+  }
+  if (c.upstreamCa) {
+    if (!spec.volumes) record.created.push('volumes');
+    const items = [{ key: UPSTREAM_CA_KEY, path: UPSTREAM_CA_KEY }];
+    spec.volumes = [
+      ...(spec.volumes ?? []),
+      { name: UPSTREAM_CA_VOLUME, configMap: { name: c.upstreamCa, items } },
+    ];
+    record.volumes.push(UPSTREAM_CA_VOLUME);
   }
   const app = spec.containers.find((x) => x.name === c.container)!;
   const env: V1EnvVar[] = [];

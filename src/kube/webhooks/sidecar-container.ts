@@ -4,11 +4,18 @@
  * iptables init container. The CA Secret is mounted at CA_DIR for the sidecar.
  */
 import type { V1Container } from '@kubernetes/client-node';
-import { CA_VOLUME, INIT_CONTAINER, SIDECAR_CONTAINER } from '../api/annotations.js';
+import {
+  CA_VOLUME,
+  INIT_CONTAINER,
+  SIDECAR_CONTAINER,
+  UPSTREAM_CA_KEY,
+  UPSTREAM_CA_VOLUME,
+} from '../api/annotations.js';
 import type { CaptureConfig, InjectOptions } from './capture-config.js';
 
 export const CA_DIR = '/etc/reprise/ca';
 export const CA_CERT_PATH = `${CA_DIR}/ca.pem`;
+export const UPSTREAM_CA_DIR = '/etc/reprise/upstream-ca';
 /** The sidecar's uid in transparent mode, so iptables can leave its own traffic alone. */
 const SIDECAR_UID = 1337;
 
@@ -73,8 +80,15 @@ export function sidecarContainer(c: CaptureConfig, opts: InjectOptions): V1Conta
       capabilities: { drop: ['ALL'] },
       ...(c.proxyType === 'transparent' ? { runAsUser: SIDECAR_UID } : {}),
     },
-    ...(c.tlsOut ? { volumeMounts: [{ name: CA_VOLUME, mountPath: CA_DIR, readOnly: true }] } : {}),
   };
+  const mounts = [
+    ...(c.tlsOut ? [{ name: CA_VOLUME, mountPath: CA_DIR, readOnly: true }] : []),
+    ...(c.upstreamCa ? [{ name: UPSTREAM_CA_VOLUME, mountPath: UPSTREAM_CA_DIR, readOnly: true }] : []),
+  ];
+  if (mounts.length) container.volumeMounts = mounts;
+  // Node adds these to its roots for every TLS client, the sidecar's upstream connections included.
+  if (c.upstreamCa)
+    container.env = [{ name: 'NODE_EXTRA_CA_CERTS', value: `${UPSTREAM_CA_DIR}/${UPSTREAM_CA_KEY}` }];
   if (opts.imagePullPolicy) container.imagePullPolicy = opts.imagePullPolicy;
   return container;
 }
