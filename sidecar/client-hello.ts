@@ -16,12 +16,23 @@ export interface FirstBytes {
 
 const MAX_RECORD = 16 * 1024 + 5;
 
-/** Reads until a whole first TLS record is in, the bytes are not TLS, the socket ends, or `timeoutMs`. */
-export function peekFirstBytes(socket: Socket, timeoutMs: number): Promise<FirstBytes> {
+/**
+ * Reads until a whole first TLS record is in, the bytes are not TLS, the socket ends, `timeoutMs`
+ * passes, or `stop` is called (the upstream spoke first: nothing the client sends will decide).
+ */
+export function peekFirstBytes(
+  socket: Socket,
+  timeoutMs: number,
+  onStop?: (stop: () => void) => void,
+): Promise<FirstBytes> {
   return new Promise((resolve) => {
     const parts: Buffer[] = [];
     let total = 0;
+    let finished = false;
     const done = () => {
+      // Once: a late stop must not pause a socket the caller has handed on.
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', done);
@@ -39,6 +50,7 @@ export function peekFirstBytes(socket: Socket, timeoutMs: number): Promise<First
       if (total >= Math.min(5 + head.readUInt16BE(3), MAX_RECORD)) done();
     };
     const timer = setTimeout(done, timeoutMs);
+    onStop?.(done);
     socket.on('data', onData);
     socket.once('end', done);
     socket.once('close', done);

@@ -1,12 +1,15 @@
 /**
  * CONNECT on the outbound proxy. For an ignored destination, or TLS without interception, the
- * tunnel is spliced untouched and recorded as one opaque CONNECT pair when it closes. With
+ * tunnel is spliced untouched and recorded as one opaque CONNECT pair when it closes. Without
+ * interception the upstream is dialled before the client is answered (a dead one gets a 502),
+ * then the client's first bytes decide: plain text is recorded, TLS or an upstream that speaks
+ * first is spliced opaque. With
  * interception TLS is opened to the real upstream offering the ALPN protocols the client
  * offered that can be recorded (h2, http/1.1), the client's TLS is terminated with a leaf
  * certificate for its SNI (else the CONNECT host) offering only what the upstream chose, and the
  * decrypted streams are tapped like inbound traffic (HTTP/2 when that was the choice).
- * Plain-text HTTP (HTTP/1.1 or h2c) in a tunnel is recorded as http, interception or not; a TLS client offering
- * neither h2 nor http/1.1 is tunnelled opaque.
+ * Plain-text HTTP (HTTP/1.1 or h2c) in a tunnel is recorded as http, interception or not; a TLS
+ * client offering neither h2 nor http/1.1 is tunnelled opaque.
  */
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
@@ -60,6 +63,10 @@ export function createConnectHandler(ctx: ConnectContext) {
     }
     // Peeked with or without interception: plain text (gRPC's h2c through http_proxy) needs no
     // key to be recorded; only TLS stays opaque without --tls-intercept.
+    if (!ctx.leafs) {
+      dialThenPeek(ctx, tunnel);
+      return;
+    }
     socket.write(ESTABLISHED);
     void peekFirstBytes(socket, PEEK_TIMEOUT_MS).then((first) => {
       if (socket.destroyed) return;
@@ -67,7 +74,6 @@ export function createConnectHandler(ctx: ConnectContext) {
       if (first.bytes.length === 0)
         opaque(ctx, tunnel, true, { answered: true, tags: { reason: 'no-client-bytes' } });
       else if (!first.tls) plain(ctx, tunnel);
-      else if (!ctx.leafs) opaque(ctx, tunnel, true, { answered: true });
       else if (first.alpn && !first.alpn.some((p) => RECORDABLE.includes(p))) {
         opaque(ctx, tunnel, true, { answered: true, tags: { reason: 'alpn', alpn: first.alpn.join(',') } });
       } else intercept(ctx, tunnel, first);
@@ -92,15 +98,11 @@ function opaque(
 ): void {
   const upstream = net.connect({ host: t.host, port: t.port, noDelay: true, allowHalfOpen: true });
   let spliced = false;
-  let firstByte = -1;
-  t.socket.once('data', (chunk: Buffer) => (firstByte = chunk[0]));
-  const pairFor = (tags: Record<string, string>, error?: { code: string; message: string }) =>
-    connectPair(ctx, t, { tunnel: 'opaque', ...extra.tags, ...tags }, error);
   upstream.once('error', (err: NodeJS.ErrnoException) => {
     if (spliced) return;
     if (extra.answered) t.socket.destroy();
-    else t.socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-    if (record) pairFor({}, { code: err.code ?? 'UPSTREAM_ERROR', message: err.message });
+    else t.socket.end(BAD_GATEWAY);
+    if (record) connectPair(ctx, t, { tunnel: 'opaque', ...extra.tags }, upstreamError(err));
   });
   // A client gone before the upstream answered: nothing to splice (the splice would wait forever).
   t.socket.once('close', () => {
@@ -113,20 +115,97 @@ function opaque(
       return;
     }
     if (!extra.answered) t.socket.write(ESTABLISHED);
-    const splice = new Splice(t.socket, upstream, {
-      readyEvent: 'connect',
-      badGateway: false,
-      onClose: (s) => {
-        ctx.splices.delete(s);
-        if (!record) return;
-        const tags: Record<string, string> = { bytesUp: String(s.bytesUp), bytesDown: String(s.bytesDown) };
-        if (firstByte !== -1) tags.tls = String(firstByte === 0x16);
-        pairFor(tags);
-      },
-    });
-    ctx.splices.add(splice);
-    t.socket.resume();
+    spliceOpaque(ctx, t, upstream, record, extra.tags);
   });
+}
+
+/** Splices a connected upstream untouched; one CONNECT pair when the tunnel closes. */
+function spliceOpaque(
+  ctx: ConnectContext,
+  t: Tunnel,
+  upstream: net.Socket,
+  record: boolean,
+  extraTags: Record<string, string> = {},
+): void {
+  let firstByte = -1;
+  t.socket.once('data', (chunk: Buffer) => (firstByte = chunk[0]));
+  const splice = new Splice(t.socket, upstream, {
+    ready: true,
+    badGateway: false,
+    onClose: (s) => {
+      ctx.splices.delete(s);
+      if (!record) return;
+      const tags: Record<string, string> = { bytesUp: String(s.bytesUp), bytesDown: String(s.bytesDown) };
+      if (firstByte !== -1) tags.tls = String(firstByte === 0x16);
+      connectPair(ctx, t, { tunnel: 'opaque', ...extraTags, ...tags });
+    },
+  });
+  ctx.splices.add(splice);
+  t.socket.resume();
+  upstream.resume();
+}
+
+/**
+ * Without interception: the upstream first (a dead one is answered 502 and recorded), then the
+ * client's first bytes: plain text is recorded as http; TLS, silence, or an upstream that speaks
+ * first (SMTP, SSH, MySQL: not HTTP) is spliced opaque at once.
+ */
+function dialThenPeek(ctx: ConnectContext, t: Tunnel): void {
+  const upstream = net.connect({ host: t.host, port: t.port, noDelay: true, allowHalfOpen: true });
+  let state: 'dialling' | 'peeking' | 'spliced' = 'dialling';
+  upstream.on('error', (err: NodeJS.ErrnoException) => {
+    if (state === 'spliced') return; // the splice reports it
+    if (state === 'dialling') t.socket.end(BAD_GATEWAY);
+    else t.socket.destroy();
+    connectPair(ctx, t, { tunnel: 'opaque' }, upstreamError(err));
+  });
+  t.socket.once('close', () => {
+    if (state !== 'spliced') upstream.destroy();
+  });
+  upstream.once('connect', () => {
+    if (t.socket.destroyed) return void upstream.destroy();
+    state = 'peeking';
+    t.socket.write(ESTABLISHED);
+    let serverFirst = false;
+    let stopPeek = () => {};
+    const onUpstreamData = (chunk: Buffer) => {
+      upstream.pause();
+      upstream.unshift(chunk);
+      // An HTTP/2 server sends its SETTINGS without waiting: the client's preface still decides.
+      if (isH2Settings(chunk)) return;
+      serverFirst = true;
+      stopPeek();
+    };
+    upstream.once('data', onUpstreamData);
+    void peekFirstBytes(t.socket, PEEK_TIMEOUT_MS, (stop) => (stopPeek = stop)).then((first) => {
+      upstream.off('data', onUpstreamData);
+      // Flowing since the listener was added: paused until the splice listens (no byte lost).
+      upstream.pause();
+      if (t.socket.destroyed || upstream.destroyed) return void upstream.destroy();
+      state = 'spliced';
+      if (first.bytes.length) t.socket.unshift(first.bytes);
+      if (first.bytes.length && !first.tls && !serverFirst) {
+        const facts = { outbound: true, https: false, host: t.host, port: t.port };
+        const tap = { ...facts, upstream: { host: t.host, port: t.port, tls: false } };
+        spliceRecorded(ctx, t, t.socket, upstream, tap, { ready: true });
+        upstream.resume();
+        return;
+      }
+      const reason = serverFirst ? 'server-first' : first.bytes.length ? undefined : 'no-client-bytes';
+      spliceOpaque(ctx, t, upstream, true, reason ? { reason } : {});
+    });
+  });
+}
+
+/** A frame header of type SETTINGS (4) on stream 0: how every HTTP/2 server opens a connection. */
+function isH2Settings(chunk: Buffer): boolean {
+  return chunk.length >= 9 && chunk[3] === 0x04 && (chunk.readUInt32BE(5) & 0x7fffffff) === 0;
+}
+
+const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
+
+function upstreamError(err: NodeJS.ErrnoException): { code: string; message: string } {
+  return { code: err.code ?? 'UPSTREAM_ERROR', message: err.message };
 }
 
 function connectPair(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,7 +61,11 @@ function connectTunnel(
       path: target,
       headers: { host: target },
     });
-    req.on('connect', (res, socket) => resolve({ status: res.statusCode ?? 0, socket }));
+    req.on('connect', (res, socket, head) => {
+      // Bytes the upstream sent with the 200 (a server that speaks first) belong to the tunnel.
+      if (head.length) socket.unshift(head);
+      resolve({ status: res.statusCode ?? 0, socket });
+    });
     req.on('response', (res) => resolve({ status: res.statusCode ?? 0, socket: res.socket }));
     req.on('error', reject);
     req.end();
@@ -328,6 +333,52 @@ describe('outbound forward proxy', () => {
     } finally {
       await sc.close();
       await upstream.close();
+    }
+  });
+
+  it('without interception, dials before answering CONNECT: a dead upstream gets 502; one that speaks first is not kept waiting', async () => {
+    const sc = await sidecarWith({ inPort: -1, outPort: 0, forwarder: fwd.url });
+    // A server that greets first, as SMTP or SSH do, then echoes.
+    const greeter = await listen(
+      net.createServer((s) => {
+        s.write('220 greeter ready\r\n');
+        s.on('data', (d) => s.write(d));
+        s.on('error', () => s.destroy());
+      }),
+    );
+    try {
+      const dead = await connectTunnel(sc.outPort, '127.0.0.1:1');
+      assert.equal(dead.status, 502);
+      dead.socket.destroy();
+      await waitFor('dead CONNECT pair', () =>
+        fwd.pairs.some((p) => p.request.method === 'CONNECT' && p.request.port === 1),
+      );
+      const d = fwd.pairs.find((p) => p.request.method === 'CONNECT' && p.request.port === 1)!;
+      assert.equal(d.error?.code, 'ECONNREFUSED');
+
+      const greeted = await connectTunnel(sc.outPort, `127.0.0.1:${greeter.port}`);
+      assert.equal(greeted.status, 200);
+      // The client sends nothing until it is greeted: the greeting must come without it.
+      const greeting = await new Promise<string>((resolve) =>
+        greeted.socket.once('data', (d: Buffer) => resolve(d.toString())),
+      );
+      assert.equal(greeting, '220 greeter ready\r\n');
+      greeted.socket.write('HELO reprise\r\n');
+      const echo = await new Promise<string>((resolve) =>
+        greeted.socket.once('data', (d: Buffer) => resolve(d.toString())),
+      );
+      assert.equal(echo, 'HELO reprise\r\n');
+      greeted.socket.end();
+      await waitFor('greeter CONNECT pair', () =>
+        fwd.pairs.some((p) => p.request.method === 'CONNECT' && p.request.port === greeter.port),
+      );
+      const g = fwd.pairs.find((p) => p.request.method === 'CONNECT' && p.request.port === greeter.port)!;
+      assert.equal(g.tags.tunnel, 'opaque');
+      assert.equal(g.tags.reason, 'server-first');
+      assert.equal(g.tags.bytesUp, String('HELO reprise\r\n'.length));
+    } finally {
+      await sc.close();
+      await greeter.close();
     }
   });
 
