@@ -172,9 +172,11 @@ export async function startOnPort(
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}: ${output}`))),
-  );
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}: ${output}`)));
+    // A binary that cannot start (missing, or its interpreter is): the row fails, not the run.
+    child.once('error', (err) => reject(new Error(`${command} did not start: ${err.message}`)));
+  });
   exited.catch(() => undefined);
   try {
     await Promise.race([waitForPort(opts.port, opts.timeoutMs ?? 30_000), exited]);

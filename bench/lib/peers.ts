@@ -6,7 +6,7 @@
  * with a lock folder, since several measures (or helpers) may ask at once.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,25 +147,36 @@ export const ensureGoReplay = cached<{ bin: string }>(
 
 const MITM_VENV = join(BENCH_TOOLS, 'mitmproxy-venv');
 
+/** Whether the `#!` interpreter of a script exists. */
+function interpreterExists(script: string): boolean {
+  const first = readFileSync(script, 'latin1').split('\n', 1)[0];
+  return !first.startsWith('#!') || existsSync(first.slice(2).trim().split(/\s+/)[0]);
+}
+
 /** mitmproxy 11.0.2 in its own venv; `mitmdump` is its non-interactive front end. */
 export const ensureMitmproxy = cached<{ mitmdump: string }>(
   'mitmproxy',
   10 * 60_000,
   async () => {
     const mitmdump = join(MITM_VENV, 'bin', 'mitmdump');
-    // The marker is written only after pip finished, so a half-made venv is not taken as ready.
-    return existsSync(join(MITM_VENV, '.installed')) && existsSync(mitmdump)
+    // The marker is written only after pip finished, so a half-made venv is not taken as ready;
+    // the script's interpreter must exist too (a venv made through another path is not movable).
+    return existsSync(join(MITM_VENV, '.installed')) && existsSync(mitmdump) && interpreterExists(mitmdump)
       ? { ok: true, mitmdump }
       : undefined;
   },
   async (log) => {
     log(`mitmproxy: python3 -m venv ${MITM_VENV}; pip install mitmproxy==${MITMPROXY_VERSION}`);
     await rm(MITM_VENV, { recursive: true, force: true });
-    await run('python3', ['-m', 'venv', MITM_VENV], { timeoutMs: 2 * 60_000 });
-    await run(join(MITM_VENV, 'bin', 'pip'), ['install', '-q', `mitmproxy==${MITMPROXY_VERSION}`], {
+    // At its real path: a venv's scripts name their interpreter by the path it was made at, and
+    // `.tools` may be reached through a worktree's symlink that goes away.
+    await mkdir(BENCH_TOOLS, { recursive: true });
+    const venv = join(realpathSync(BENCH_TOOLS), 'mitmproxy-venv');
+    await run('python3', ['-m', 'venv', venv], { timeoutMs: 2 * 60_000 });
+    await run(join(venv, 'bin', 'pip'), ['install', '-q', `mitmproxy==${MITMPROXY_VERSION}`], {
       timeoutMs: 8 * 60_000,
     });
-    await run('touch', [join(MITM_VENV, '.installed')], { timeoutMs: 5000 });
+    await run('touch', [join(venv, '.installed')], { timeoutMs: 5000 });
   },
 );
 
