@@ -4,7 +4,8 @@
  * (bounded), keyed like the recording, and answered with the recorded headers, messages (in
  * recorded order, at their recorded times under `latency: recorded`) and trailers. A miss is
  * a trailers-only status, UNIMPLEMENTED when nothing was recorded on the path and NOT_FOUND
- * when the request messages differ, counted and listed like an HTTP miss.
+ * when the request messages differ, counted and listed like an HTTP miss. On a path where an
+ * interactive call was recorded, a call that opens it is answered as it goes (conversation.ts).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } from 'node:http2';
@@ -15,6 +16,7 @@ import { encodeGrpcMessage, GrpcStatus, splitMessages } from '../../protocols/gr
 import type { MatchLog } from '../match-log.js';
 import { MATCH_HEADER } from '../recorded-reply.js';
 import { callKey, type FieldPaths } from './call-key.js';
+import { LiveConversation } from './conversation.js';
 import type { GrpcReply, RecordedCalls } from './recorded-calls.js';
 
 export interface GrpcLimits {
@@ -52,8 +54,13 @@ export class GrpcAnswers {
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
+    const live = this.conversation(req, res);
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
+      if (live) {
+        live.push(chunk);
+        if (live.committed) return void (chunks.length = 0);
+      }
       size += chunk.length;
       if (size > this.limits.maxCallBytes) {
         refused = true;
@@ -62,9 +69,33 @@ export class GrpcAnswers {
       } else chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!refused) this.answer(req, res, Buffer.concat(chunks, size));
+      if (live?.committed) live.end();
+      else if (!refused) this.answer(req, res, Buffer.concat(chunks, size));
     });
     req.on('error', () => undefined); // a reset stream: nothing to answer
+  }
+
+  /** On a path where an interactive call was recorded, the call is also read message by message. */
+  private conversation(req: Http2ServerRequest, res: Http2ServerResponse): LiveConversation | undefined {
+    const path = String(req.headers[':path'] ?? '');
+    const longest = this.calls.longestOpeningOn(path);
+    if (longest === undefined) return undefined;
+    const encoding = req.headers['grpc-encoding'];
+    const context = {
+      calls: this.calls,
+      ignore: this.ignore,
+      latency: this.latency,
+      maxMessageBytes: this.limits.maxMessageBytes,
+      matched: () => this.log.matched(),
+      missed: (why: string, status: number, key: string) => this.logMiss(req, why, status, key),
+    };
+    return new LiveConversation(
+      context,
+      res,
+      path,
+      typeof encoding === 'string' ? encoding : undefined,
+      longest,
+    );
   }
 
   private answer(req: Http2ServerRequest, res: Http2ServerResponse, body: Buffer): void {
@@ -138,6 +169,25 @@ export class GrpcAnswers {
     key = '',
     nearest?: readonly string[],
   ): void {
+    const trailers = this.logMiss(req, why, status, key, nearest);
+    if (req.stream.destroyed) return;
+    const headers: OutgoingHttpHeaders = {
+      ':status': 200,
+      'content-type': 'application/grpc',
+      ...trailers,
+      [MATCH_HEADER]: 'NO_MATCH',
+    };
+    req.stream.respond(headers, { endStream: true });
+  }
+
+  /** Lists and counts a miss; the trailers (`grpc-status`, `grpc-message`) that say it. */
+  private logMiss(
+    req: Http2ServerRequest,
+    why: string,
+    status: number,
+    key: string,
+    nearest?: readonly string[],
+  ): Record<string, string> {
     const path = String(req.headers[':path'] ?? '');
     const url = `${String(req.headers[':scheme'] ?? 'http')}://${String(req.headers[':authority'] ?? '')}${path}`;
     const record = {
@@ -149,14 +199,6 @@ export class GrpcAnswers {
     };
     if (this.log.missed(record))
       this.logger.warn({ ...record, grpcStatus: status }, `gRPC call not answered: ${why}`);
-    if (req.stream.destroyed) return;
-    const headers: OutgoingHttpHeaders = {
-      ':status': 200,
-      'content-type': 'application/grpc',
-      'grpc-status': String(status),
-      'grpc-message': encodeGrpcMessage(`reprise responder: ${why}`),
-      [MATCH_HEADER]: 'NO_MATCH',
-    };
-    req.stream.respond(headers, { endStream: true });
+    return { 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(`reprise responder: ${why}`) };
   }
 }

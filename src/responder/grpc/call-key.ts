@@ -29,6 +29,20 @@ export function callKey(path: string, messages: readonly Buffer[], ignore: Field
   return `${path} ${messages.length}:${hash.digest('base64url').slice(0, 22)}`;
 }
 
+/**
+ * One request message's digest (after the ignored fields are left out): a conversation's
+ * messages are checked one by one as they arrive (conversation.ts).
+ */
+export function messageDigest(message: Buffer, ignore: FieldPaths): string {
+  const bytes = ignore.length ? withoutFields(message, ignore) : message;
+  return createHash('sha256').update(bytes).digest('base64url').slice(0, 22);
+}
+
+/** The key of a conversation's opening: its path and the digests of the messages before its first answer. */
+export function openingKey(path: string, digests: readonly string[]): string {
+  return `${path} ${digests.length}:${digests.join('')}`;
+}
+
 /** The message re-encoded without the ignored fields; bytes that are not a message stay as they are. */
 function withoutFields(bytes: Buffer, ignore: FieldPaths): Buffer {
   const fields = decodeMessage(bytes);
