@@ -6,17 +6,29 @@
  * pod; a client pod's requests through the orders Service are recorded inbound and orders' calls
  * to inventory outbound; the snapshot is sealed in the forwarder's store; the pod template is
  * restored byte for byte. Then TrafficReplays of that snapshot run through the controller.
+ * Last (issue 14), the release moves to the S3 store (versitygw on this machine, relayed to pods)
+ * with 3 forwarder replicas: a capture spread over them seals one snapshot, and a replay of it
+ * with 2 generator replicas (Job pods) gives one report.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { CaptureInput, CaptureProgress, CaptureResult } from '../../src/config/capture.js';
-import type { RRPair } from '../../src/model/traffic.js';
+import type { RRPair, SnapshotManifest } from '../../src/model/traffic.js';
 import { startDevCluster, type DevCluster } from '../../tools/dev-cluster/index.js';
 import { ensureImage } from '../../tools/dev-cluster/image.js';
 import { reportFile, snapshotPairs } from '../../demo/k8s/snapshot.js';
 import { installChart, RELEASE_NS, startTemporalForPods } from './chart-fixtures.js';
+import type { Report } from '../../src/report/schema.js';
+import { TestS3Server } from '../../tools/versitygw.js';
+import {
+  bucketObject,
+  forwarderPods,
+  observedPairIds,
+  spreadOverForwarders,
+  upgradeToS3,
+} from './scale-out.js';
 import {
   APP_PORT,
   deployShop,
@@ -40,6 +52,7 @@ describe('capture and replay in the cluster, end to end', () => {
   let forwarderUrl: string;
   let templateBefore: string;
   let snapshotId: string;
+  let s3: TestS3Server | undefined;
 
   before(async () => {
     const started = Date.now();
@@ -77,6 +90,7 @@ describe('capture and replay in the cluster, end to end', () => {
   after(async () => {
     await cluster?.stop();
     await temporal?.teardown();
+    await s3?.close();
   });
 
   it('captures the orders workload: sidecar injected into its pod, every request recorded, template restored', async () => {
@@ -152,17 +166,22 @@ describe('capture and replay in the cluster, end to end', () => {
     status?: {
       verdict?: string;
       reportPath?: string;
+      reportId?: string;
       conditions?: { type: string; status: string; reason: string }[];
     };
   }
 
   /** Applies a TrafficReplay and waits for its verdict, noting which of its pods ran meanwhile. */
-  async function replay(name: string): Promise<{ cr: ReplayView; ran: Set<string> }> {
+  async function replay(
+    name: string,
+    snapshot = snapshotId,
+    spec: object = {},
+  ): Promise<{ cr: ReplayView; ran: Set<string> }> {
     const cr = {
       apiVersion: 'replay.reprise.dev/v1alpha1',
       kind: 'TrafficReplay',
       metadata: { name, namespace: SHOP_NS },
-      spec: { snapshotId, timeout: '10m', workloads: [{ ref: { name: 'orders' } }] },
+      spec: { snapshotId: snapshot, timeout: '10m', workloads: [{ ref: { name: 'orders' } }], ...spec },
     };
     await kubectlOk(cluster, ['apply', '-f', '-'], JSON.stringify(cr));
     const ran = new Set<string>();
@@ -249,5 +268,113 @@ describe('capture and replay in the cluster, end to end', () => {
     assert.match(report, /"path":\s*"\$\.status"/);
     assert.match(report, /backordered/);
     await assertNothingLabelled();
+  });
+
+  // Issue 14 on real pods: the release switched to the S3 store with 3 forwarders.
+  let spread: { snapshotId: string; inbound: string[] } | undefined;
+
+  it('forwarder.replicas: 3 on S3: one capture spread over the replicas seals ONE snapshot listing its writers, read back in capture order', async () => {
+    const started = Date.now();
+    s3 = await TestS3Server.start();
+    await upgradeToS3(cluster, s3, 3);
+    const forwarders = (await forwarderPods(cluster)).map((p) => p.metadata.name);
+    assert.equal(forwarders.length, 3);
+    await kubectlOk(cluster, ['scale', 'deploy/orders', '-n', SHOP_NS, '--replicas=3']);
+    templateBefore = await templateJson(cluster, 'orders');
+    const upgraded = Date.now();
+    const input: CaptureInput = {
+      service: 'orders',
+      target: { appPort: APP_PORT, workload: { name: 'orders', namespace: SHOP_NS } },
+    };
+    const handle = await temporal.client.workflow.start('captureWorkflow', {
+      taskQueue: 'reprise',
+      workflowId: 'e2e-capture-replicas',
+      args: [input],
+    });
+    let progress: CaptureProgress;
+    for (const deadline = Date.now() + 180_000; ; await delay(500)) {
+      progress = await handle.query<CaptureProgress>('progress');
+      if (progress.phase === 'capturing') break;
+      assert.ok(Date.now() < deadline && progress.phase === 'starting', `capture phase ${progress.phase}`);
+    }
+    const id = progress.snapshotId!;
+    const sent = await spreadOverForwarders(cluster, id, { pods: 3, perPod: 2, rounds: 6 });
+    await handle.signal('stop');
+    const r = (await handle.result()) as CaptureResult;
+    assert.deepEqual(
+      { id: r.snapshotId, pairs: r.pairs, inbound: r.inbound, outbound: r.outbound, dropped: r.dropped },
+      { id, pairs: 2 * sent, inbound: sent, outbound: sent, dropped: 0 },
+    );
+
+    const res = await fetch(`${forwarderUrl}/snapshots/${id}/manifest`);
+    assert.equal(res.status, 200);
+    const manifest = (await res.json()) as SnapshotManifest;
+    const writers = manifest.writers ?? [];
+    assert.equal(writers.length, 3, JSON.stringify(writers));
+    for (const w of writers) {
+      assert.equal(w.state, 'flushed', JSON.stringify(w));
+      assert.ok(
+        forwarders.some((pod) => w.writer.startsWith(pod)),
+        `${w.writer} names a forwarder pod`,
+      );
+    }
+    assert.ok(writers.filter((w) => w.pairs > 0).length >= 2, JSON.stringify(writers));
+    assert.equal(
+      writers.reduce((n, w) => n + w.pairs, 0),
+      2 * sent,
+    );
+    assert.equal(manifest.counts.lost ?? 0, 0);
+    assert.equal(manifest.counts.pairs, 2 * sent);
+
+    // Read back through the Service (any replica), the writers merged in capture order: the
+    // requests went one after the other, over the 3 orders pods, so request n's pairs (its call
+    // to inventory, completed first, then its own) come before request n + 1's.
+    const pairs = await snapshotPairs(forwarderUrl, id);
+    assert.deepEqual(
+      pairs.map((p) => `${p.direction} ${p.request.path}`),
+      Array.from({ length: sent }, (_, i) => [
+        `outbound /stock/sku-${i + 1}`,
+        `inbound /orders/${i + 1}`,
+      ]).flat(),
+    );
+    const inbound = pairs.filter((p) => p.direction === 'inbound');
+    spread = { snapshotId: id, inbound: inbound.map((p) => p.id) };
+    assert.equal(await templateJson(cluster, 'orders'), templateBefore);
+    console.log(
+      `S3 + 3 forwarders ${upgraded - started} ms, capture of ${sent} requests ${Date.now() - upgraded} ms, pairs per writer ${writers.map((w) => w.pairs).join('/')}`,
+    );
+  });
+
+  it('a TrafficReplay with spec.generator.replicas: 2 runs 2 generator Jobs: one report, 2 rows, each request sent once, Passed', async () => {
+    assert.ok(spread && s3, 'the replicas capture sealed a snapshot');
+    const started = Date.now();
+    const { cr, ran } = await replay('orders-replicas', spread.snapshotId, { generator: { replicas: 2 } });
+    assert.equal(cr.status?.verdict, 'Passed', JSON.stringify(cr.status));
+    assert.deepEqual([...ran].sort(), ['generator-1', 'generator-2', 'responder']);
+    const replayId = cr.status!.reportId!;
+    const report = JSON.parse(
+      (await bucketObject(s3, `replays/${replayId}/report.json`))?.toString() ?? 'null',
+    ) as Report;
+    assert.equal(report.verdict, 'Passed');
+    const rows = report.replicas ?? [];
+    assert.deepEqual(
+      rows.map((r) => [r.replica, r.errors, r.failure]),
+      [
+        ['1/2', 0, undefined],
+        ['2/2', 0, undefined],
+      ],
+    );
+    assert.ok(
+      rows.every((r) => r.requests > 0),
+      JSON.stringify(rows),
+    );
+    assert.equal(rows[0].requests + rows[1].requests, spread.inbound.length);
+    const sentIds = [
+      ...(await observedPairIds(s3, replayId, 0)),
+      ...(await observedPairIds(s3, replayId, 1)),
+    ];
+    assert.deepEqual(sentIds.sort(), [...spread.inbound].sort());
+    await assertNothingLabelled();
+    console.log(`replay with 2 generator replicas ${Date.now() - started} ms`);
   });
 });
