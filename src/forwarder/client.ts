@@ -115,7 +115,20 @@ export class ForwarderApi {
   }
 
   async status(snapshotId: string, signal: AbortSignal): Promise<CaptureCounts> {
+    const found = await this.statusIfKnown(snapshotId, signal);
+    if (!found)
+      this.fail(
+        `recording "${snapshotId}"`,
+        { status: 404, body: { error: 'not open here' } },
+        'RecordingLost',
+      );
+    return found;
+  }
+
+  /** Undefined when this forwarder has no recording by that id (404): it never opened it. */
+  async statusIfKnown(snapshotId: string, signal: AbortSignal): Promise<CaptureCounts | undefined> {
     const res = await this.call('GET', `/v1/recordings/${encodeURIComponent(snapshotId)}`, { signal });
+    if (res.status === 404) return undefined;
     if (res.status !== 200) this.fail(`recording "${snapshotId}"`, res, 'RecordingLost');
     return counts(res.body as unknown as RecordingStatus);
   }

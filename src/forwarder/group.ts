@@ -10,6 +10,9 @@ import type { SnapshotManifest } from '../model/traffic.js';
 import type { SnapshotStore } from '../store/types.js';
 import { ForwarderApi, type OpenRecordingBody } from './client.js';
 
+/** The store keeps the spec as the forwarder's policy wrote it: the same shapes it was opened with. */
+type OpenSpecFromStore = Omit<OpenRecordingBody, 'snapshotId' | 'shared'>;
+
 export function manifestCounts(m: SnapshotManifest): CaptureCounts {
   const { pairs, inbound, outbound, bytes, dropped } = m.counts;
   return {
@@ -52,10 +55,15 @@ export class ForwarderReplicas {
     return apis.map((a) => a.url);
   }
 
-  /** The sum over the replicas that answer (a progress poll: one that does not is skipped). */
+  /**
+   * The sum over the replicas that answer (a progress poll: one that does not is skipped). A
+   * replica that never heard of the recording started after it was opened (a replacement pod, a
+   * scale-up): it joins here, opened with what the others recorded in the store, so what
+   * sidecars send it from then on is kept (before, its batches found no recording).
+   */
   async status(snapshotId: string, signal: AbortSignal): Promise<CaptureCounts> {
     const answers = await Promise.allSettled(
-      (await this.apis()).map((api) => api.status(snapshotId, signal)),
+      (await this.apis()).map((api) => this.statusJoining(api, snapshotId, signal)),
     );
     const total: CaptureCounts = { pairs: 0, inbound: 0, outbound: 0, bytes: 0, dropped: 0, filtered: 0 };
     let answered = 0;
@@ -69,6 +77,15 @@ export class ForwarderReplicas {
       throw new RuntimeError(`no forwarder replica answered: ${why}`, 'ForwarderUnreachable', true);
     }
     return total;
+  }
+
+  private async statusJoining(api: ForwarderApi, snapshotId: string, signal: AbortSignal) {
+    const known = await api.statusIfKnown(snapshotId, signal);
+    if (known) return known;
+    const spec = await this.store.sharedRecordingSpec?.(snapshotId);
+    if (!spec) return api.status(snapshotId, signal); // fails, naming the forwarder
+    await api.openRecording({ snapshotId, ...(spec as OpenSpecFromStore), shared: true }, signal);
+    return api.status(snapshotId, signal);
   }
 
   /** Every replica flushes its share; then one manifest over all of them. Idempotent. */

@@ -85,6 +85,14 @@ export class Recordings {
     if (this.sealed.has(spec.snapshotId) || (await this.store.exists(spec.snapshotId))) {
       throw new HttpError(409, `snapshot "${spec.snapshotId}" already exists`);
     }
+    // A shared recording this writer already flushed (or failed to) is closed here for good:
+    // opening it again would start its writer record afresh and lose the parts it names.
+    if (spec.shared && (this.flushed.has(spec.snapshotId) || this.lost.has(spec.snapshotId))) {
+      throw new HttpError(
+        409,
+        `recording "${spec.snapshotId}" was already closed on writer ${this.writerName}`,
+      );
+    }
     if (spec.shared && !this.store.createReplicaWriter) {
       throw new HttpError(
         400,
@@ -162,7 +170,10 @@ export class Recordings {
       this.flushed.set(id, share);
       return share;
     } catch (err) {
-      throw new HttpError(410, `writer ${this.writerName}: ${(err as Error).message}`);
+      const why = `writer ${this.writerName}: ${(err as Error).message}`;
+      if (this.lost.size >= SEALED_KEPT) this.lost.delete(this.lost.keys().next().value!);
+      this.lost.set(id, why);
+      throw new HttpError(410, why);
     } finally {
       this.open.delete(id);
     }

@@ -66,8 +66,20 @@ export interface SnapshotStore {
    * `unanswered` says why replicas did not flush, for the loss it records. Idempotent.
    */
   sealReplicas?(id: string, unanswered: string[]): Promise<SnapshotManifest>;
+  /**
+   * What the replicas of an open shared recording were opened with (from their records), so a
+   * replica that started later can join it; undefined once sealed or when no replica recorded it.
+   */
+  sharedRecordingSpec?(id: string): Promise<SharedRecordingSpec | undefined>;
   /** The gzipped traffic as stored, when the snapshot is one part; lets it be sent without re-encoding. */
   rawTraffic?(id: string): Promise<Readable | undefined>;
+}
+
+export interface SharedRecordingSpec {
+  service: string;
+  filters?: unknown;
+  dlp?: unknown;
+  meta: Record<string, string>;
 }
 
 export class SnapshotNotFoundError extends Error {

@@ -2,7 +2,7 @@
  * Many forwarders, one snapshot: real forwarder processes on loopback sharing one recording in a
  * real S3 server (versitygw). Pairs spread over them are read back as one stream in capture
  * order; a replica killed with SIGKILL mid-capture loses only what it had not flushed, and the
- * manifest names it and counts that loss.
+ * manifest names it and counts that loss; one started later joins the open recording.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -189,6 +189,40 @@ describe('forwarder replicas sharing one recording (S3 store)', () => {
       ['flushed', 3],
       ['flushed', 3],
     ]);
+  });
+
+  it('a forwarder started after the recording was opened (a replacement pod) joins it at the next progress poll', async () => {
+    const { forwarders, group, env, store } = await setup([{}]);
+    await group.open({ snapshotId: 'snap-joined', service: 'orders', meta: { by: 'test' } }, signal);
+    await send(forwarders[0].url, [pair(0), pair(1)]);
+    const late = await startForwarderProcess(home, env);
+    started.push(late);
+    forwarders.push(late); // the Service's endpoints now list it
+    assert.equal((await fetch(`${late.url}/v1/recordings/snap-joined`)).status, 404);
+    assert.equal((await group.status('snap-joined', signal)).pairs, 2);
+    await send(late.url, [pair(2), pair(3)]);
+    assert.equal((await group.status('snap-joined', signal)).pairs, 4);
+    // Flushed (a SIGTERM, or the seal's first step), the share is closed on that writer for good:
+    // opening it again (a later poll) is refused instead of restarting its record.
+    const flushed = await fetch(`${late.url}/v1/recordings/snap-joined/flush`, { method: 'POST' });
+    assert.equal(flushed.status, 200, await flushed.text());
+    const again = await fetch(`${late.url}/v1/recordings`, {
+      method: 'POST',
+      body: JSON.stringify({ snapshotId: 'snap-joined', service: 'orders', shared: true }),
+    });
+    assert.equal(again.status, 409, await again.text());
+    const manifest = await group.seal('snap-joined', signal);
+    assert.deepEqual(
+      manifest.writers!.map((w) => [w.state, w.pairs]),
+      [
+        ['flushed', 2],
+        ['flushed', 2],
+      ],
+    );
+    assert.deepEqual(manifest.meta, { by: 'test' });
+    const read: string[] = [];
+    for await (const p of store.readPairs('snap-joined')) read.push(p.id);
+    assert.deepEqual(read, ['p-0', 'p-1', 'p-2', 'p-3']);
   });
 
   it('a shared recording is refused by a forwarder on the filesystem store, naming the S3 store', async () => {

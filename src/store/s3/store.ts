@@ -15,12 +15,14 @@ import {
   SnapshotNotFoundError,
   type NewSnapshot,
   type ReplicaPartWriter,
+  type SharedRecordingSpec,
   type SnapshotStore,
   type SnapshotWriter,
 } from '../types.js';
 import { isNotFound, type S3Objects } from './objects.js';
 import { S3ReplicaWriter, type ReplicaWriterOptions } from './replica-writer.js';
 import { sealReplicas } from './seal-replicas.js';
+import { readWriterRecords } from './writer-record.js';
 import { S3SnapshotWriter, snapshotKey } from './writer.js';
 
 /** Manifests fetched at once by list(). */
@@ -55,6 +57,15 @@ export class S3SnapshotStore implements SnapshotStore {
   sealReplicas(id: string, unanswered: string[]): Promise<SnapshotManifest> {
     this.checkId(id);
     return sealReplicas(this.objects, id, unanswered);
+  }
+
+  async sharedRecordingSpec(id: string): Promise<SharedRecordingSpec | undefined> {
+    this.checkId(id);
+    if (await this.exists(id)) return undefined;
+    const open = (await readWriterRecords(this.objects, id)).find((r) => r.state === 'open');
+    if (!open) return undefined;
+    const { service, filters, dlp, meta } = open.spec;
+    return { service, filters, dlp, meta };
   }
 
   async list(): Promise<SnapshotManifest[]> {
