@@ -24,7 +24,9 @@ import type { Report } from '../../src/report/schema.js';
 import { TestS3Server } from '../../tools/versitygw.js';
 import {
   bucketObject,
+  countsPerForwarder,
   forwarderPods,
+  replaceForwarder,
   observedPairIds,
   spreadOverForwarders,
   upgradeToS3,
@@ -93,22 +95,27 @@ describe('capture and replay in the cluster, end to end', () => {
     await s3?.close();
   });
 
-  it('captures the orders workload: sidecar injected into its pod, every request recorded, template restored', async () => {
-    const started = Date.now();
+  /** Starts captureWorkflow on the orders workload; resolves once it is capturing. */
+  async function startCapture(workflowId: string) {
     const input: CaptureInput = {
       service: 'orders',
       target: { appPort: APP_PORT, workload: { name: 'orders', namespace: SHOP_NS } },
     };
     const handle = await temporal.client.workflow.start('captureWorkflow', {
       taskQueue: 'reprise',
-      workflowId: 'e2e-capture-orders',
+      workflowId,
       args: [input],
     });
     for (const deadline = Date.now() + 180_000; ; await delay(500)) {
       const p = await handle.query<CaptureProgress>('progress');
-      if (p.phase === 'capturing') break;
+      if (p.phase === 'capturing') return { handle, snapshotId: p.snapshotId! };
       assert.ok(Date.now() < deadline && p.phase === 'starting', `capture phase ${p.phase} within 180 s`);
     }
+  }
+
+  it('captures the orders workload: sidecar injected into its pod, every request recorded, template restored', async () => {
+    const started = Date.now();
+    const { handle } = await startCapture('e2e-capture-orders');
     const pods = await livePods(cluster, 'orders');
     assert.equal(pods.length, 1, JSON.stringify(pods.map((p) => p.metadata.name)));
     assert.deepEqual(
@@ -273,7 +280,7 @@ describe('capture and replay in the cluster, end to end', () => {
   // Issue 14 on real pods: the release switched to the S3 store with 3 forwarders.
   let spread: { snapshotId: string; inbound: string[] } | undefined;
 
-  it('forwarder.replicas: 3 on S3: one capture spread over the replicas seals ONE snapshot listing its writers, read back in capture order', async () => {
+  it('forwarder.replicas: 3 on S3: one capture spread over the replicas, one of them replaced, seals ONE snapshot listing its writers, read back in capture order', async () => {
     const started = Date.now();
     s3 = await TestS3Server.start();
     await upgradeToS3(cluster, s3, 3);
@@ -282,23 +289,17 @@ describe('capture and replay in the cluster, end to end', () => {
     await kubectlOk(cluster, ['scale', 'deploy/orders', '-n', SHOP_NS, '--replicas=3']);
     templateBefore = await templateJson(cluster, 'orders');
     const upgraded = Date.now();
-    const input: CaptureInput = {
-      service: 'orders',
-      target: { appPort: APP_PORT, workload: { name: 'orders', namespace: SHOP_NS } },
-    };
-    const handle = await temporal.client.workflow.start('captureWorkflow', {
-      taskQueue: 'reprise',
-      workflowId: 'e2e-capture-replicas',
-      args: [input],
+    const { handle, snapshotId: id } = await startCapture('e2e-capture-replicas');
+    const before = await spreadOverForwarders(cluster, id, { pods: 3, perPod: 2, rounds: 6 });
+    // A replica deleted mid-capture flushes its share; its replacement joins, and the next
+    // requests (on sidecars that reconnect) are kept wherever they land.
+    const victim = (await countsPerForwarder(cluster, id)).find((f) => f.counts.pairs > 0)!;
+    await replaceForwarder(cluster, victim.pod, id);
+    forwarders.push(...(await forwarderPods(cluster)).map((p) => p.metadata.name));
+    const sent = await spreadOverForwarders(cluster, id, {
+      ...{ pods: 3, perPod: 2, rounds: 6 },
+      ...{ sentBefore: before, pairsGone: victim.counts.pairs },
     });
-    let progress: CaptureProgress;
-    for (const deadline = Date.now() + 180_000; ; await delay(500)) {
-      progress = await handle.query<CaptureProgress>('progress');
-      if (progress.phase === 'capturing') break;
-      assert.ok(Date.now() < deadline && progress.phase === 'starting', `capture phase ${progress.phase}`);
-    }
-    const id = progress.snapshotId!;
-    const sent = await spreadOverForwarders(cluster, id, { pods: 3, perPod: 2, rounds: 6 });
     await handle.signal('stop');
     const r = (await handle.result()) as CaptureResult;
     assert.deepEqual(
@@ -310,7 +311,8 @@ describe('capture and replay in the cluster, end to end', () => {
     assert.equal(res.status, 200);
     const manifest = (await res.json()) as SnapshotManifest;
     const writers = manifest.writers ?? [];
-    assert.equal(writers.length, 3, JSON.stringify(writers));
+    // The 3 replicas that opened it, the deleted one among them, and its replacement.
+    assert.equal(writers.length, 4, JSON.stringify(writers));
     for (const w of writers) {
       assert.equal(w.state, 'flushed', JSON.stringify(w));
       assert.ok(

@@ -55,7 +55,12 @@ export async function upgradeToS3(cluster: DevCluster, s3: TestS3Server, replica
 
 interface PodIp {
   metadata: { name: string; deletionTimestamp?: string };
-  status: { podIP?: string; conditions?: { type: string; status: string }[] };
+  status: {
+    podIP?: string;
+    phase?: string;
+    conditions?: { type: string; status: string; message?: string }[];
+    containerStatuses?: { state?: { waiting?: { reason?: string } } }[];
+  };
 }
 
 /** Ready pods (not going away) matching `selector`, by name and IP. */
@@ -102,8 +107,18 @@ export async function capturedPods(cluster: DevCluster, app: string, count: numb
         p.spec.containers.some((c) => c.name === 'reprise-sidecar'),
     );
     if (ready.length === count && pods.length === count) return ready;
-    if (Date.now() > deadline)
-      throw new Error(`${app}: ${ready.length} of ${count} pods ready with the sidecar within 120 s`);
+    if (Date.now() > deadline) {
+      const seen = pods.map((p) => ({
+        name: p.metadata.name,
+        containers: p.spec.containers.map((c) => c.name),
+        phase: p.status.phase,
+        conditions: p.status.conditions?.map((c) => `${c.type}=${c.status} ${c.message ?? ''}`.trim()),
+        waiting: p.status.containerStatuses?.map((c) => c.state?.waiting?.reason ?? ''),
+      }));
+      throw new Error(
+        `${app}: ${ready.length} of ${count} pods ready with the sidecar within 120 s: ${JSON.stringify(seen)}`,
+      );
+    }
   }
 }
 
@@ -140,14 +155,16 @@ export async function observedPairIds(
  * so capture order is n's order) and waits until the forwarders hold their 2 pairs each; then,
  * while every sidecar ships to the same replica (each picks one when it connects, through the
  * Service: 1 chance in 9 with 3 pods and 3 replicas), replaces an orders pod, whose new sidecar
- * picks again, and sends again. Resolves with the number of requests sent.
+ * picks again, and sends again. Resolves with the number of requests sent (with `sentBefore`);
+ * `pairsGone`: pairs held by replicas no longer there (flushed, so no longer counted live).
  */
 export async function spreadOverForwarders(
   cluster: DevCluster,
   snapshotId: string,
-  { pods, perPod, rounds }: { pods: number; perPod: number; rounds: number },
+  opts: { pods: number; perPod: number; rounds: number; sentBefore?: number; pairsGone?: number },
 ): Promise<number> {
-  let sent = 0;
+  const { pods, perPod, rounds, sentBefore = 0, pairsGone = 0 } = opts;
+  let sent = sentBefore;
   for (let round = 1; ; round++) {
     for (const pod of await capturedPods(cluster, 'orders', pods)) {
       for (let i = 0; i < perPod; i++) {
@@ -159,7 +176,7 @@ export async function spreadOverForwarders(
     let held: Awaited<ReturnType<typeof countsPerForwarder>> = [];
     for (const deadline = Date.now() + 60_000; ; await delay(500)) {
       held = await countsPerForwarder(cluster, snapshotId);
-      if (held.reduce((n, f) => n + f.counts.pairs, 0) >= 2 * sent) break;
+      if (pairsGone + held.reduce((n, f) => n + f.counts.pairs, 0) >= 2 * sent) break;
       if (Date.now() > deadline)
         throw new Error(`the forwarders got ${JSON.stringify(held)} of ${2 * sent} pairs within 60 s`);
     }
@@ -167,5 +184,23 @@ export async function spreadOverForwarders(
     if (round === rounds) throw new Error(`after ${rounds} rounds every pair is on one forwarder`);
     const [first] = await capturedPods(cluster, 'orders', pods);
     await kubectlOk(cluster, ['delete', 'pod', first.metadata.name, '-n', SHOP_NS, '--wait=true']);
+  }
+}
+
+/**
+ * Deletes forwarder `pod` mid-capture (SIGTERM: it flushes its share) and waits until its
+ * replacement is ready and has joined the open recording (at a progress poll of the capture).
+ */
+export async function replaceForwarder(cluster: DevCluster, pod: string, snapshotId: string): Promise<void> {
+  await kubectlOk(cluster, ['delete', 'pod', pod, '-n', RELEASE_NS, '--wait=false']);
+  for (const deadline = Date.now() + 120_000; ; await delay(500)) {
+    const ready = (await forwarderPods(cluster)).filter((p) => p.metadata.name !== pod);
+    const joined = await countsPerForwarder(cluster, snapshotId).then(
+      (all) => all.length,
+      () => 0,
+    );
+    if (ready.length === 3 && joined === 3) return;
+    if (Date.now() > deadline)
+      throw new Error(`no replacement of ${pod} joined the recording within 120 s (${joined} of 3)`);
   }
 }
