@@ -51,6 +51,18 @@ export async function upgradeToS3(cluster: DevCluster, s3: TestS3Server, replica
   if (upgrade.code !== 0) throw new Error(`helm upgrade failed: ${upgrade.stderr}${upgrade.stdout}`);
   for (const name of [FORWARDER, `${RELEASE}-reprise-operator`])
     await kubectlOk(cluster, ['rollout', 'status', `deploy/${name}`, '-n', RELEASE_NS, '--timeout=240s']);
+  // A rollout is done before the old pods are gone: the old orchestrator (volume store, one
+  // forwarder) must not pick up the next capture's activities while it terminates.
+  for (const deadline = Date.now() + 90_000; ; await delay(500)) {
+    const out = await kubectlOk(cluster, [
+      ...['get', 'pods', '-n', RELEASE_NS, '-l', 'app.kubernetes.io/component in (forwarder,operator)'],
+      ...['-o', 'name'],
+    ]);
+    const pods = out.trim().split('\n').filter(Boolean).length;
+    if (pods === replicas + 1) return;
+    if (Date.now() > deadline)
+      throw new Error(`the old forwarder and operator pods still run after 90 s: ${out}`);
+  }
 }
 
 interface PodIp {
