@@ -136,7 +136,7 @@ export class Shipper implements TapOut {
 
   /** Starts shipping an HTTP/2 connection; false (nothing written) when it does not fit. */
   h2Open(open: H2Open, conn: ShippedConnection): boolean {
-    if (!this.url || !this.fits(openSize(open) + CLOSE_RESERVE, 0)) return false;
+    if (!this.url || !this.fitsH2(openSize(open) + CLOSE_RESERVE)) return false;
     writeOpen(this.writer, open);
     this.reserved += CLOSE_RESERVE;
     this.h2.add(conn);
@@ -147,7 +147,7 @@ export class Shipper implements TapOut {
 
   /** Bytes of an HTTP/2 connection that complete `pairs` streams; false when they do not fit. */
   h2Data(conn: number, dir: 0 | 1, t: number, bytes: Buffer, pairs: number): boolean {
-    if (!this.fits(DATA_OVERHEAD + bytes.length, pairs)) return false;
+    if (!this.fitsH2(DATA_OVERHEAD + bytes.length)) return false;
     writeData(this.writer, conn, dir, t, bytes);
     this.counters.pairs += pairs;
     this.openH2 = true;
@@ -156,7 +156,7 @@ export class Shipper implements TapOut {
   }
 
   h2Gap(conn: number, dir: 0 | 1, t: number, n: number): boolean {
-    if (!this.fits(GAP_SIZE, 0)) return false;
+    if (!this.fitsH2(GAP_SIZE)) return false;
     writeGap(this.writer, conn, dir, t, n);
     this.openH2 = true;
     this.added(0);
@@ -216,11 +216,16 @@ export class Shipper implements TapOut {
   }
 
   private fits(bytes: number, pairs: number): boolean {
-    return (
-      !this.closed &&
-      this.bufferedPairs + pairs <= this.opts.bufferPairs &&
-      this.bufferedBytes + this.reserved + bytes <= this.opts.bufferBytes
-    );
+    return this.bufferedPairs + pairs <= this.opts.bufferPairs && this.fitsH2(bytes);
+  }
+
+  /**
+   * HTTP/2 bytes are bounded by bytes alone: bytes that do not fit cost the connection (its
+   * HPACK state cannot skip them) and every later stream on it, so a count of small streams
+   * must not turn a short burst into lost connections; the bytes bound holds the memory.
+   */
+  private fitsH2(bytes: number): boolean {
+    return !this.closed && this.bufferedBytes + this.reserved + bytes <= this.opts.bufferBytes;
   }
 
   private added(pairs: number): void {
