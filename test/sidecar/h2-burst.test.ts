@@ -10,7 +10,10 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Server, peerTools, runClient, startServer } from '../protocols/peers.js';
+import { childLog } from '../../src/base/log.js';
+import { Shipper } from '../../sidecar/shipper.js';
+import { newCounters } from '../../sidecar/stats.js';
+import { type Server, freePort, peerTools, runClient, startServer } from '../protocols/peers.js';
 import { type CaptureRig, captureRig } from './h2-harness.js';
 
 const STREAMS = 2000;
@@ -74,5 +77,60 @@ describe('HTTP/2 burst capture', () => {
     assert.ok(stats.dropped > 0, 'about 100 bytes a stream: 2,000 streams cannot fit in 20 kB');
     assert.ok(pairs.length > 0, 'the streams before the bound are recorded');
     assert.equal(pairs.length + stats.dropped, STREAMS, 'every stream recorded or counted');
+  });
+
+  it('a backlog of HTTP/2 streams does not crowd HTTP/1.1 exchanges out of --buffer-pairs', async () => {
+    // A forwarder port nobody listens on: nothing ships, everything stays buffered.
+    const counters = newCounters();
+    const shipper = new Shipper(
+      {
+        forwarder: `http://127.0.0.1:${await freePort()}`,
+        service: 'svc',
+        maxBody: 1024,
+        bufferPairs: 5,
+        bufferBytes: 1 << 20,
+        batchPairs: 1000,
+        flushMs: 600_000,
+      },
+      counters,
+      childLog('test'),
+    );
+    const facts = { outbound: false, https: false, host: '127.0.0.1', port: 80 };
+    const conn = { lost: () => assert.fail('the connection was not refused') };
+    assert.ok(
+      shipper.h2Open(
+        {
+          conn: 1,
+          t: 0,
+          facts,
+          via: 'prior-knowledge',
+          upstream: { host: '127.0.0.1', port: 80, tls: false },
+        },
+        conn,
+      ),
+    );
+    assert.ok(
+      shipper.h2Data(1, 0, 0, Buffer.alloc(100), 50),
+      '50 streams over --buffer-pairs: bounded by bytes',
+    );
+    const exchange = (i: number) =>
+      shipper.exchange({
+        conn: 10 + i,
+        facts,
+        startT: 0,
+        endT: 1,
+        reqHead: Buffer.from('GET / HTTP/1.1\r\nhost: a'),
+        reqBody: { parts: [], kept: 0, size: 0 },
+        resHead: Buffer.from('HTTP/1.1 200 OK'),
+        resBody: { parts: [], kept: 0, size: 0 },
+        switched: false,
+      });
+    for (let i = 0; i < 5; i++) exchange(i);
+    assert.equal(counters.dropped, 0, 'five exchanges fit beside 50 HTTP/2 streams');
+    exchange(5);
+    assert.equal(counters.dropped, 1, 'the sixth is past --buffer-pairs: dropped and counted');
+    assert.equal(shipper.bufferedPairs, 55);
+    await shipper.drain(Date.now());
+    assert.equal(counters.dropped, 56, 'what the drain could not ship is counted');
   });
 });
