@@ -64,6 +64,8 @@ export interface TapOut {
 interface Batch {
   body: Buffer;
   pairs: number;
+  /** Of `pairs`, HTTP/2 streams (bounded by bytes, not by --buffer-pairs). */
+  h2Pairs: number;
   seq: number;
   /** Carries HTTP/2 frames: refusing it loses those connections' state on the forwarder. */
   h2: boolean;
@@ -80,9 +82,11 @@ export class Shipper implements TapOut {
   private readonly sealed: Batch[] = [];
   private writer = new TapWriter();
   private openPairs = 0;
+  private openH2Pairs = 0;
   private openH2 = false;
   private sealedBytes = 0;
   private sealedPairs = 0;
+  private sealedH2Pairs = 0;
   /** Bytes promised to the H2_CLOSE frames of the open HTTP/2 connections. */
   private reserved = 0;
   private seq = 0;
@@ -136,7 +140,7 @@ export class Shipper implements TapOut {
 
   /** Starts shipping an HTTP/2 connection; false (nothing written) when it does not fit. */
   h2Open(open: H2Open, conn: ShippedConnection): boolean {
-    if (!this.url || !this.fits(openSize(open) + CLOSE_RESERVE, 0)) return false;
+    if (!this.url || !this.fitsH2(openSize(open) + CLOSE_RESERVE)) return false;
     writeOpen(this.writer, open);
     this.reserved += CLOSE_RESERVE;
     this.h2.add(conn);
@@ -147,16 +151,17 @@ export class Shipper implements TapOut {
 
   /** Bytes of an HTTP/2 connection that complete `pairs` streams; false when they do not fit. */
   h2Data(conn: number, dir: 0 | 1, t: number, bytes: Buffer, pairs: number): boolean {
-    if (!this.fits(DATA_OVERHEAD + bytes.length, pairs)) return false;
+    if (!this.fitsH2(DATA_OVERHEAD + bytes.length)) return false;
     writeData(this.writer, conn, dir, t, bytes);
     this.counters.pairs += pairs;
     this.openH2 = true;
+    this.openH2Pairs += pairs;
     this.added(pairs);
     return true;
   }
 
   h2Gap(conn: number, dir: 0 | 1, t: number, n: number): boolean {
-    if (!this.fits(GAP_SIZE, 0)) return false;
+    if (!this.fitsH2(GAP_SIZE)) return false;
     writeGap(this.writer, conn, dir, t, n);
     this.openH2 = true;
     this.added(0);
@@ -169,6 +174,7 @@ export class Shipper implements TapOut {
     writeClose(this.writer, id, t, error);
     this.counters.pairs += pairs;
     this.openH2 = true;
+    this.openH2Pairs += pairs;
     this.added(pairs);
   }
 
@@ -210,17 +216,24 @@ export class Shipper implements TapOut {
     }
     this.counters.dropped += this.bufferedPairs;
     this.sealed.length = 0;
-    this.sealedBytes = this.sealedPairs = this.openPairs = 0;
+    this.sealedBytes = this.sealedPairs = this.openPairs = this.sealedH2Pairs = this.openH2Pairs = 0;
     this.writer.take();
     this.agent?.destroy();
   }
 
+  /** An HTTP/1.1 exchange: --buffer-pairs counts these only (a backlog of HTTP/2 streams does not crowd them out). */
   private fits(bytes: number, pairs: number): boolean {
-    return (
-      !this.closed &&
-      this.bufferedPairs + pairs <= this.opts.bufferPairs &&
-      this.bufferedBytes + this.reserved + bytes <= this.opts.bufferBytes
-    );
+    const h1Pairs = this.bufferedPairs - this.sealedH2Pairs - this.openH2Pairs;
+    return h1Pairs + pairs <= this.opts.bufferPairs && this.fitsH2(bytes);
+  }
+
+  /**
+   * HTTP/2 bytes are bounded by bytes alone: bytes that do not fit cost the connection (its
+   * HPACK state cannot skip them) and every later stream on it, so a count of small streams
+   * must not turn a short burst into lost connections; the bytes bound holds the memory.
+   */
+  private fitsH2(bytes: number): boolean {
+    return !this.closed && this.bufferedBytes + this.reserved + bytes <= this.opts.bufferBytes;
   }
 
   private added(pairs: number): void {
@@ -232,11 +245,18 @@ export class Shipper implements TapOut {
   /** The frames written so far become the next batch. */
   private seal(): void {
     if (this.writer.size === 0) return;
-    const batch = { body: this.writer.take(), pairs: this.openPairs, seq: ++this.seq, h2: this.openH2 };
+    const batch = {
+      body: this.writer.take(),
+      pairs: this.openPairs,
+      h2Pairs: this.openH2Pairs,
+      seq: ++this.seq,
+      h2: this.openH2,
+    };
     this.sealed.push(batch);
     this.sealedBytes += batch.body.length;
     this.sealedPairs += batch.pairs;
-    this.openPairs = 0;
+    this.sealedH2Pairs += batch.h2Pairs;
+    this.openPairs = this.openH2Pairs = 0;
     this.openH2 = false;
   }
 
@@ -301,6 +321,7 @@ export class Shipper implements TapOut {
     const b = this.sealed.shift()!;
     this.sealedBytes -= b.body.length;
     this.sealedPairs -= b.pairs;
+    this.sealedH2Pairs -= b.h2Pairs;
   }
 
   private post(batch: Batch, timeoutMs: number): Promise<number> {

@@ -16,8 +16,19 @@ function isIdSegment(seg: string): boolean {
   return (n === 36 && UUID.test(seg)) || (n >= 16 && HEX_ID.test(seg));
 }
 
+/** The last path normalised and its result: pairs in a row mostly share their path. */
+let lastPath = '';
+let lastNormalised = '';
+
 /** `/orders/17/items/5f0c...` -> `/orders/{id}/items/{id}`: ids vary, the endpoint does not. */
 export function normaliseEndpointPath(path: string): string {
+  if (path === lastPath) return lastNormalised;
+  lastNormalised = splitNormalise(path);
+  lastPath = path;
+  return lastNormalised;
+}
+
+function splitNormalise(path: string): string {
   const segments = path.split('/');
   let changed = false;
   for (let i = 0; i < segments.length; i++) {
