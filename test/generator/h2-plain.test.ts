@@ -76,11 +76,19 @@ after(async () => {
 const url = (port: number, file: string) => `http://127.0.0.1:${port}/${file}`;
 
 /** nghttpd logging every frame (-v); `streams` lists each request it received: connection, stream, path. */
-async function loggingNghttpd(root: string, tlsFiles: string[] = []) {
+async function loggingNghttpd(root: string, tlsFiles: string[] = [], options: string[] = []) {
   let log = '';
   const server = await startServer(
     tools.nghttpd,
-    (port) => [...(tlsFiles.length ? [] : ['--no-tls']), '-v', '-d', root, String(port), ...tlsFiles],
+    (port) => [
+      ...(tlsFiles.length ? [] : ['--no-tls']),
+      ...options,
+      '-v',
+      '-d',
+      root,
+      String(port),
+      ...tlsFiles,
+    ],
     (text) => (log += text),
   );
   servers.push(server);
@@ -161,6 +169,17 @@ describe('generator: plain HTTP/2 recordings replay over HTTP/2', () => {
     assert.equal(report.verdict, 'Passed', report.verdictReason);
     assert.equal(report.summary.assertionsFailed, 0);
     assert.equal(report.summary.assertionsPassed, 12);
+  });
+
+  it("keeps to the server's SETTINGS_MAX_CONCURRENT_STREAMS: a 1-stream nghttpd refuses none", async () => {
+    const { server, streams } = await loggingNghttpd(doc, [], ['-m', '1']);
+    const { summary } = await replay(recorded, `http://127.0.0.1:${server.port}`, {
+      connections: 1,
+      passes: 5,
+    });
+    assert.deepEqual(summary.statusCounts, { '200': 20 }, JSON.stringify(summary.errorsByKind));
+    assert.equal(new Set(streams().map((s) => s.conn)).size, 1, 'one connection');
+    assert.equal(streams().length, 20);
   });
 
   it('h2 over TLS, negotiated by ALPN, for an https target', async () => {
