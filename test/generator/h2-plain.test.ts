@@ -238,20 +238,34 @@ describe('generator: the protocol is decided from every replayed request', () =>
     };
   };
 
-  for (const [where, atMs] of [
-    ['first', -1000],
-    ['last', 60_000],
-  ] as const) {
-    it(`refuses HTTP/1.1 among HTTP/2 requests (HTTP/1.1 ${where}), naming both`, async () => {
-      await assert.rejects(
-        replay([...recorded, http1Pair(atMs)], 'http://127.0.0.1:9'),
-        (err: Error) =>
-          err.name === 'GeneratorConfigError' &&
-          /^pairs: the recording mixes HTTP\/1\.1 and HTTP\/2 inbound requests/.test(err.message) &&
-          /over HTTP\/2, first GET \/a\.txt/.test(err.message) &&
-          /over HTTP\/1\.1, first GET \/legacy/.test(err.message) &&
-          /load\.include/.test(err.message),
-      );
+  /** The mix as a stored snapshot, read back streaming (as a replay reads it). */
+  async function stored(pairs: RRPair[]): Promise<string> {
+    const writer = await rig.store.createWriter({ service: 'svc', source: 'capture' });
+    for (const p of pairs) await writer.append(p);
+    await writer.seal();
+    return writer.id;
+  }
+
+  // HTTP/1.1 read first: the HTTP/1.1 scan finds the HTTP/2 ones; read last: the HTTP/2 planner does.
+  for (const where of ['first', 'last'] as const) {
+    it(`refuses HTTP/1.1 among HTTP/2 requests (HTTP/1.1 read ${where}), naming both, in memory or stored`, async () => {
+      const mixed = where === 'first' ? [http1Pair(-1000), ...recorded] : [...recorded, http1Pair(60_000)];
+      const snapshotId = await stored(mixed);
+      for (const source of [{ pairs: mixed }, { store: rig.store, snapshotId }]) {
+        await assert.rejects(
+          runGenerator({
+            ...source,
+            target: 'http://127.0.0.1:9',
+            observedPath: path.join(rig.dir, 'no.ndjson.gz'),
+          }),
+          (err: Error) =>
+            err.name === 'GeneratorConfigError' &&
+            /^pairs: the recording mixes HTTP\/1\.1 and HTTP\/2 inbound requests/.test(err.message) &&
+            /over HTTP\/2, first GET \/a\.txt/.test(err.message) &&
+            /over HTTP\/1\.1, first GET \/legacy/.test(err.message) &&
+            /load\.include/.test(err.message),
+        );
+      }
     });
   }
 
