@@ -150,14 +150,22 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   const recorded = await pairSource(opts);
-  // HTTP/2 recordings (gRPC or not) replay over HTTP/2, with one generator (no sharding yet).
+  const shard = opts.shard ?? { index: 0, count: 1 };
+  // HTTP/2 recordings (gRPC or not) replay over HTTP/2.
   const first = await firstReplayed(recorded, load.include);
   if (first.protocol === 'h2') {
-    if ((opts.shard?.count ?? 1) > 1)
-      throw new Error('load.replicas: a recording made over HTTP/2 replays with one generator (replicas: 1)');
-    return runH2Generator({ opts, load, transforms, target: url, open: recorded, maxBodyBytes });
+    const startsAt = () => untilStart(opts.startAt, opts.signal);
+    return runH2Generator({
+      opts,
+      load,
+      transforms,
+      target: url,
+      open: recorded,
+      maxBodyBytes,
+      shard,
+      untilStart: startsAt,
+    });
   }
-  const shard = opts.shard ?? { index: 0, count: 1 };
   const open = shardSource(recorded, load.include, shard);
   // The scan also finds HTTP/2 requests after the first HTTP/1.1 one: a mix is refused.
   const http2 = new Http2Watch(load.include);

@@ -182,6 +182,31 @@ describe('generator: plain HTTP/2 recordings replay over HTTP/2', () => {
     assert.equal(streams().length, 20);
   });
 
+  it('two generators split the recording: each request once, both starting at startAt', async () => {
+    const { server, streams } = await loggingNghttpd(doc);
+    const startAt = Date.now() + 500;
+    const runs = await Promise.all(
+      [0, 1].map((index) =>
+        runGenerator({
+          pairs: recorded,
+          target: `http://127.0.0.1:${server.port}`,
+          observedPath: path.join(rig.dir, `replica-${index}.ndjson.gz`),
+          shard: { index, count: 2 },
+          startAt,
+        }),
+      ),
+    );
+    assert.deepEqual(
+      runs.map((r) => [r.replica, r.requests, r.errors]),
+      [
+        ['1/2', 2, 0],
+        ['2/2', 2, 0],
+      ],
+    );
+    assert.ok(runs.every((r) => Date.parse(r.startedAt) >= startAt - 5));
+    assert.deepEqual(counts(streams().map((s) => s.path)), counts(pathsOf(recorded)));
+  });
+
   it('h2 over TLS, negotiated by ALPN, for an https target', async () => {
     const { server, streams } = await loggingNghttpd(doc, [keyPem, certPem]);
     const target = `https://localhost:${server.port}`;

@@ -7,6 +7,7 @@
  */
 import { parseDuration } from '../../base/duration.js';
 import { childLog } from '../../base/log.js';
+import { type Shard, shardText } from '../../config/replicas.js';
 import type { LoadConfig, Transform } from '../../config/replay.js';
 import { GeneratorConfigError } from '../errors.js';
 import type { GeneratorOptions, GeneratorSummary } from '../index.js';
@@ -30,6 +31,10 @@ export interface H2RunInput {
   target: URL;
   open: PairSource;
   maxBodyBytes: number;
+  /** This generator's share when several send together. */
+  shard: Shard;
+  /** Resolves when sending may start (replicas start together). */
+  untilStart: () => Promise<void>;
 }
 
 export async function runH2Generator(input: H2RunInput): Promise<GeneratorSummary> {
@@ -40,7 +45,7 @@ export async function runH2Generator(input: H2RunInput): Promise<GeneratorSummar
       'transforms do not apply to requests recorded over HTTP/2 (gRPC or not) yet: give none',
     );
   }
-  const plan = await planH2Calls(open, target, load.include);
+  const plan = await planH2Calls(open, target, load.include, input.shard);
   const stats = new Stats();
   const writer = await ObservedWriter.open(opts.observedPath);
   const runner = new H2Runner({
@@ -85,6 +90,7 @@ export async function runH2Generator(input: H2RunInput): Promise<GeneratorSummar
         opts.progressIntervalMs ?? 1000,
       )
     : undefined;
+  await input.untilStart();
   const startedAt = await driveRunner(runner, opts.signal, ticker);
   const durationMs = Math.round(runner.elapsed());
   await writer.close();
@@ -97,5 +103,6 @@ export async function runH2Generator(input: H2RunInput): Promise<GeneratorSummar
     latencyHistogram: stats.encodedLatency(),
     passes: runner.passesStarted,
     observedPath: writer.path,
+    ...(input.shard.count > 1 ? { replica: shardText(input.shard) } : {}),
   };
 }

@@ -3,8 +3,11 @@
  * for its kind: a gRPC call (grpc-plan) or a plain HTTP/2 request (plain-plan). A pass is held
  * in memory (at most MAX_HELD_CALLS requests: a bigger recording is refused with a clear error
  * rather than read without bound). Replayed HTTP/1.1 requests among them refuse the recording
- * (protocol-choice.ts).
+ * (protocol-choice.ts). With several generators, this one's share is the k-th replayed request
+ * in recording order for k mod N = its index, as for HTTP/1.1 (src/generator/shard.ts); the
+ * mix is checked on the whole recording, so every replica decides alike.
  */
+import type { Shard } from '../../config/replicas.js';
 import type { RRPair } from '../../model/traffic.js';
 import { grpcOf } from '../../protocols/grpc/recorded-pair.js';
 import { GeneratorConfigError } from '../errors.js';
@@ -29,8 +32,10 @@ export async function planH2Calls(
   open: PairSource,
   target: URL,
   include: readonly string[] | undefined,
+  shard: Shard = { index: 0, count: 1 },
 ): Promise<H2Plan> {
   const replayable = replayableFilter(include);
+  let k = 0;
   const found: { pair: RRPair; at: number }[] = [];
   const http1: KindSeen = { count: 0, first: undefined };
   let skipped = 0;
@@ -41,11 +46,13 @@ export async function planH2Calls(
       skipped++;
       continue;
     }
+    const mine = k++ % shard.count === shard.index;
     if (pair.protocol !== 'h2') {
       http1.count++;
       http1.first ??= `${pair.request.method} ${pair.request.path}`;
       continue;
     }
+    if (!mine) continue;
     if (found.length >= MAX_HELD_CALLS) {
       throw new GeneratorConfigError(
         'pairs',
