@@ -16,7 +16,7 @@ import type { SnapshotStore } from '../store/types.js';
 import type { ConnectionTarget } from './connection.js';
 import { Cursor } from './cursor.js';
 import { GeneratorConfigError } from './errors.js';
-import { isGrpcRecording, runGrpcGenerator } from './h2/index.js';
+import { firstReplayed, Http2Watch, runH2Generator } from './h2/index.js';
 import { ObservedWriter } from './observed-writer.js';
 import { requestPlanner, scanRecording, streamPass, type PairSource } from './request-plan.js';
 import { Runner } from './runner.js';
@@ -150,18 +150,31 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   const recorded = await pairSource(opts);
-  // gRPC recordings replay over HTTP/2, with one generator (sharding them is not built yet).
-  if (await isGrpcRecording(recorded)) {
-    if ((opts.shard?.count ?? 1) > 1)
-      throw new Error('load.replicas: a gRPC recording replays with one generator (replicas: 1)');
-    return runGrpcGenerator({ opts, load, transforms, target: url, open: recorded, maxBodyBytes });
+  const shard = opts.shard ?? { index: 0, count: 1 };
+  // HTTP/2 recordings (gRPC or not) replay over HTTP/2.
+  const first = await firstReplayed(recorded, load.include);
+  if (first.protocol === 'h2') {
+    const startsAt = () => untilStart(opts.startAt, opts.signal);
+    return runH2Generator({
+      opts,
+      load,
+      transforms,
+      target: url,
+      open: recorded,
+      maxBodyBytes,
+      shard,
+      untilStart: startsAt,
+    });
   }
-  const open = shardSource(recorded, load.include, opts.shard ?? { index: 0, count: 1 });
-  const scanned = await scanRecording(open, {
+  const open = shardSource(recorded, load.include, shard);
+  // The scan also finds HTTP/2 requests after the first HTTP/1.1 one: a mix is refused.
+  const http2 = new Http2Watch(load.include);
+  const scanned = await scanRecording(shardSource(http2.watching(recorded), load.include, shard), {
     include: load.include,
     signal: opts.signal,
     heldBytes: opts.heldPlanBytes,
   });
+  http2.refuseMix(first.first);
   // `held` (the recorded requests of a small recording) is let go once planned.
   let held = scanned.held;
   const scan = { ...scanned, held: undefined };

@@ -62,10 +62,15 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Starts a server process and waits until its port accepts connections. */
-export async function startServer(bin: string, args: (port: number) => string[]): Promise<Server> {
+/** Starts a server process and waits until its port accepts connections; `onStdout` gets its output. */
+export async function startServer(
+  bin: string,
+  args: (port: number) => string[],
+  onStdout?: (text: string) => void,
+): Promise<Server> {
   const port = await freePort();
-  const proc = spawn(bin, args(port), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(bin, args(port), { stdio: ['ignore', onStdout ? 'pipe' : 'ignore', 'pipe'] });
+  if (onStdout) proc.stdout!.on('data', (d: Buffer) => onStdout(d.toString()));
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const deadline = Date.now() + 15_000;

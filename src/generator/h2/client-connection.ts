@@ -63,6 +63,11 @@ const DEFAULT_PEER_STREAMS = 100;
 /** Header lists kept for reuse per connection (headers and trailers of the usual answer, and a few). */
 const RECENT_LISTS = 4;
 
+/** A socket error as an error kind; a TLS server refusing ALPN h2 says so (alert 120). */
+function errorKind(err: NodeJS.ErrnoException): string {
+  return /no application protocol/.test(err.message) ? 'no-h2-alpn' : (err.code ?? 'ECONNRESET');
+}
+
 export class H2ClientConnection {
   /** Concurrent streams the peer allows (SETTINGS_MAX_CONCURRENT_STREAMS). */
   peerMaxStreams = DEFAULT_PEER_STREAMS;
@@ -115,6 +120,13 @@ export class H2ClientConnection {
         })
       : net.connect({ host, port, noDelay: true });
     this.socket.setNoDelay(true);
+    // A TLS server that did not choose h2 would take the preface for a broken HTTP/1.1 request.
+    if (this.socket instanceof tls.TLSSocket) {
+      const secure = this.socket;
+      secure.once('secureConnect', () => {
+        if (secure.alpnProtocol !== 'h2') this.fail('no-h2-alpn', ErrorCode.PROTOCOL_ERROR);
+      });
+    }
     this.queue(clientPreface());
     this.socket.on('data', (chunk: Buffer) => {
       try {
@@ -123,7 +135,7 @@ export class H2ClientConnection {
         this.fail('bad-response', ErrorCode.PROTOCOL_ERROR);
       }
     });
-    this.socket.on('error', (err: NodeJS.ErrnoException) => (this.error ??= err.code ?? 'ECONNRESET'));
+    this.socket.on('error', (err: NodeJS.ErrnoException) => (this.error ??= errorKind(err)));
     this.socket.on('close', () => this.onSocketClose());
   }
 

@@ -1,10 +1,13 @@
 /**
- * runGenerator for a gRPC recording (its first inbound pair is a gRPC call): the calls are
- * planned (grpc-plan), sent over HTTP/2 sessions (grpc-runner) and summarised like HTTP/1.1.
- * Transforms do not apply to protobuf messages yet and are refused with a clear error.
+ * runGenerator for a recording made over HTTP/2 (gRPC calls, plain HTTP/2 requests, or both;
+ * protocol-choice.ts decides): the requests are planned (plan.ts), sent over HTTP/2 connections
+ * (h2-runner.ts: h2 over TLS with ALPN for an https target, h2c with prior knowledge otherwise)
+ * and summarised like HTTP/1.1. Transforms do not apply to HTTP/2 requests yet and are refused
+ * with a clear error.
  */
 import { parseDuration } from '../../base/duration.js';
 import { childLog } from '../../base/log.js';
+import { type Shard, shardText } from '../../config/replicas.js';
 import type { LoadConfig, Transform } from '../../config/replay.js';
 import { GeneratorConfigError } from '../errors.js';
 import type { GeneratorOptions, GeneratorSummary } from '../index.js';
@@ -12,33 +15,40 @@ import { ObservedWriter } from '../observed-writer.js';
 import type { PairSource } from '../request-plan.js';
 import { makeSchedule } from '../schedule.js';
 import { Stats, statsSummary } from '../stats.js';
-import { planGrpcCalls } from './grpc-plan.js';
-import { GrpcRunner } from './grpc-runner.js';
+import { planH2Calls } from './plan.js';
+import { H2Runner } from './h2-runner.js';
 import { DEFAULT_STREAMS_PER_CONNECTION } from './session-pool.js';
 import { driveRunner } from '../drive-runner.js';
 
-export { isGrpcRecording } from './grpc-plan.js';
+export { firstReplayed, Http2Watch } from './protocol-choice.js';
 
 const log = childLog('generator');
 
-export interface GrpcRunInput {
+export interface H2RunInput {
   opts: GeneratorOptions;
   load: LoadConfig;
   transforms: Transform[];
   target: URL;
   open: PairSource;
   maxBodyBytes: number;
+  /** This generator's share when several send together. */
+  shard: Shard;
+  /** Resolves when sending may start (replicas start together). */
+  untilStart: () => Promise<void>;
 }
 
-export async function runGrpcGenerator(input: GrpcRunInput): Promise<GeneratorSummary> {
+export async function runH2Generator(input: H2RunInput): Promise<GeneratorSummary> {
   const { opts, load, target, open } = input;
   if (input.transforms.length) {
-    throw new GeneratorConfigError('transforms', 'transforms do not apply to gRPC recordings yet: give none');
+    throw new GeneratorConfigError(
+      'transforms',
+      'transforms do not apply to requests recorded over HTTP/2 (gRPC or not) yet: give none',
+    );
   }
-  const plan = await planGrpcCalls(open, target, load.include);
+  const plan = await planH2Calls(open, target, load.include, input.shard);
   const stats = new Stats();
   const writer = await ObservedWriter.open(opts.observedPath);
-  const runner = new GrpcRunner({
+  const runner = new H2Runner({
     target: {
       host: target.hostname.replace(/^\[|\]$/g, ''),
       port: Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
@@ -63,8 +73,8 @@ export async function runGrpcGenerator(input: GrpcRunInput): Promise<GeneratorSu
     maxBodyBytes: input.maxBodyBytes,
   });
   log.info(
-    { target: target.origin, calls: plan.calls.length, skipped: plan.skipped, load },
-    'gRPC generator started',
+    { target: target.origin, requests: plan.calls.length, grpc: plan.grpc, skipped: plan.skipped, load },
+    'HTTP/2 generator started',
   );
   const ticker = opts.onProgress
     ? setInterval(
@@ -80,6 +90,7 @@ export async function runGrpcGenerator(input: GrpcRunInput): Promise<GeneratorSu
         opts.progressIntervalMs ?? 1000,
       )
     : undefined;
+  await input.untilStart();
   const startedAt = await driveRunner(runner, opts.signal, ticker);
   const durationMs = Math.round(runner.elapsed());
   await writer.close();
@@ -89,7 +100,9 @@ export async function runGrpcGenerator(input: GrpcRunInput): Promise<GeneratorSu
     target: target.origin,
     recorded: plan.calls.length,
     ...statsSummary(stats, durationMs),
+    latencyHistogram: stats.encodedLatency(),
     passes: runner.passesStarted,
     observedPath: writer.path,
+    ...(input.shard.count > 1 ? { replica: shardText(input.shard) } : {}),
   };
 }

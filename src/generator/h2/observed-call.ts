@@ -1,16 +1,26 @@
 /**
- * What a replayed gRPC call got back, as the observed line's `response`: `:status`, headers,
+ * What a replayed HTTP/2 request got back, as the observed line's `response`, in the form the
+ * recording keeps, so the analyzer compares like with like. A gRPC call: `:status`, headers,
  * trailers, and `grpc` (status, message, every response message decoded into protobuf fields
- * with its time from the send), the form the recording keeps, so the analyzer compares like
- * with like. Message bytes are kept up to `maxBytes` per call; past it the call is `responseTruncated`.
+ * with its time from the send); message bytes are kept up to `maxBytes` per call, past it the
+ * call is `responseTruncated`. A plain request: status, headers, trailers and the body as the
+ * HTTP/1.1 runner keeps it (response-body.ts: decoded from gzip/deflate/br, cut at the limit).
  */
-import type { HeaderList } from '../../model/traffic.js';
+import type { Body, HeaderList } from '../../model/traffic.js';
+import { responseBody } from '../response-body.js';
 import { header, StreamBody } from '../../protocols/http2/exchange.js';
 import { readGrpcFrames } from '../../protocols/grpc/messages.js';
 import { decodeMessage } from '../../protocols/grpc/protobuf.js';
 import type { GrpcRecord } from '../../protocols/grpc/recorded-pair.js';
 
 export type ObservedGrpc = Omit<GrpcRecord, 'service' | 'method' | 'request' | 'schema'>;
+
+export interface ObservedHttpResponse {
+  status: number;
+  headers: HeaderList;
+  body?: Body;
+  trailers?: HeaderList;
+}
 
 export interface ObservedCallResponse {
   status: number;
@@ -37,6 +47,26 @@ export class CallReceiver {
     this.body.add(chunk, now, Infinity);
   }
 
+  /** A plain HTTP/2 response, its body kept up to `maxBodyBytes`. */
+  httpResponse(maxBodyBytes: number): ObservedHttpResponse {
+    const { chunks, kept, size } = this.body;
+    const received = {
+      status: this.status,
+      headers: this.headers,
+      contentEncoding: header(this.headers, 'content-encoding'),
+      chunks,
+      owned: chunks.length,
+      kept,
+      size,
+    };
+    const out: ObservedHttpResponse = { status: this.status, headers: this.headers };
+    const body = responseBody(received, maxBodyBytes);
+    if (body) out.body = body;
+    if (this.trailers) out.trailers = this.trailers;
+    return out;
+  }
+
+  /** A gRPC call's response, messages decoded up to `maxMessage` bytes each. */
   observed(maxMessage: number): ObservedCallResponse {
     const encoding = header(this.headers, 'grpc-encoding');
     const framing = readGrpcFrames(this.body, encoding, maxMessage);

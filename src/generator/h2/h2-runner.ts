@@ -1,8 +1,8 @@
 /**
- * The generator for gRPC recordings: replays the recorded inbound calls over HTTP/2 sessions
- * (multiplexed streams, bounded per session) with the same rate control as HTTP/1.1 (schedule.ts:
- * fast, fixed rate, recorded timing, ramp-up), and writes one observed line per call, in the
- * recording's decoded form (observed-call.ts).
+ * The generator for HTTP/2 recordings: replays the recorded inbound requests (gRPC calls and
+ * plain HTTP/2) over HTTP/2 connections (multiplexed streams, bounded per connection) with the
+ * same rate control as HTTP/1.1 (schedule.ts: fast, fixed rate, recorded timing, ramp-up), and
+ * writes one observed line per request, in the recording's form (observed-call.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { childLog } from '../../base/log.js';
@@ -28,7 +28,7 @@ interface OpenCall {
   sentAt: number;
 }
 
-export interface GrpcRunnerOptions {
+export interface H2RunnerOptions {
   target: { host: string; port: number; tls: boolean };
   calls: readonly PlannedCall[];
   passes: number;
@@ -42,7 +42,7 @@ export interface GrpcRunnerOptions {
   maxBodyBytes: number;
 }
 
-export class GrpcRunner {
+export class H2Runner {
   startPerf = performance.now();
   startEpoch = Date.now();
   canceled = false;
@@ -57,7 +57,7 @@ export class GrpcRunner {
   private finished!: () => void;
   readonly done = new Promise<void>((resolve) => (this.finished = resolve));
 
-  constructor(private readonly o: GrpcRunnerOptions) {
+  constructor(private readonly o: H2RunnerOptions) {
     this.wakeups = new PumpWakeups(() => this.pump(), o.writer);
     this.pool = Array.from(
       { length: o.connections },
@@ -161,7 +161,9 @@ export class GrpcRunner {
           stats.recordError(error, sentElapsed);
           writer.write(exchangeLine(call.observedHead, pass, sentAtMs, latency, { error }));
         } else {
-          const response = receiver.observed(MAX_MESSAGE_BYTES);
+          const response = call.grpc
+            ? receiver.observed(MAX_MESSAGE_BYTES)
+            : receiver.httpResponse(maxBodyBytes);
           stats.recordResponse(response.status, latency, sentElapsed);
           writer.write(exchangeLine(call.observedHead, pass, sentAtMs, latency, { response }));
         }
@@ -181,7 +183,7 @@ export class GrpcRunner {
     if (this.deadline) clearTimeout(this.deadline);
     clearInterval(this.sweeper);
     for (const s of this.pool) s.destroy();
-    log.debug({ sent: this.seq }, 'gRPC runner finished');
+    log.debug({ sent: this.seq }, 'HTTP/2 runner finished');
     this.finished();
   }
 }
