@@ -67,7 +67,8 @@ const DROPPED_HEADERS = new Set([...HOP_BY_HOP_HEADERS, 'host', 'content-length'
  */
 export const HELD_PLAN_BYTES = 16 * 1024 * 1024;
 
-interface Recorded {
+/** A recorded request as a pass replays it: what planning starts from. */
+export interface RecordedRequest {
   id: string;
   request: HttpRequest;
   startedAtMs: number;
@@ -92,7 +93,7 @@ export interface RecordingScan {
    */
   readonly ranks: Uint32Array | undefined;
   /** Every replayed request in time order, when one pass fits in HELD_PLAN_BYTES. */
-  readonly held: Recorded[] | undefined;
+  readonly held: RecordedRequest[] | undefined;
 }
 
 type Replayable = (pair: RRPair, at: number) => boolean;
@@ -137,7 +138,7 @@ export async function scanRecording(
   const replayable = replayableFilter(opts.include);
   const budget = opts.heldBytes ?? HELD_PLAN_BYTES;
   const times = new Times();
-  let held: Recorded[] | undefined = [];
+  let held: RecordedRequest[] | undefined = [];
   let heldSize = 0;
   let inOrder = true;
   let startMs = Infinity;
@@ -196,7 +197,7 @@ export async function scanRecording(
 export function requestPlanner(
   scan: RecordingScan,
   opts: PlanOptions,
-): (r: { id: string; request: HttpRequest; startedAtMs: number }) => PlannedRequest {
+): (r: RecordedRequest) => PlannedRequest {
   const transforms = compileTransforms(opts.transforms ?? [], {
     window: scan.window,
     env: opts.env ?? process.env,
@@ -215,7 +216,7 @@ export function requestPlanner(
 export async function* streamPass(
   open: PairSource,
   scan: RecordingScan,
-  plan: (r: Recorded) => PlannedRequest,
+  plan: (r: RecordedRequest) => PlannedRequest,
   opts: { include?: readonly string[] },
 ): AsyncGenerator<PlannedRequest> {
   const replayable = replayableFilter(opts.include);
@@ -276,7 +277,7 @@ async function collect(
   return out;
 }
 
-function draftOf(r: Recorded, host: string, transforms: readonly RequestTransform[]): DraftRequest {
+function draftOf(r: RecordedRequest, host: string, transforms: readonly RequestTransform[]): DraftRequest {
   const req = r.request;
   const listed = new Set<string>();
   for (const [n, v] of req.headers) {
@@ -305,6 +306,7 @@ function draftOf(r: Recorded, host: string, transforms: readonly RequestTransfor
 /** Turns drafts into planned requests for one target; `baseMs` renders the recorded form of the URL. */
 function freezer(target: URL, baseMs: number) {
   const prefix = target.pathname.replace(/\/+$/, '');
+  const origin = target.origin; // a getter that builds its string each time
   const recordedCtx: SendContext = { nowMs: baseMs };
   const bodyOf = (body: Text | Buffer, ctx: SendContext) =>
     Buffer.isBuffer(body) ? body : Buffer.from(renderText(body, ctx), 'utf8');
@@ -323,7 +325,7 @@ function freezer(target: URL, baseMs: number) {
 
   return (d: DraftRequest, offsetMs: number): PlannedRequest => {
     const dynamic = isDynamic(d);
-    const url = target.origin + targetOf(d, recordedCtx);
+    const url = origin + targetOf(d, recordedCtx);
     return {
       pairId: d.pairId,
       method: d.method,
