@@ -314,10 +314,10 @@ function freezer(target: URL, baseMs: number) {
     prefix +
     safePath(renderText(d.path, ctx)) +
     encodeQuery(d.query.map(([k, v]) => [renderText(k, ctx), renderText(v, ctx)]));
-  const encode = (d: DraftRequest, ctx: SendContext) =>
+  const encode = (d: DraftRequest, ctx: SendContext, target = targetOf(d, ctx)) =>
     encodeRequest({
       method: d.method,
-      target: targetOf(d, ctx),
+      target,
       host: d.host,
       headers: d.headers.map(([n, v]) => [n, renderText(v, ctx)]),
       body: bodyOf(d.body, ctx),
@@ -325,13 +325,14 @@ function freezer(target: URL, baseMs: number) {
 
   return (d: DraftRequest, offsetMs: number): PlannedRequest => {
     const dynamic = isDynamic(d);
-    const url = origin + targetOf(d, recordedCtx);
+    const recordedTarget = targetOf(d, recordedCtx);
+    const url = origin + recordedTarget;
     return {
       pairId: d.pairId,
       method: d.method,
       offsetMs,
       noBody: d.method === 'HEAD',
-      bytes: dynamic ? undefined : encode(d, recordedCtx),
+      bytes: dynamic ? undefined : encode(d, recordedCtx, recordedTarget),
       render: dynamic ? (ctx) => encode(d, ctx) : undefined,
       observedHead: `"pairId":${JSON.stringify(d.pairId)},"request":${JSON.stringify({ method: d.method, url })}`,
     };
