@@ -205,7 +205,8 @@ export function requestPlanner(
   });
   const freeze = freezer(opts.target, scan.window.startMs);
   const firstMs = scan.firstMs;
-  return (r) => freeze(draftOf(r, opts.target.host, transforms), r.startedAtMs - firstMs);
+  const host = opts.target.host; // a URL getter: built anew on every read
+  return (r) => freeze(draftOf(r, host, transforms), r.startedAtMs - firstMs);
 }
 
 /**
