@@ -168,7 +168,7 @@ async function generatorVsAutocannon(ctx: BenchContext): Promise<MeasureResult[]
     // client's requests cost the app (their headers, their timing) decides the req/s as much as the client.
     const appCpu = { gen: [] as number[], ac: [] as number[] };
     const appUs = () => processCpuUs(s.app.child.pid!);
-    // What start-up costs (modules, reading the snapshot; requests are planned as first sent): a run that stops at once.
+    // What start-up costs (modules, reading the snapshot, planning): a run that stops at once.
     const startup = await runGeneratorProcess(s.home, s.snapshotId, s.app.url, s.out('startup'), {
       seconds: 0,
       duration: '1ms',
@@ -225,7 +225,7 @@ async function generatorVsAutocannon(ctx: BenchContext): Promise<MeasureResult[]
         notes: [
           `CPU per request: generator ${round(median(cpu.gen), 1)} us (whole process, plan included), autocannon ${round(median(cpu.ac), 1)} us (whole process)`,
           `the app's CPU per request: ${round(median(appCpu.gen), 1)} us under the generator (its recorded headers, distinct URLs), ${round(median(appCpu.ac), 1)} us under autocannon`,
-          `generator start-up (modules, reading ${DISTINCT.toLocaleString('en-US')} recorded requests; each is planned when first sent) ${round(startup.cpuS, 2)} s CPU; without it ${round(median(cpu.run), 1)} us per request`,
+          `generator start-up (modules, snapshot read, plan of ${DISTINCT.toLocaleString('en-US')} requests) ${round(startup.cpuS, 2)} s CPU; without it ${round(median(cpu.run), 1)} us per request`,
           `${CONNECTIONS} connections, ${seconds} s x ${rounds} alternating rounds; the generator replays ${DISTINCT.toLocaleString('en-US')} distinct requests, autocannon one URL`,
         ],
       },

@@ -15,11 +15,6 @@ export interface NextSend {
   pass: number;
 }
 
-/** One pass held in memory: an array, or a LazyPlan that plans each request when first asked. */
-export interface HeldPass {
-  at(index: number): PlannedRequest | undefined;
-}
-
 /** Reads one pass of the recording, in order. */
 export type PassReader = (pass: number) => AsyncIterable<PlannedRequest>;
 
@@ -33,7 +28,7 @@ export class Cursor {
   private head = 0;
   private readerDone = false;
   private space: (() => void) | undefined;
-  /** Why reading or planning the recording failed, if it did (the run stops as if it were exhausted). */
+  /** Why reading the recording failed, if it did (the run stops as if it were exhausted). */
   error: Error | undefined;
 
   /**
@@ -43,7 +38,7 @@ export class Cursor {
   constructor(
     readonly size: number,
     private readonly passes: number,
-    private readonly source: HeldPass | PassReader,
+    private readonly source: readonly PlannedRequest[] | PassReader,
     private readonly onReadable: () => void = () => undefined,
     private readonly readAhead = DEFAULT_READ_AHEAD,
   ) {
@@ -55,8 +50,7 @@ export class Cursor {
     if (this.exhausted) return undefined;
     const seq = this.seq;
     if (typeof this.source !== 'function') {
-      const request = this.heldAt(seq % this.size);
-      return request && { request, seq, pass: Math.floor(seq / this.size) };
+      return { request: this.source[seq % this.size], seq, pass: Math.floor(seq / this.size) };
     }
     const queued = this.queue[this.head];
     return queued && { request: queued.request, seq, pass: queued.pass };
@@ -88,17 +82,6 @@ export class Cursor {
   /** Passes with at least one request sent. */
   get passesStarted(): number {
     return this.size === 0 ? 0 : Math.ceil(this.seq / this.size);
-  }
-
-  /** A held request; planning it failing stops the run like a failed read of the recording. */
-  private heldAt(index: number): PlannedRequest | undefined {
-    try {
-      return (this.source as HeldPass).at(index);
-    } catch (err) {
-      this.error = err as Error;
-      this.closed = true;
-      return undefined;
-    }
   }
 
   private get queued(): number {

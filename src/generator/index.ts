@@ -1,8 +1,7 @@
 /**
  * runGenerator: replays a snapshot's recorded inbound requests against a target and streams
  * what came back to an observed file. The recording is scanned, then planned once when one pass
- * is small (each request as it is first sent: lazy-plan) or streamed pass by pass when it is not
- * (request-plan), a shared cursor hands each
+ * is small or streamed pass by pass when it is not (request-plan), a shared cursor hands each
  * connection its next request (cursor), the schedule says when it is due
  * (schedule), connections send and parse (connection), and every completion becomes one
  * observed line (observed-writer) and a sample in the statistics (stats).
@@ -20,7 +19,6 @@ import { GeneratorConfigError } from './errors.js';
 import { isGrpcRecording, runGrpcGenerator } from './h2/index.js';
 import { ObservedWriter } from './observed-writer.js';
 import { requestPlanner, scanRecording, streamPass, type PairSource } from './request-plan.js';
-import { LazyPlan } from './lazy-plan.js';
 import { Runner } from './runner.js';
 import { makeSchedule } from './schedule.js';
 import { shardSource } from './shard.js';
@@ -178,9 +176,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const stats = new Stats();
   const writer = await ObservedWriter.open(opts.observedPath);
   // A small recording is planned once and held; a big one is read again for each pass.
-  const source = held
-    ? new LazyPlan(held, plan)
-    : () => streamPass(open, scan, plan, { include: load.include });
+  const source = held?.map(plan) ?? (() => streamPass(open, scan, plan, { include: load.include }));
   held = undefined;
   const cursor = new Cursor(scan.count, load.duration ? Infinity : load.passes, source, () => runner.pump());
   const runner: Runner = new Runner({
@@ -209,7 +205,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
       target: url.origin,
       requests: scan.count,
       skipped: scan.skipped,
-      streamed: typeof source === 'function',
+      streamed: !Array.isArray(source),
       load,
     },
     'generator started',

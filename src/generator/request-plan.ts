@@ -67,8 +67,7 @@ const DROPPED_HEADERS = new Set([...HOP_BY_HOP_HEADERS, 'host', 'content-length'
  */
 export const HELD_PLAN_BYTES = 16 * 1024 * 1024;
 
-/** A recorded request as a pass replays it: what planning starts from. */
-export interface RecordedRequest {
+interface Recorded {
   id: string;
   request: HttpRequest;
   startedAtMs: number;
@@ -93,7 +92,7 @@ export interface RecordingScan {
    */
   readonly ranks: Uint32Array | undefined;
   /** Every replayed request in time order, when one pass fits in HELD_PLAN_BYTES. */
-  readonly held: RecordedRequest[] | undefined;
+  readonly held: Recorded[] | undefined;
 }
 
 type Replayable = (pair: RRPair, at: number) => boolean;
@@ -138,7 +137,7 @@ export async function scanRecording(
   const replayable = replayableFilter(opts.include);
   const budget = opts.heldBytes ?? HELD_PLAN_BYTES;
   const times = new Times();
-  let held: RecordedRequest[] | undefined = [];
+  let held: Recorded[] | undefined = [];
   let heldSize = 0;
   let inOrder = true;
   let startMs = Infinity;
@@ -197,7 +196,7 @@ export async function scanRecording(
 export function requestPlanner(
   scan: RecordingScan,
   opts: PlanOptions,
-): (r: RecordedRequest) => PlannedRequest {
+): (r: { id: string; request: HttpRequest; startedAtMs: number }) => PlannedRequest {
   const transforms = compileTransforms(opts.transforms ?? [], {
     window: scan.window,
     env: opts.env ?? process.env,
@@ -217,7 +216,7 @@ export function requestPlanner(
 export async function* streamPass(
   open: PairSource,
   scan: RecordingScan,
-  plan: (r: RecordedRequest) => PlannedRequest,
+  plan: (r: Recorded) => PlannedRequest,
   opts: { include?: readonly string[] },
 ): AsyncGenerator<PlannedRequest> {
   const replayable = replayableFilter(opts.include);
@@ -278,7 +277,7 @@ async function collect(
   return out;
 }
 
-function draftOf(r: RecordedRequest, host: string, transforms: readonly RequestTransform[]): DraftRequest {
+function draftOf(r: Recorded, host: string, transforms: readonly RequestTransform[]): DraftRequest {
   const req = r.request;
   const listed = new Set<string>();
   for (const [n, v] of req.headers) {
