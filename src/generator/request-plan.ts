@@ -204,7 +204,8 @@ export function requestPlanner(
   });
   const freeze = freezer(opts.target, scan.window.startMs);
   const firstMs = scan.firstMs;
-  return (r) => freeze(draftOf(r, opts.target.host, transforms), r.startedAtMs - firstMs);
+  const host = opts.target.host; // a URL getter: built anew on every read
+  return (r) => freeze(draftOf(r, host, transforms), r.startedAtMs - firstMs);
 }
 
 /**
@@ -305,6 +306,7 @@ function draftOf(r: Recorded, host: string, transforms: readonly RequestTransfor
 /** Turns drafts into planned requests for one target; `baseMs` renders the recorded form of the URL. */
 function freezer(target: URL, baseMs: number) {
   const prefix = target.pathname.replace(/\/+$/, '');
+  const origin = target.origin; // a getter that builds its string each time
   const recordedCtx: SendContext = { nowMs: baseMs };
   const bodyOf = (body: Text | Buffer, ctx: SendContext) =>
     Buffer.isBuffer(body) ? body : Buffer.from(renderText(body, ctx), 'utf8');
@@ -312,10 +314,10 @@ function freezer(target: URL, baseMs: number) {
     prefix +
     safePath(renderText(d.path, ctx)) +
     encodeQuery(d.query.map(([k, v]) => [renderText(k, ctx), renderText(v, ctx)]));
-  const encode = (d: DraftRequest, ctx: SendContext) =>
+  const encode = (d: DraftRequest, ctx: SendContext, target = targetOf(d, ctx)) =>
     encodeRequest({
       method: d.method,
-      target: targetOf(d, ctx),
+      target,
       host: d.host,
       headers: d.headers.map(([n, v]) => [n, renderText(v, ctx)]),
       body: bodyOf(d.body, ctx),
@@ -323,13 +325,14 @@ function freezer(target: URL, baseMs: number) {
 
   return (d: DraftRequest, offsetMs: number): PlannedRequest => {
     const dynamic = isDynamic(d);
-    const url = target.origin + targetOf(d, recordedCtx);
+    const recordedTarget = targetOf(d, recordedCtx);
+    const url = origin + recordedTarget;
     return {
       pairId: d.pairId,
       method: d.method,
       offsetMs,
       noBody: d.method === 'HEAD',
-      bytes: dynamic ? undefined : encode(d, recordedCtx),
+      bytes: dynamic ? undefined : encode(d, recordedCtx, recordedTarget),
       render: dynamic ? (ctx) => encode(d, ctx) : undefined,
       observedHead: `"pairId":${JSON.stringify(d.pairId)},"request":${JSON.stringify({ method: d.method, url })}`,
     };

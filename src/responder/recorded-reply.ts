@@ -26,14 +26,22 @@ export type RecordedReply =
   /** The recorded call got no response: the connection is closed (or reset) the same way. */
   | { kind: 'close' | 'reset'; pairId: string; delayMs: number };
 
-export function delayFor(pair: RRPair, latency: ResponderConfig['latency']): number {
+/** The parts of a recorded pair a reply is made from. */
+export type ReplySource = Pick<RRPair, 'id' | 'durationMs' | 'response' | 'error'> & {
+  request: Pick<RRPair['request'], 'method'>;
+};
+
+export function delayFor(pair: Pick<RRPair, 'durationMs'>, latency: ResponderConfig['latency']): number {
   if (latency === 'none') return 0;
   if (latency === 'recorded') return pair.durationMs;
   return latency.fixedMs;
 }
 
 /** The reply for an outbound pair, or undefined when it cannot be replayed (protocol upgrades). */
-export function recordedReply(pair: RRPair, latency: ResponderConfig['latency']): RecordedReply | undefined {
+export function recordedReply(
+  pair: ReplySource,
+  latency: ResponderConfig['latency'],
+): RecordedReply | undefined {
   const delayMs = delayFor(pair, latency);
   const res = pair.response;
   if (!res) {
