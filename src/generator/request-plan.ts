@@ -67,7 +67,7 @@ const DROPPED_HEADERS = new Set([...HOP_BY_HOP_HEADERS, 'host', 'content-length'
  */
 export const HELD_PLAN_BYTES = 16 * 1024 * 1024;
 
-interface Recorded {
+export interface Recorded {
   id: string;
   request: HttpRequest;
   startedAtMs: number;
@@ -277,7 +277,8 @@ async function collect(
   return out;
 }
 
-function draftOf(r: Recorded, host: string, transforms: readonly RequestTransform[]): DraftRequest {
+/** A recorded request as a draft the transforms edit (also the HTTP/2 plan's, h2/plain-plan.ts). */
+export function draftOf(r: Recorded, host: string, transforms: readonly RequestTransform[]): DraftRequest {
   const req = r.request;
   const listed = new Set<string>();
   for (const [n, v] of req.headers) {

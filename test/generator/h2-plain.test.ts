@@ -6,6 +6,8 @@
  * HTTP/1.1 and HTTP/2 is refused naming both (load.include narrowing it to one kind replays on
  * that protocol); gRPC calls and plain requests in one recording replay together over HTTP/2
  * (nghttpx routing to the grpc-go greeter and to nghttpd), each observed in its own form.
+ * Transforms edit plain HTTP/2 requests as HTTP/1.1 ones (send-time dates rendered per send) and
+ * are refused, naming the field, for a recording with gRPC calls.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +19,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { analyzeReplay } from '../../src/analyzer/index.js';
 import { Assertions, Goals } from '../../src/config/replay.js';
-import { runGenerator, type LoadInput } from '../../src/generator/index.js';
+import { type GeneratorOptions, runGenerator, type LoadInput } from '../../src/generator/index.js';
 import { bodyBytes } from '../../src/model/body.js';
 import type { ObservedExchange } from '../../src/model/replay.js';
 import type { RRPair } from '../../src/model/traffic.js';
@@ -96,14 +98,19 @@ async function loggingNghttpd(root: string, tlsFiles: string[] = [], options: st
     [...log.matchAll(/^\[id=(\d+)\] \[[ \d.]+\] recv \(stream_id=(\d+)\) :path: (\S+)$/gm)].map(
       ([, conn, stream, p]) => ({ conn: Number(conn), stream: Number(stream), path: p }),
     );
-  return { server, streams };
+  return { server, streams, log: () => log };
 }
 
 let seq = 0;
 
-async function replay(pairs: RRPair[], target: string, load: LoadInput = {}) {
+async function replay(
+  pairs: RRPair[],
+  target: string,
+  load: LoadInput = {},
+  more: Pick<GeneratorOptions, 'transforms' | 'vars'> = {},
+) {
   const observedPath = path.join(rig.dir, `observed-${++seq}.ndjson.gz`);
-  const summary = await runGenerator({ pairs, target, load, observedPath });
+  const summary = await runGenerator({ pairs, target, load, observedPath, ...more });
   const lines = await observed(observedPath);
   assert.equal(lines.length, summary.requests, 'one observed line per request sent');
   return { summary, lines };
@@ -350,5 +357,43 @@ describe('generator: the protocol is decided from every replayed request', () =>
     const report = await analyze(mixed, lines, target);
     assert.equal(report.verdict, 'Passed', report.verdictReason);
     assert.equal(report.summary.assertionsPassed, 5);
+    await assert.rejects(
+      replay(mixed, target, {}, { transforms: [{ type: 'header', name: 'x-replayed', value: 'yes' }] }),
+      (err: Error) =>
+        /transforms/.test(err.message) &&
+        /1 gRPC calls/.test(err.message) &&
+        /load\.include/.test(err.message),
+    );
+  });
+
+  it('transforms edit plain HTTP/2 requests: a header set, a token replaced, a date shifted at each send', async () => {
+    const { server, streams, log } = await loggingNghttpd(doc);
+    const recordedAt = recorded[0].startedAt;
+    const transforms = [
+      { type: 'replace' as const, find: 'a.txt', with: '${var:FILE}' },
+      { type: 'header' as const, name: 'x-replayed', value: 'yes' },
+      { type: 'header' as const, name: 'x-when', value: recordedAt },
+      { type: 'date-shift' as const, in: ['headers' as const] },
+    ];
+    const { summary } = await replay(
+      recorded,
+      `http://127.0.0.1:${server.port}`,
+      { passes: 2 },
+      {
+        transforms,
+        vars: { FILE: 'b.json' },
+      },
+    );
+    assert.equal(summary.errors, 0, JSON.stringify(summary.errorsByKind));
+    const paths = streams().map((s) => s.path);
+    assert.equal(paths.length, 8);
+    assert.ok(!paths.includes('/a.txt'), 'a.txt was replaced');
+    assert.equal(paths.filter((p) => p === '/b.json').length, 6);
+    assert.equal([...log().matchAll(/ x-replayed: yes$/gm)].length, 8);
+    const sentDates = [...log().matchAll(/ x-when: (\S+)$/gm)].map((m) => m[1]);
+    assert.equal(sentDates.length, 8);
+    for (const d of sentDates)
+      assert.ok(Date.parse(d) > Date.parse(recordedAt), `${d} shifted past ${recordedAt}`);
+    assert.ok(new Set(sentDates).size > 1, 'rendered at each send, not once');
   });
 });

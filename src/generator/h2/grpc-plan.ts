@@ -13,6 +13,8 @@ export interface PlannedCall {
   readonly grpc: boolean;
   /** HEADERS and DATA frames, encoded once (stream ids written in at send time). */
   readonly frames: RequestFrames;
+  /** Set when transforms fill something in at send time: the frames for that moment (epoch ms). */
+  readonly render?: (nowMs: number) => RequestFrames;
   /** Recorded offset from the first replayed call (ms). */
   readonly offsetMs: number;
   /** JSON members `"pairId":..,"request":{..}` every observed line of this call starts with. */
@@ -22,12 +24,17 @@ export interface PlannedCall {
 /** Request headers HTTP/2 forbids, or that the replayed body no longer fits. */
 const DROPPED = new Set([...CONNECTION_HEADERS, 'host', 'content-length', 'grpc-encoding']);
 
-/** The pseudo-header fields of a replayed request; `:authority` is the target's. */
-export function pseudoHeaders(method: string, target: URL, path: string): [string, string][] {
+/** The pseudo-header fields of a replayed request; `protocol` is the target URL's (`https:`). */
+export function pseudoHeaders(
+  method: string,
+  protocol: string,
+  authority: string,
+  path: string,
+): [string, string][] {
   return [
     [':method', method],
-    [':scheme', target.protocol === 'https:' ? 'https' : 'http'],
-    [':authority', target.host],
+    [':scheme', protocol === 'https:' ? 'https' : 'http'],
+    [':authority', authority],
     [':path', path],
   ];
 }
@@ -43,7 +50,7 @@ export function planGrpcCall(pair: RRPair, offsetMs: number, target: URL): Plann
   const headers = headerObject(pair.request.headers, DROPPED);
   headers['content-type'] ??= 'application/grpc';
   headers.te = 'trailers';
-  const fields = pseudoHeaders('POST', target, path);
+  const fields = pseudoHeaders('POST', target.protocol, target.host, path);
   for (const [name, value] of Object.entries(headers)) {
     for (const v of Array.isArray(value) ? value : [value]) fields.push([name, String(v)]);
   }

@@ -173,7 +173,7 @@ export class H2Runner {
     const open: OpenCall = { conn, id: 0, sentAt };
     pooled.inFlight++;
     this.open.add(open);
-    open.id = conn.request(call.frames, handler);
+    open.id = conn.request(call.render ? call.render(Date.now()) : call.frames, handler);
   }
 
   private finish(): void {

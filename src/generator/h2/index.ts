@@ -2,19 +2,20 @@
  * runGenerator for a recording made over HTTP/2 (gRPC calls, plain HTTP/2 requests, or both;
  * protocol-choice.ts decides): the requests are planned (plan.ts), sent over HTTP/2 connections
  * (h2-runner.ts: h2 over TLS with ALPN for an https target, h2c with prior knowledge otherwise)
- * and summarised like HTTP/1.1. Transforms do not apply to HTTP/2 requests yet and are refused
- * with a clear error.
+ * and summarised like HTTP/1.1. Transforms apply to plain HTTP/2 requests as to HTTP/1.1 ones
+ * (a recording with gRPC calls refuses them, plan.ts).
  */
 import { parseDuration } from '../../base/duration.js';
 import { childLog } from '../../base/log.js';
 import { type Shard, shardText } from '../../config/replicas.js';
 import type { LoadConfig, Transform } from '../../config/replay.js';
-import { GeneratorConfigError } from '../errors.js';
 import type { GeneratorOptions, GeneratorSummary } from '../index.js';
 import { ObservedWriter } from '../observed-writer.js';
 import type { PairSource } from '../request-plan.js';
 import { makeSchedule } from '../schedule.js';
 import { Stats, statsSummary } from '../stats.js';
+import type { CaptureWindow } from '../transforms/date-shift.js';
+import { compileTransforms } from '../transforms/index.js';
 import { planH2Calls } from './plan.js';
 import { H2Runner } from './h2-runner.js';
 import { DEFAULT_STREAMS_PER_CONNECTION } from './session-pool.js';
@@ -39,13 +40,9 @@ export interface H2RunInput {
 
 export async function runH2Generator(input: H2RunInput): Promise<GeneratorSummary> {
   const { opts, load, target, open } = input;
-  if (input.transforms.length) {
-    throw new GeneratorConfigError(
-      'transforms',
-      'transforms do not apply to requests recorded over HTTP/2 (gRPC or not) yet: give none',
-    );
-  }
-  const plan = await planH2Calls(open, target, load.include, input.shard);
+  const compile = (window: CaptureWindow) =>
+    compileTransforms(input.transforms, { window, env: opts.env ?? process.env, vars: opts.vars ?? {} });
+  const plan = await planH2Calls(open, target, load.include, input.shard, compile);
   const stats = new Stats();
   const writer = await ObservedWriter.open(opts.observedPath);
   const runner = new H2Runner({
