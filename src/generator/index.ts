@@ -154,7 +154,6 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   // HTTP/2 recordings (gRPC or not) replay over HTTP/2.
   const first = await firstReplayed(recorded, load.include);
   if (first.protocol === 'h2') {
-    const startsAt = () => untilStart(opts.startAt, opts.signal);
     return runH2Generator({
       opts,
       load,
@@ -163,7 +162,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
       open: recorded,
       maxBodyBytes,
       shard,
-      untilStart: startsAt,
+      untilStart: () => untilStart(opts.startAt, opts.signal),
     });
   }
   const open = shardSource(recorded, load.include, shard);
