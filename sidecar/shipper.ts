@@ -262,6 +262,8 @@ export class Shipper implements TapOut {
 
   private schedule(): void {
     if (this.inflight || this.closed || this.bufferedBytes === 0) return;
+    // Called per exchange: a pending timer already comes no later than a flush-ms wait would.
+    if (this.timer && this.sealed.length === 0) return;
     const now = Date.now();
     const delay = this.sealed.length > 0 ? 0 : this.opts.flushMs;
     const due = Math.max(now + delay, this.retryAt);

@@ -150,7 +150,7 @@ async function generatorReplicas(ctx: BenchContext): Promise<MeasureResult[]> {
           `${REPLICAS} generator processes (--shard I/${REPLICAS}, ${CONNECTIONS / REPLICAS} connections each, one --start-at) vs 1 with ${CONNECTIONS}; ${recorded.toLocaleString('en-US')} recorded requests x ${PASSES} passes, ${rounds} alternating rounds`,
           `exactly once per pass: ${wrong === 0 ? 'yes' : `no, ${wrong} requests off`} (every observed file read back; ${many[0].requests} and ${one[0].requests} requests per run); ${errors} errors`,
           `p99: merged HDR of the replicas ${round(p99.many, 2)} ms, one generator ${round(p99.one, 2)} ms (its spread over rounds ${round(noise, 2)} ms)${p99NotWorse ? '' : ': above it past the noise'}`,
-          `merged HDR p99 against the exact p99 of the replicas' observed latencies: at most ${round(100 * mergeOff, 2)}% apart${mergeExact ? '' : ' (more than the histogram\'s precision)'}`,
+          `merged HDR p99 against the exact p99 of the replicas' observed latencies: at most ${round(100 * mergeOff, 2)}% apart${mergeExact ? '' : " (more than the histogram's precision)"}`,
         ],
       },
     ];

@@ -9,7 +9,7 @@
 import type { PairIds } from '../http1/pair.js';
 import { H2Capture, type CapturedPair } from './h2.js';
 import { exchangePair } from './h1.js';
-import { type H2Open, readFrames } from './frames.js';
+import { type H2Open, checkFrames, readFrames } from './frames.js';
 
 export interface BatchContext {
   service: string;
@@ -69,12 +69,18 @@ export class TapSession {
    * before any pair is handed out.
    */
   stream(seq: number, batch: Buffer, ctx: BatchContext): StreamedBatch {
-    const out: StreamedBatch = { duplicate: false, pairs: [], rejected: [], lostStreams: 0, unknownFrames: 0 };
+    const out: StreamedBatch = {
+      duplicate: false,
+      pairs: [],
+      rejected: [],
+      lostStreams: 0,
+      unknownFrames: 0,
+    };
     if (seq <= this.lastSeq) {
       out.duplicate = true;
       return out;
     }
-    for (const _ of readFrames(batch)); // throws on a frame that does not parse
+    checkFrames(batch);
     if (this.lastSeq !== 0 && seq !== this.lastSeq + 1) out.lostStreams += this.dropAll();
     this.lastSeq = seq;
     out.pairs = this.pairsOf(batch, ctx, out);
