@@ -9,6 +9,7 @@ import type { RRPair } from '../../src/model/traffic.js';
 import { CorruptSnapshotError, InvalidSnapshotIdError, SnapshotExistsError } from '../../src/store/errors.js';
 import { SnapshotNotFoundError } from '../../src/store/types.js';
 import { filesystem, s3, type Backend } from './backends.js';
+import { textBody } from '../../tools/fixtures/pairs.js';
 import { pair } from './pairs.js';
 
 after(() => Promise.all([filesystem.close(), s3.close()]));
@@ -47,6 +48,24 @@ for (const backend of [filesystem, s3] as Backend[]) {
     // One manifest and the traffic parts it names, nothing else.
     const files = (await stored()).map((f) => f.replace(/^snap-a\//, ''));
     assert.deepEqual(files, ['manifest.json', ...(m.parts ?? ['traffic.ndjson.gz'])].sort());
+  });
+
+  test(name('lines of every size and script are stored whole, and counted in UTF-8 bytes'), async () => {
+    const { store } = await backend.open();
+    // Small lines fill the writer's batches; multibyte text (2-, 3- and 4-byte UTF-8) and a line
+    // far past its buffer (about 600 KB of UTF-8) take the other paths.
+    const body = (i: number) =>
+      i % 50 === 7 ? 'é€😀'.repeat(70_000) : i % 5 === 0 ? `naïve ${'日本'.repeat(i)} 😀` : `plain ${i}`;
+    const written = Array.from({ length: 400 }, (_, i) => {
+      const p = pair(i);
+      return { ...p, response: { ...p.response!, body: textBody(body(i)) } };
+    });
+    const writer = await store.createWriter({ id: 'snap-sizes', service: 'orders', source: 'capture' });
+    for (const p of written) await writer.append(p);
+    const m = await writer.seal();
+    const bytes = written.reduce((n, p) => n + Buffer.byteLength(JSON.stringify(p) + '\n'), 0);
+    assert.equal(m.counts.bytes, bytes);
+    assert.deepEqual(await collect(store.readPairs('snap-sizes')), written);
   });
 
   test(name('abort removes everything written and is idempotent'), async () => {
