@@ -9,6 +9,7 @@
  *   after 200 ms vs the same with 10,000 (the recording must be streamed, not loaded).
  */
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRequest } from '../../src/generator/wire.js';
@@ -112,6 +113,25 @@ async function setup(ctx: BenchContext, pairs: number, delayMs?: number): Promis
   return { home, snapshotId, app, out: (name) => path.join(ctx.workDir, `${name}-${n++}.ndjson.gz`) };
 }
 
+/**
+ * The recorded requests as a HAR for `autocannon --har`: the same paths, queries and headers the
+ * generator sends, so autocannon can be compared on the same traffic as well as on one URL.
+ */
+async function recordedHar(file: string, appUrl: string): Promise<void> {
+  const entries = Array.from({ length: DISTINCT }, (_, i) => {
+    const req = inboundPair(i).request;
+    const query = req.query.map(([k, v]) => `${k}=${v}`).join('&');
+    return {
+      request: {
+        method: req.method,
+        url: `${appUrl}${req.path}${query ? `?${query}` : ''}`,
+        headers: req.headers.map(([name, value]) => ({ name, value })),
+      },
+    };
+  });
+  await writeFile(file, JSON.stringify({ log: { version: '1.2', entries } }));
+}
+
 /** GoReplay replaying the recorded requests from a .gor file, looping, as fast as it can. */
 async function goReplay(ctx: BenchContext, appUrl: string) {
   const tool = await ensureGoReplay(ctx.log);
@@ -195,8 +215,28 @@ async function generatorVsAutocannon(ctx: BenchContext): Promise<MeasureResult[]
     const r = await alternate(rounds, gen, ac);
     const value = median(r.a);
     const ratio = median(r.ratios);
+    // autocannon on the generator's own traffic: tells the client's cost from what its requests cost the app.
+    const har = path.join(ctx.workDir, 'recorded.har');
+    await recordedHar(har, s.app.url);
+    const same: number[] = [];
+    const sameAppCpu: number[] = [];
+    let sameErrors = 0;
+    for (let i = 0; i < Math.max(1, rounds / 2); i++) {
+      const app0 = appUs();
+      const a = await autocannon(s.app.url, { connections: CONNECTIONS, seconds, extra: ['--har', har] });
+      sameErrors += a.errors + a.non2xx;
+      sameAppCpu.push((appUs() - app0) / Math.max(1, a.total));
+      same.push(a.rps);
+    }
     const replay = await goReplay(ctx, s.app.url);
-    const peers: PeerResult[] = [];
+    const peers: PeerResult[] = [
+      {
+        name: 'autocannon --har, the same recorded requests',
+        value: round(median(same), 0),
+        ratio: round(value / median(same)),
+        note: `the app's CPU per request under it: ${round(median(sameAppCpu), 1)} us; ${sameErrors} errors (requests cut at the end of a run); ratio = generator / it`,
+      },
+    ];
     let ahead: boolean | null = null;
     if (typeof replay === 'string') peers.push({ name: 'GoReplay', value: null, ratio: null, note: replay });
     else {
