@@ -44,6 +44,28 @@ function reference(text: string, kind: 'request' | 'response'): MessageHead {
   }
   let connectionUpgrade = false;
   let upgrade = '';
+  // The four headers that frame a message, each read as it comes (errors in header order).
+  const framing = new Map<string, (value: string) => void>([
+    [
+      'content-length',
+      (value) =>
+        value.split(',').forEach((part) => {
+          const len = /^\d{1,15}$/.test(part.trim()) ? Number(part.trim()) : NaN;
+          if (Number.isNaN(len)) throw new ParseError('bad content-length');
+          if (![-1, len].includes(head.contentLength)) throw new ParseError('conflicting content-length');
+          head.contentLength = len;
+        }),
+    ],
+    [
+      'transfer-encoding',
+      (value) => {
+        head.transferEncoding = true;
+        head.chunked = value.toLowerCase().split(',').pop()!.trim() === 'chunked';
+      },
+    ],
+    ['connection', (value) => void (connectionUpgrade ||= /(^|,)\s*upgrade\s*(,|$)/i.test(value))],
+    ['upgrade', (value) => void (upgrade = value)],
+  ]);
   for (const line of lines.slice(1)) {
     if (line[0] === ' ' || line[0] === '\t') {
       if (head.headers.length === 0) throw new ParseError('continuation without a header');
@@ -56,22 +78,7 @@ function reference(text: string, kind: 'request' | 'response'): MessageHead {
     const name = line.slice(0, colon);
     const value = line.slice(colon + 1).trim();
     head.headers.push([name, value]);
-    const lower = name.toLowerCase();
-    if (lower === 'content-length') {
-      for (const part of value.split(',')) {
-        if (!/^\d{1,15}$/.test(part.trim())) throw new ParseError('bad content-length');
-        const len = Number(part.trim());
-        if (head.contentLength !== -1 && head.contentLength !== len)
-          throw new ParseError('conflicting content-length');
-        head.contentLength = len;
-      }
-    } else if (lower === 'transfer-encoding') {
-      head.transferEncoding = true;
-      const codings = value.toLowerCase().split(',');
-      head.chunked = codings[codings.length - 1].trim() === 'chunked';
-    } else if (lower === 'connection') {
-      if (/(^|,)\s*upgrade\s*(,|$)/i.test(value)) connectionUpgrade = true;
-    } else if (lower === 'upgrade') upgrade = value;
+    framing.get(name.toLowerCase())?.(value);
   }
   if (head.transferEncoding) head.contentLength = -1;
   if (connectionUpgrade && upgrade) head.upgrade = upgrade;
