@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ensureGoJsonApp } from './peers.js';
 
 const require = createRequire(import.meta.url);
 export const AUTOCANNON_BIN = require.resolve('autocannon/autocannon.js');
@@ -206,6 +207,21 @@ export async function startJsonApp(
 ): Promise<Started & { url: string; port: number }> {
   const env = opts.delayMs ? { DELAY_MS: String(opts.delayMs) } : undefined;
   const s = await startReady(process.execPath, ['-e', JSON_APP_SOURCE], { env });
+  const port = Number(s.ready.port);
+  return { ...s, port, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * The same JSON app in Go (bench/apps/json-app.go), on every core at a fraction of the Node app's
+ * CPU per request: for the rows that compare load generators, where the app must not be what
+ * limits the req/s.
+ */
+export async function startGoJsonApp(
+  log?: (m: string) => void,
+): Promise<Started & { url: string; port: number }> {
+  const tool = await ensureGoJsonApp(log);
+  if (!tool.ok) throw new Error(tool.reason);
+  const s = await startReady(tool.bin, [], { env: { PORT: '0' } });
   const port = Number(s.ready.port);
   return { ...s, port, url: `http://127.0.0.1:${port}` };
 }
