@@ -58,6 +58,37 @@ export interface CaptureStackOptions {
   forwarderNodeArgs?: string[];
 }
 
+/** The sidecar process as `reprise capture` starts it, shipping to `forwarderUrl`; prints its ports when ready. */
+export function startSidecar(
+  opts: Omit<CaptureStackOptions, 'workDir' | 'forwarderNodeArgs'>,
+  forwarderUrl: string,
+  env: NodeJS.ProcessEnv = { LOG_LEVEL: 'warn' },
+): Promise<Started> {
+  return startReady(
+    opts.sidecarNode ?? process.execPath,
+    [
+      ...(opts.sidecarNodeArgs ?? []),
+      distPath('workers/sidecar.js'),
+      ...(opts.appPort ? ['--app-port', String(opts.appPort), '--in-port', '0'] : ['--in-port', '-1']),
+      ...(opts.outbound ? ['--out-port', '0', '--ca-dir', opts.outbound.caDir] : ['--out-port', '-1']),
+      ...(opts.outbound?.tlsIntercept ? ['--tls-intercept'] : []),
+      '--admin-port',
+      '0',
+      '--forwarder',
+      forwarderUrl,
+      '--service',
+      BENCH_SERVICE,
+      ...(opts.sidecarArgs ?? []),
+    ],
+    {
+      env: {
+        ...env,
+        ...(opts.outbound?.extraCaFile && { NODE_EXTRA_CA_CERTS: opts.outbound.extraCaFile }),
+      },
+    },
+  );
+}
+
 export async function startCaptureStack(opts: CaptureStackOptions): Promise<CaptureStack> {
   const home = path.join(opts.workDir, 'reprise-home');
   // pino's info lines would be a cost the real deployments choose; the bench keeps warnings.
@@ -70,29 +101,7 @@ export async function startCaptureStack(opts: CaptureStackOptions): Promise<Capt
   const fwdUrl = `http://127.0.0.1:${Number(forwarder.ready.port)}`;
   let sidecar: Started;
   try {
-    sidecar = await startReady(
-      opts.sidecarNode ?? process.execPath,
-      [
-        ...(opts.sidecarNodeArgs ?? []),
-        distPath('workers/sidecar.js'),
-        ...(opts.appPort ? ['--app-port', String(opts.appPort), '--in-port', '0'] : ['--in-port', '-1']),
-        ...(opts.outbound ? ['--out-port', '0', '--ca-dir', opts.outbound.caDir] : ['--out-port', '-1']),
-        ...(opts.outbound?.tlsIntercept ? ['--tls-intercept'] : []),
-        '--admin-port',
-        '0',
-        '--forwarder',
-        fwdUrl,
-        '--service',
-        BENCH_SERVICE,
-        ...(opts.sidecarArgs ?? []),
-      ],
-      {
-        env: {
-          ...env,
-          ...(opts.outbound?.extraCaFile && { NODE_EXTRA_CA_CERTS: opts.outbound.extraCaFile }),
-        },
-      },
-    );
+    sidecar = await startSidecar(opts, fwdUrl, env);
   } catch (err) {
     await forwarder.stop();
     throw err;

@@ -3,14 +3,17 @@
  * `pipe` splices sockets with no HTTP parsing at all; `http` is a plain node:http pass-through
  * reverse proxy (keep-alive agent to the app). Neither records anything.
  * `node dist/bench/lib/floors.js pipe|http APP_PORT` prints `{"port":N}` when listening.
+ * `floors.js sink` is a discarding tap sink: it reads each tap batch a sidecar POSTs and answers
+ * 204 as the forwarder does, storing nothing; it stands in for a forwarder on another machine,
+ * so a sidecar's own cost can be measured without its forwarder's CPU on these cores.
  */
 import http from 'node:http';
 import net from 'node:net';
 
 const [mode, appPortText] = process.argv.slice(2);
 const appPort = Number(appPortText);
-if ((mode !== 'pipe' && mode !== 'http') || !(appPort > 0)) {
-  process.stderr.write('usage: floors.js pipe|http APP_PORT\n');
+if (mode !== 'sink' && ((mode !== 'pipe' && mode !== 'http') || !(appPort > 0))) {
+  process.stderr.write('usage: floors.js pipe|http APP_PORT | floors.js sink\n');
   process.exit(2);
 }
 
@@ -40,7 +43,16 @@ function httpServer(): http.Server {
   return server;
 }
 
-const server = mode === 'pipe' ? pipeServer() : httpServer();
+function tapSink(): http.Server {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  server.keepAliveTimeout = 60_000;
+  return server;
+}
+
+const server = mode === 'pipe' ? pipeServer() : mode === 'http' ? httpServer() : tapSink();
 server.listen(0, '127.0.0.1', () =>
   process.stdout.write(JSON.stringify({ port: (server.address() as net.AddressInfo).port }) + '\n'),
 );
