@@ -16,10 +16,11 @@ export const RELEASE_NS = 'reprise-system';
 const ROLLOUT_TIMEOUT = '240s';
 
 export interface Pod {
-  metadata: { name: string; labels: Record<string, string> };
+  metadata: { name: string; labels: Record<string, string>; deletionTimestamp?: string };
   spec: { nodeName: string; containers: { name: string }[] };
   status: {
     podIP: string;
+    phase?: string;
     conditions: { type: string; status: string }[];
     containerStatuses: { name: string; ready: boolean; restartCount: number; image: string }[];
   };

@@ -131,13 +131,28 @@ describe('live webhooks and `--workload` on a real node', () => {
     await waitUntil('a Ready pod of the workload with the sidecar', 90_000, async () => {
       sidecarPod = (await pods(`app=${APP}`)).find(
         (p) =>
+          // A terminating pod is not one a Service would send to.
+          !p.metadata.deletionTimestamp &&
           p.spec.containers.some((c) => c.name === SIDECAR_CONTAINER) &&
           (p.status.containerStatuses ?? []).every((c) => c.ready),
       );
       return sidecarPod !== undefined;
     });
     for (let i = 0; i < 5; i++) {
-      const res = await fetch(`http://${sidecarPod!.status.podIP}:4143/orders/${i}`);
+      const url = `http://${sidecarPod!.status.podIP}:4143/orders/${i}`;
+      // undici says only "fetch failed": name the socket error and the pod, so a failure says why.
+      const res = await fetch(url).catch(
+        async (err: Error & { cause?: { code?: string; message?: string } }) => {
+          const now = await pods(`app=${APP}`);
+          const states = now.map(
+            (p) =>
+              `${p.metadata.name} ${p.status.podIP ?? '-'} ${p.status.phase ?? '-'}${p.metadata.deletionTimestamp ? ' (terminating)' : ''}`,
+          );
+          throw new Error(
+            `GET ${url} (pod ${sidecarPod!.metadata.name}): ${err.cause?.code ?? err.cause?.message ?? err.message}; pods now: ${states.join(', ')}`,
+          );
+        },
+      );
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { path: `/orders/${i}`, method: 'GET' });
     }
