@@ -89,6 +89,12 @@ export function startSidecar(
   );
 }
 
+/** A sidecar's counters, from its admin port's /stats. */
+export async function sidecarStats(sidecar: Started): Promise<SidecarStats> {
+  const res = await fetch(`http://127.0.0.1:${Number(sidecar.ready.adminPort)}/stats`);
+  return (await res.json()) as SidecarStats;
+}
+
 export async function startCaptureStack(opts: CaptureStackOptions): Promise<CaptureStack> {
   const home = path.join(opts.workDir, 'reprise-home');
   // pino's info lines would be a cost the real deployments choose; the bench keeps warnings.
@@ -106,9 +112,8 @@ export async function startCaptureStack(opts: CaptureStackOptions): Promise<Capt
     await forwarder.stop();
     throw err;
   }
-  const adminUrl = `http://127.0.0.1:${Number(sidecar.ready.adminPort)}`;
   const store = new FsSnapshotStore(home);
-  const stats = async () => (await (await fetch(`${adminUrl}/stats`)).json()) as SidecarStats;
+  const stats = () => sidecarStats(sidecar);
   const post = async (url: string, body?: unknown) => {
     const res = await fetch(url, {
       method: 'POST',

@@ -206,7 +206,11 @@ export async function startJsonApp(
   opts: { delayMs?: number } = {},
 ): Promise<Started & { url: string; port: number }> {
   const env = opts.delayMs ? { DELAY_MS: String(opts.delayMs) } : undefined;
-  const s = await startReady(process.execPath, ['-e', JSON_APP_SOURCE], { env });
+  return withLoopbackUrl(await startReady(process.execPath, ['-e', JSON_APP_SOURCE], { env }));
+}
+
+/** A started app with the port it printed and its loopback URL. */
+function withLoopbackUrl(s: Started): Started & { url: string; port: number } {
   const port = Number(s.ready.port);
   return { ...s, port, url: `http://127.0.0.1:${port}` };
 }
@@ -221,9 +225,7 @@ export async function startGoJsonApp(
 ): Promise<Started & { url: string; port: number }> {
   const tool = await ensureGoJsonApp(log);
   if (!tool.ok) throw new Error(tool.reason);
-  const s = await startReady(tool.bin, [], { env: { PORT: '0' } });
-  const port = Number(s.ready.port);
-  return { ...s, port, url: `http://127.0.0.1:${port}` };
+  return withLoopbackUrl(await startReady(tool.bin, [], { env: { PORT: '0' } }));
 }
 
 /** Requests the JSON app has answered so far. */

@@ -145,30 +145,30 @@ export const ensureGoReplay = cached<{ bin: string }>(
   },
 );
 
+const GO_JSON_APP_SOURCE = join(REPO_ROOT, 'bench', 'apps', 'json-app.go');
+const GO_JSON_APP_BIN = join(BIN, 'json-app-go');
+
 /** The bench's JSON app in Go (bench/apps/json-app.go, standard library only), built once. */
 export const ensureGoJsonApp = cached<{ bin: string }>(
   'json-app-go',
   3 * 60_000,
   async () => {
-    const bin = join(BIN, 'json-app-go');
-    const source = join(REPO_ROOT, 'bench', 'apps', 'json-app.go');
     // Rebuilt when the source is newer than the binary.
-    if (existsSync(bin) && (await stat(bin)).mtimeMs >= (await stat(source)).mtimeMs)
-      return { ok: true, bin };
+    if (
+      existsSync(GO_JSON_APP_BIN) &&
+      (await stat(GO_JSON_APP_BIN)).mtimeMs >= (await stat(GO_JSON_APP_SOURCE)).mtimeMs
+    )
+      return { ok: true, bin: GO_JSON_APP_BIN };
     return undefined;
   },
   async (log) => {
     log(`json-app-go: go build bench/apps/json-app.go into ${BIN}`);
     await mkdir(BIN, { recursive: true });
-    await run(
-      'go',
-      ['build', '-o', join(BIN, 'json-app-go'), join(REPO_ROOT, 'bench', 'apps', 'json-app.go')],
-      {
-        timeoutMs: 3 * 60_000,
-        env: { GOTOOLCHAIN: 'local', CGO_ENABLED: '0' },
-        cwd: REPO_ROOT,
-      },
-    );
+    await run('go', ['build', '-o', GO_JSON_APP_BIN, GO_JSON_APP_SOURCE], {
+      timeoutMs: 3 * 60_000,
+      env: { GOTOOLCHAIN: 'local', CGO_ENABLED: '0' },
+      cwd: REPO_ROOT,
+    });
   },
 );
 

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodeRequest } from '../../src/generator/wire.js';
+import { encodeQuery, encodeRequest } from '../../src/generator/wire.js';
 import {
   alternate,
   appCount,
@@ -125,6 +125,12 @@ async function setup(
   };
 }
 
+/** The request target (path and query) of recorded request `i`, as the generator sends it. */
+function recordedTarget(i: number): string {
+  const req = inboundPair(i).request;
+  return `${req.path}${encodeQuery(req.query)}`;
+}
+
 /**
  * The recorded requests as a HAR for `autocannon --har`: the same paths, queries and headers the
  * generator sends, so autocannon can be compared on the same traffic as well as on one URL.
@@ -132,11 +138,10 @@ async function setup(
 async function recordedHar(file: string, appUrl: string): Promise<void> {
   const entries = Array.from({ length: DISTINCT }, (_, i) => {
     const req = inboundPair(i).request;
-    const query = req.query.map(([k, v]) => `${k}=${v}`).join('&');
     return {
       request: {
         method: req.method,
-        url: `${appUrl}${req.path}${query ? `?${query}` : ''}`,
+        url: `${appUrl}${recordedTarget(i)}`,
         headers: req.headers.map(([name, value]) => ({ name, value })),
       },
     };
@@ -157,7 +162,7 @@ async function goReplay(ctx: BenchContext, appUrl: string) {
         const req = inboundPair(i).request;
         yield encodeRequest({
           method: req.method,
-          target: `${req.path}?${req.query.map(([k, v]) => `${k}=${v}`).join('&')}`,
+          target: recordedTarget(i),
           host,
           headers: req.headers,
           body: Buffer.alloc(0),
@@ -199,7 +204,7 @@ async function generatorVsAutocannon(ctx: BenchContext): Promise<MeasureResult[]
     // autocannon sends the first recorded request over and over: its URL and its headers, so the
     // app parses the same header lines under both clients (the bare one-URL run is a peer below).
     const first = inboundPair(0).request;
-    const oneUrl = `${s.app.url}${first.path}?${first.query.map(([k, v]) => `${k}=${v}`).join('&')}`;
+    const oneUrl = `${s.app.url}${recordedTarget(0)}`;
     const recordedHeaders = first.headers.flatMap(([name, value]) => ['-H', `${name}=${value}`]);
     const cpu = { gen: [] as number[], run: [] as number[], ac: [] as number[] };
     // The app's own CPU per request under each: on 2 cores the app is the bottleneck, so what a

@@ -9,12 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import {
-  startCaptureStack,
-  startSidecar,
-  type CaptureStack,
-  type SidecarStats,
-} from '../lib/capture-stack.js';
+import { startCaptureStack, sidecarStats, startSidecar, type CaptureStack } from '../lib/capture-stack.js';
 import {
   autocannon,
   distPath,
@@ -104,7 +99,7 @@ const throughput: Measure = {
         const perReq = (name: string, i = 0) => Math.round(cpu[name].us[i] / Math.max(1, cpu[name].requests));
         const res = await roundRobin(rounds, Object.fromEntries(Object.keys(urls).map((n) => [n, load(n)])));
         const ratios = res.sidecar.map((s, i) => s / res.direct[i]);
-        const ratioVs = (side: string) => median(res.sidecar.map((s, i) => s / res[side][i]));
+        const ratioVs = (side: string, of = 'sidecar') => median(res[of].map((s, i) => s / res[side][i]));
         const floorPeer = (name: string, side: string): PeerResult => ({
           name,
           value: round(median(res[side]), 1),
@@ -121,10 +116,7 @@ const throughput: Measure = {
           (v) => `${round(v / directMedian, 4)}x direct (one short run)`,
         );
         const manifest = await stack.seal('throughput');
-        const remoteStats = (await (
-          await fetch(`http://127.0.0.1:${Number(remote.ready.adminPort)}/stats`)
-        ).json()) as SidecarStats;
-        const remoteVsPipe = median(res['sidecar-remote-forwarder'].map((v, i) => v / res.pipe[i]));
+        const remoteStats = await sidecarStats(remote);
         const ratio = median(ratios);
         return [
           {
@@ -150,7 +142,7 @@ const throughput: Measure = {
                 `req/s ${round(ratioVs('pipe'))}x (aim >= 0.8x)`,
               `recorded ${manifest.counts.pairs} pairs into the store during the rounds`,
               `the sidecar with its forwarder off these cores (batches POSTed to a discarding sink): ${perReq('sidecar-remote-forwarder')} us CPU per request, ` +
-                `${round(perReq('sidecar-remote-forwarder') / Math.max(1, perReq('pipe')))}x the pipe's; req/s ${round(remoteVsPipe)}x the pipe; ` +
+                `${round(perReq('sidecar-remote-forwarder') / Math.max(1, perReq('pipe')))}x the pipe's; req/s ${round(ratioVs('pipe', 'sidecar-remote-forwarder'))}x the pipe; ` +
                 `${remoteStats.shipped} of ${remoteStats.pairs} pairs shipped, ${remoteStats.dropped} dropped`,
             ],
           },
