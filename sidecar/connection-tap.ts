@@ -10,6 +10,7 @@
  * bytes it cannot read it stops recording the connection and counts it.
  */
 import { performance } from 'node:perf_hooks';
+import { Fifo } from '../src/base/fifo.js';
 import type { ConnFacts, H2Via } from '../src/protocols/capture/frames.js';
 import type { ExchangeParts } from '../src/protocols/capture/writer.js';
 import { CappedBody } from '../src/protocols/http1/body.js';
@@ -24,6 +25,7 @@ import { H2Tap } from './h2-tap.js';
 import type { Ignore } from './ignore.js';
 import type { TapOut } from './shipper.js';
 import type { Counters } from './stats.js';
+import { type ChunkReader, queueChunk, readQueuedChunks } from './tap-queue.js';
 
 export interface TapContext {
   shipper: TapOut;
@@ -69,9 +71,11 @@ const NO_BODY = new CappedBody(0);
 /** The client preface is 24 bytes; fewer than this in a first chunk is read as not HTTP/2. */
 const PREFACE_BYTES = 24;
 
-const now = () => performance.timeOrigin + performance.now();
+/** Read once: the getter is a call into the runtime each time, and it never changes. */
+const TIME_ORIGIN = performance.timeOrigin;
+const now = () => TIME_ORIGIN + performance.now();
 
-export class ConnectionTap {
+export class ConnectionTap implements ChunkReader {
   readonly conn: number;
   private stopped = false;
   private finished = false;
@@ -80,11 +84,14 @@ export class ConnectionTap {
   private readonly res: Http1Parser;
   private h2: H2Tap | undefined;
   /** Exchanges not yet handed over, oldest first. */
-  private open: Exchange[] = [];
+  private readonly open = new Fifo<Exchange>();
   /** Exchanges whose final response has not started, oldest first. */
-  private awaiting: Exchange[] = [];
+  private readonly awaiting = new Fifo<Exchange>();
   private reqCur: Exchange | undefined;
-  private resCur: { ex: Exchange | undefined; interim: boolean; switched: boolean } | undefined;
+  /** The response being read: its exchange (none when nobody asked for it), an interim 1xx, a switch. */
+  private resEx: Exchange | undefined;
+  private resInterim = false;
+  private resSwitched = false;
   private upstreamError: { code: string; message: string } | undefined;
   private idleHook: (() => void) | undefined;
 
@@ -98,28 +105,45 @@ export class ConnectionTap {
     if (facts.h2) this.startH2('alpn');
   }
 
-  /** The hot path, after the chunk was forwarded: `dir` 0 = from the client. */
+  /**
+   * The hot path, after the chunk was forwarded: `dir` 0 = from the client. The chunk is read
+   * by the end of this event-loop turn (tap-queue.ts), stamped with the time it arrived.
+   */
   push(dir: 0 | 1, chunk: Buffer): void {
-    if (this.h2) return this.h2.push(dir, chunk, now());
-    if (this.stopped) return;
+    if (this.stopped && !this.h2) return;
+    queueChunk(this, dir, chunk, now());
+  }
+
+  /** A queued chunk, in the order the chunks arrived. Never throws: a failure stops recording. */
+  read(dir: 0 | 1, chunk: Buffer, t: number): void {
     try {
+      if (this.h2) return this.h2.push(dir, chunk, t);
+      if (this.stopped) return;
       if (dir === 0) {
-        if (!this.sniffed && this.sniff(chunk)) return (this.h2 as H2Tap | undefined)?.push(0, chunk, now());
-        if (!this.stopped) this.req.push(chunk, now());
-      } else this.res.push(chunk, now());
+        if (!this.sniffed && this.sniff(chunk)) return (this.h2 as H2Tap | undefined)?.push(0, chunk, t);
+        if (!this.stopped) this.req.push(chunk, t);
+      } else this.res.push(chunk, t);
     } catch (err) {
-      this.fail(err);
+      if (this.h2) this.h2Failed(err);
+      else this.fail(err);
     }
-    if (this.idleHook && this.idle) this.idleHook();
+    if (this.idleHook && this.between()) this.idleHook();
   }
 
   /** True when recording is off for this connection (parse error, other protocol, switched). */
   get off(): boolean {
+    readQueuedChunks();
     return this.stopped && !this.h2;
   }
 
   /** Between exchanges (HTTP/2: no stream open), nothing partial: closing now loses nothing. */
   get idle(): boolean {
+    readQueuedChunks();
+    return this.between();
+  }
+
+  /** `idle` as of the chunks read so far. */
+  private between(): boolean {
     if (this.h2) return this.h2.idle;
     return !this.stopped && this.open.length === 0 && this.req.idle && this.res.idle;
   }
@@ -132,11 +156,13 @@ export class ConnectionTap {
 
   /** Why the upstream failed, for the exchanges left without a response. */
   upstreamFailed(err: NodeJS.ErrnoException): void {
+    readQueuedChunks();
     this.upstreamError ??= { code: err.code ?? 'UPSTREAM_ERROR', message: err.message };
   }
 
   /** Both sides are closed: what is open is handed over (with an error when cut). */
   finish(): void {
+    readQueuedChunks();
     if (this.finished) return;
     this.finished = true;
     const t = now();
@@ -146,7 +172,7 @@ export class ConnectionTap {
       this.req.end(t);
       this.res.end(t);
       this.flush();
-      for (const ex of this.open) {
+      for (let ex = this.open.shift(); ex; ex = this.open.shift()) {
         if (!ex.resDone) {
           ex.endT = t;
           ex.error = this.upstreamError ?? {
@@ -159,8 +185,8 @@ export class ConnectionTap {
     } catch (err) {
       this.fail(err);
     }
-    this.open = [];
-    this.awaiting = [];
+    this.open.clear();
+    this.awaiting.clear();
   }
 
   /** The first request bytes tell whether this is HTTP/1.x at all; true when it is HTTP/2. */
@@ -198,14 +224,22 @@ export class ConnectionTap {
   private stop(why: 'unparsed' | 'parse-error' | 'overflow' | 'switched'): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.open = [];
-    this.awaiting = [];
+    this.open.clear();
+    this.awaiting.clear();
     this.req.stop();
     this.res.stop();
     const c = this.ctx.counters;
     if (why === 'unparsed') c.unparsed++;
     else if (why === 'parse-error') c.parseErrors++;
     else if (why === 'overflow') c.overflows++;
+  }
+
+  /** The HTTP/2 tap threw (a bug, not the bytes): the connection is no longer recorded. */
+  private h2Failed(err: unknown): void {
+    this.h2?.abandon();
+    this.h2 = undefined;
+    this.ctx.counters.parseErrors++;
+    this.ctx.onError?.(err, this.facts);
   }
 
   private fail(err: unknown): void {
@@ -264,30 +298,32 @@ export class ConnectionTap {
     onHead: (head: HeadFacts, bytes: Buffer) => {
       const status = head.status;
       if (status < 200 && status !== 101) {
-        this.resCur = { ex: undefined, interim: true, switched: false };
+        this.resEx = undefined;
+        this.resInterim = true;
         return true;
       }
       // A response nobody asked for (e.g. a 408 on an idle connection) is read, not recorded.
       const ex = this.awaiting.shift();
       const switched = ex !== undefined && (status === 101 || (ex.switching === 'CONNECT' && status < 300));
-      this.resCur = { ex, interim: false, switched };
+      this.resEx = ex;
+      this.resInterim = false;
+      this.resSwitched = switched;
       if (ex) ex.resHead = ex.reqHead === EMPTY ? EMPTY : bytes;
       return switched || status === 101 || status === 204 || status === 304 || ex?.method === 'HEAD';
     },
     onBody: (bytes: Buffer) => {
-      const ex = this.resCur!.ex;
+      const ex = this.resEx;
       if (!ex) return;
       if (ex.resBody === NO_BODY) ex.resBody = new CappedBody(ex.max);
       ex.resBody.add(bytes);
     },
     onEnd: (t: number) => {
-      const cur = this.resCur!;
-      this.resCur = undefined;
-      const ex = cur.ex;
-      if (cur.interim || !ex) return;
+      const ex = this.resEx;
+      this.resEx = undefined;
+      if (this.resInterim || !ex) return;
       ex.resDone = true;
       ex.endT = t;
-      if (cur.switched) return this.switched(ex);
+      if (this.resSwitched) return this.switched(ex);
       this.flush();
       if (ex.switching) this.req.resume();
     },
@@ -314,10 +350,8 @@ export class ConnectionTap {
 
   /** Hands over the finished exchanges at the head of the queue, in order. */
   private flush(): void {
-    const open = this.open;
-    let n = 0;
-    while (n < open.length && open[n].reqDone && open[n].resDone) this.hand(open[n++]);
-    if (n > 0) open.splice(0, n);
+    for (let ex = this.open.at(0); ex?.reqDone && ex.resDone; ex = this.open.at(0))
+      this.hand(this.open.shift()!);
   }
 
   private hand(ex: Exchange): void {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ParseError } from '../../src/protocols/http1/framing.js';
 import { parseHead, type MessageHead } from '../../src/protocols/http1/head.js';
+import { seeded } from '../helpers/seeded.js';
 
 /** The reference: what head.ts must return (or throw), line by line. */
 function reference(text: string, kind: 'request' | 'response'): MessageHead {
@@ -100,17 +101,6 @@ function outcome(read: () => MessageHead): unknown {
   }
 }
 
-/** A small deterministic generator (mulberry32), so a failure names a reproducible case. */
-function random(seed: number): (n: number) => number {
-  let a = seed;
-  return (n) => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
-
 const REQUEST_LINES = [
   'GET /a?b=1 HTTP/1.1',
   'POST /x HTTP/1.0',
@@ -161,7 +151,7 @@ const VALUE_PARTS = [
 ];
 
 function generated(seed: number): { text: string; kind: 'request' | 'response' } {
-  const r = random(seed);
+  const r = seeded(seed);
   const kind = r(2) === 0 ? 'request' : 'response';
   const lines = kind === 'request' ? REQUEST_LINES : STATUS_LINES;
   let text = lines[r(4) === 0 ? r(lines.length) : r(2)];

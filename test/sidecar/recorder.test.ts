@@ -11,7 +11,9 @@ import { Http1Parser, ParseError } from '../../src/protocols/http1/parser.js';
 import { requestLocation } from '../../src/protocols/http1/pair.js';
 import { ConnectionTap } from '../../sidecar/connection-tap.js';
 import { Ignore } from '../../sidecar/ignore.js';
+import { readQueuedChunks } from '../../sidecar/tap-queue.js';
 import { newCounters } from '../../sidecar/stats.js';
+import { seeded } from '../helpers/seeded.js';
 import { FrameDecoder } from './frame-decoder.js';
 
 function recorder(maxBody = 1024) {
@@ -38,6 +40,7 @@ function recorder(maxBody = 1024) {
     counters,
     /** Decodes what the tap has handed over since the last call. */
     get pairs(): RRPair[] {
+      readQueuedChunks();
       return out.pairs();
     },
   };
@@ -110,6 +113,16 @@ describe('connection recorder', () => {
       assert.ok(pairs.every((p) => p.error === undefined));
     });
   }
+
+  it('is idle only between exchanges, counting chunks it has not read yet (shutdown waits on it)', () => {
+    const r = recorder();
+    assert.equal(r.rec.idle, true);
+    r.rec.push(REQ, Buffer.from('GET /slow HTTP/1.1\r\n\r\n'));
+    assert.equal(r.rec.idle, false, 'a request waits for its response');
+    r.rec.push(RES, Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    assert.equal(r.rec.idle, true);
+    assert.equal(r.pairs[0].response?.status, 200);
+  });
 
   it('records a request without an answer with an error when the connection closes', () => {
     const { pairs } = feed([[REQ, 'GET /lost HTTP/1.1\r\nHost: h\r\n\r\n']], 100);
@@ -193,6 +206,54 @@ describe('HTTP/1 parser', () => {
     p.push(Buffer.from(text, 'latin1'), 0);
     return got;
   };
+
+  it('ends each head at its first CRLFCRLF, short or long, wherever CR and LF fall and the chunks split', () => {
+    // Values hold lone CRs and LFs (never CRLF): the head ends only at the first CRLFCRLF. Sizes
+    // reach past the 2,048 bytes looked through byte by byte, and past the chunks they arrive in.
+    const parts = ['a', 'bc', ' ', '\r', '\n', '\n\n', '\r\r', 'x'.repeat(300)];
+    for (let seed = 1; seed <= 300; seed++) {
+      const r = seeded(seed);
+      const want: string[] = [];
+      let stream = '';
+      for (let m = 1 + r(4); m > 0; m--) {
+        let head = `GET /${seed}/${m} HTTP/1.1`;
+        for (let h = r(12); h > 0; h--) {
+          let value = '';
+          for (let k = r(8); k > 0; k--) value += parts[r(parts.length)];
+          // A value ending in CR would make CRLF with the line's end; one starting with LF would after ': '.
+          head += `\r\nX-${h}: v${value.replace(/\r\n/g, '\r.\n')}v`;
+        }
+        want.push(head);
+        stream += (r(5) === 0 ? '\r\n' : '') + head + '\r\n\r\n';
+      }
+      const got: string[] = [];
+      const p = new Http1Parser('request', {
+        onHead: (_facts, bytes) => void got.push(bytes.toString('latin1')),
+        onBody: () => {},
+        onEnd: () => {},
+      });
+      const bytes = Buffer.from(stream, 'latin1');
+      for (let at = 0; at < bytes.length;) {
+        const n = r(3) === 0 ? bytes.length : 1 + r(3000);
+        p.push(bytes.subarray(at, at + n), 0);
+        at += n;
+      }
+      assert.deepEqual(got, want, `seed ${seed}`);
+    }
+    // Every place the end can fall around the byte-by-byte scan's limit, in one chunk.
+    for (let size = 2030; size <= 2060; size++) {
+      const first = 'GET /a HTTP/1.1\r\nX-Fill: ';
+      const head = first + 'f'.repeat(size - first.length);
+      const got: string[] = [];
+      const p = new Http1Parser('request', {
+        onHead: (_facts, bytes) => void got.push(bytes.toString('latin1')),
+        onBody: () => {},
+        onEnd: () => {},
+      });
+      p.push(Buffer.from(`\r\n${head}\r\n\r\nGET /b HTTP/1.1\r\n\r\n`, 'latin1'), 0);
+      assert.deepEqual(got, [head, 'GET /b HTTP/1.1'], `a head of ${size} bytes`);
+    }
+  });
 
   it('rejects what is not HTTP/1.x, naming an h2c preface', () => {
     assert.throws(

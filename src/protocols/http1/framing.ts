@@ -40,19 +40,35 @@ const TOKEN_CHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
   TOKEN_CHAR[c.charCodeAt(0)] = 1;
 
-/** Reads the head in `b[start, end)` (without its final CRLFCRLF). Throws ParseError. */
-export function scanHead(b: Buffer, start: number, end: number, kind: 'request' | 'response'): HeadFacts {
+export const newHeadFacts = (): HeadFacts => ({
+  method: '',
+  targetStart: 0,
+  targetEnd: 0,
+  status: 0,
+  version: '',
+  contentLength: -1,
+  chunked: false,
+  upgrade: '',
+});
+
+/**
+ * Reads the head in `b[start, end)` (without its final CRLFCRLF) into `facts` (a fresh object
+ * unless the caller reuses one per direction). Throws ParseError.
+ */
+export function scanHead(
+  b: Buffer,
+  start: number,
+  end: number,
+  kind: 'request' | 'response',
+  facts: HeadFacts = newHeadFacts(),
+): HeadFacts {
   const lineEnd = lineEndAt(b, start, end);
-  const facts: HeadFacts = {
-    method: '',
-    targetStart: 0,
-    targetEnd: 0,
-    status: 0,
-    version: '',
-    contentLength: -1,
-    chunked: false,
-    upgrade: '',
-  };
+  facts.method = '';
+  facts.targetStart = facts.targetEnd = facts.status = 0;
+  facts.version = '';
+  facts.contentLength = -1;
+  facts.chunked = false;
+  facts.upgrade = '';
   if (kind === 'request') requestLine(b, start, lineEnd, facts);
   else statusLine(b, start, lineEnd, facts);
   framingHeaders(b, lineEnd + 2, end, facts, kind);

@@ -5,14 +5,15 @@
  * message ends. It copies nothing but a head that spans chunks, and reads no header it does not
  * need for framing (framing.ts). Errors throw ParseError; the caller stops recording that connection.
  */
-import { type HeadFacts, MAX_HEAD_BYTES, ParseError, scanHead } from './framing.js';
+import { type HeadFacts, MAX_HEAD_BYTES, ParseError, newHeadFacts, scanHead } from './framing.js';
 
 export { ParseError, MAX_HEAD_BYTES, type HeadFacts } from './framing.js';
 
 export interface ParserHandler {
   /**
    * A head was read: its framing facts and its bytes (without the final CRLFCRLF; a view of the
-   * chunk when it fits in one); `t` is when its first byte arrived. Return true when this
+   * chunk when it fits in one); `t` is when its first byte arrived. `head` is reused for the
+   * next head of this direction: read it here, do not keep it. Return true when this
    * message has no body whatever its headers say (responses to HEAD, 1xx, 204, 304, a CONNECT's 2xx).
    */
   onHead(head: HeadFacts, bytes: Buffer, t: number): boolean | void;
@@ -23,6 +24,8 @@ export interface ParserHandler {
 
 const MAX_LINE_BYTES = 4096;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** Heads are looked through byte by byte this far (cheaper than a call to indexOf), then by indexOf. */
+const SHORT_HEAD_BYTES = 2048;
 
 const HEAD = 0;
 const LENGTH = 1;
@@ -44,6 +47,8 @@ export class Http1Parser {
   private stopped = false;
   private held: [Buffer, number][] = [];
   private sink: ((chunk: Buffer, t: number) => void) | undefined;
+  /** What onHead is given: one object per direction, overwritten by the next head. */
+  private readonly facts = newHeadFacts();
 
   constructor(
     readonly kind: 'request' | 'response',
@@ -172,7 +177,7 @@ export class Http1Parser {
       while (off < len && (chunk[off] === 13 || chunk[off] === 10)) off++;
       if (off === len) return off;
       this.headT = t;
-      const end = chunk.indexOf(CRLFCRLF, off);
+      const end = headEnd(chunk, off);
       if (end !== -1 && end - off <= MAX_HEAD_BYTES) {
         this.onHead(chunk, off, end, t);
         return end + 4;
@@ -195,7 +200,7 @@ export class Http1Parser {
   }
 
   private onHead(b: Buffer, start: number, end: number, t: number): void {
-    const head = scanHead(b, start, end, this.kind);
+    const head = scanHead(b, start, end, this.kind, this.facts);
     const noBody = this.handler.onHead(head, b.subarray(start, end), this.headT) === true;
     if (this.stopped) return;
     if (this.kind === 'request') {
@@ -242,4 +247,23 @@ export class Http1Parser {
     }
     return nl + 1;
   }
+}
+
+/**
+ * Where the head that starts at `off` ends (the index of its CRLFCRLF), or -1. The head starts
+ * with neither CR nor LF (the parser skips those between messages), so no match starts at `off`.
+ */
+function headEnd(b: Buffer, off: number): number {
+  const stop = Math.min(b.length, off + SHORT_HEAD_BYTES);
+  let i = off + 3;
+  while (i < stop) {
+    const c = b[i];
+    if (c === 10) {
+      if (b[i - 1] === 13 && b[i - 2] === 10 && b[i - 3] === 13) return i - 3;
+      i++;
+    } else if (c === 13) i++;
+    // Neither CR nor LF: no CRLFCRLF can include this byte, so none can end before i + 4.
+    else i += 4;
+  }
+  return stop === b.length ? -1 : b.indexOf(CRLFCRLF, stop - 3);
 }
