@@ -107,7 +107,7 @@ async function run(
 
 async function generatorReplicas(ctx: BenchContext): Promise<MeasureResult[]> {
   const recorded = ctx.quick ? 5_000 : 20_000;
-  const rounds = ctx.quick ? 2 : 3;
+  const rounds = ctx.quick ? 2 : 5;
   const home = path.join(ctx.workDir, 'home');
   const snapshotId = await writeSnapshot(home, recorded, inboundPair);
   const app = await startJsonApp();
