@@ -11,6 +11,7 @@
  * with 2 generator replicas (Job pods) gives one report.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -190,8 +191,40 @@ describe('capture and replay in the cluster, end to end', () => {
       metadata: { name, namespace: SHOP_NS },
       spec: { snapshotId: snapshot, timeout: '10m', workloads: [{ ref: { name: 'orders' } }], ...spec },
     };
-    await kubectlOk(cluster, ['apply', '-f', '-'], JSON.stringify(cr));
     const ran = new Set<string>();
+    // A pod that lives less than a poll (a generator sending 18 requests) is seen by a watch.
+    const watch = spawn(
+      'kubectl',
+      [
+        'get',
+        'pods',
+        '-n',
+        RELEASE_NS,
+        '-l',
+        'app.kubernetes.io/managed-by=reprise',
+        '--watch',
+        '-o',
+        'jsonpath={.metadata.labels.app\\.kubernetes\\.io/component} {.status.phase}{"\\n"}',
+      ],
+      { env: cluster.env, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let seen = '';
+    watch.stdout.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const lines = seen.split('\n');
+      seen = lines.pop()!;
+      for (const [component, phase] of lines.map((l) => l.split(' ')))
+        if (component && ['Running', 'Succeeded'].includes(phase)) ran.add(component);
+    });
+    try {
+      await kubectlOk(cluster, ['apply', '-f', '-'], JSON.stringify(cr));
+      return await untilDone(name, ran);
+    } finally {
+      watch.kill();
+    }
+  }
+
+  async function untilDone(name: string, ran: Set<string>): Promise<{ cr: ReplayView; ran: Set<string> }> {
     for (const deadline = Date.now() + 600_000; ; await delay(1000)) {
       const pods = JSON.parse(
         await kubectlOk(cluster, [

@@ -142,9 +142,16 @@ describe('DLP end to end: forwarder -> store', () => {
     const everything = [...files.values()].join('\n');
     assert.ok(everything.length > 10_000);
     const leaks: string[] = [];
+    // The tokens' hex and the store's own numbers (times, sizes) can hold a short secret's digits
+    // by chance (the CVV's 987 was found in REDACTED-secret-98792a1987dc): tokens are left out,
+    // and a secret shorter than 8 characters counts only standing alone, not inside a longer word.
+    const clear = everything.replace(/REDACTED-[a-z0-9]+-[0-9a-f]{12}/g, 'REDACTED');
     for (const [name, secret] of Object.entries(S)) {
       for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
-        if (everything.includes(form)) leaks.push(`${name}: ${form}`);
+        const alone = new RegExp(
+          `(?<![0-9A-Za-z])${form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![0-9A-Za-z])`,
+        );
+        if (form.length < 8 ? alone.test(clear) : clear.includes(form)) leaks.push(`${name}: ${form}`);
       }
     }
     assert.deepEqual(leaks, [], 'secrets left in clear');
