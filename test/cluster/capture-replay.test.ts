@@ -179,6 +179,8 @@ describe('capture and replay in the cluster, end to end', () => {
     };
   }
 
+  const REPLAY_PODS = ['get', 'pods', '-n', RELEASE_NS, '-l', 'app.kubernetes.io/managed-by=reprise'];
+
   /** Applies a TrafficReplay and waits for its verdict, noting which of its pods ran meanwhile. */
   async function replay(
     name: string,
@@ -196,12 +198,7 @@ describe('capture and replay in the cluster, end to end', () => {
     const watch = spawn(
       'kubectl',
       [
-        'get',
-        'pods',
-        '-n',
-        RELEASE_NS,
-        '-l',
-        'app.kubernetes.io/managed-by=reprise',
+        ...REPLAY_PODS,
         '--watch',
         '-o',
         'jsonpath={.metadata.labels.app\\.kubernetes\\.io/component} {.status.phase}{"\\n"}',
@@ -226,18 +223,9 @@ describe('capture and replay in the cluster, end to end', () => {
 
   async function untilDone(name: string, ran: Set<string>): Promise<{ cr: ReplayView; ran: Set<string> }> {
     for (const deadline = Date.now() + 600_000; ; await delay(1000)) {
-      const pods = JSON.parse(
-        await kubectlOk(cluster, [
-          'get',
-          'pods',
-          '-n',
-          RELEASE_NS,
-          '-l',
-          'app.kubernetes.io/managed-by=reprise',
-          '-o',
-          'json',
-        ]),
-      ) as { items: { metadata: { labels: Record<string, string> }; status: { phase: string } }[] };
+      const pods = JSON.parse(await kubectlOk(cluster, [...REPLAY_PODS, '-o', 'json'])) as {
+        items: { metadata: { labels: Record<string, string> }; status: { phase: string } }[];
+      };
       for (const p of pods.items)
         if (['Running', 'Succeeded'].includes(p.status.phase))
           ran.add(p.metadata.labels['app.kubernetes.io/component']);
