@@ -40,35 +40,34 @@ const TOKEN_CHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
   TOKEN_CHAR[c.charCodeAt(0)] = 1;
 
-export const newHeadFacts = (): HeadFacts => ({
-  method: '',
-  targetStart: 0,
-  targetEnd: 0,
-  status: 0,
-  version: '',
-  contentLength: -1,
-  chunked: false,
-  upgrade: '',
-});
+/** Sets every field to its value before a head is read (the one list of those values). */
+function clearHeadFacts(facts: HeadFacts): HeadFacts {
+  facts.method = '';
+  facts.targetStart = 0;
+  facts.targetEnd = 0;
+  facts.status = 0;
+  facts.version = '';
+  facts.contentLength = -1;
+  facts.chunked = false;
+  facts.upgrade = '';
+  return facts;
+}
+
+export const newHeadFacts = (): HeadFacts => clearHeadFacts({} as HeadFacts);
 
 /**
- * Reads the head in `b[start, end)` (without its final CRLFCRLF) into `facts` (a fresh object
- * unless the caller reuses one per direction). Throws ParseError.
+ * Reads the head in `b[start, end)` (without its final CRLFCRLF) into `facts` (the caller's,
+ * reused per direction). Throws ParseError.
  */
 export function scanHead(
   b: Buffer,
   start: number,
   end: number,
   kind: 'request' | 'response',
-  facts: HeadFacts = newHeadFacts(),
+  facts: HeadFacts,
 ): HeadFacts {
   const lineEnd = lineEndAt(b, start, end);
-  facts.method = '';
-  facts.targetStart = facts.targetEnd = facts.status = 0;
-  facts.version = '';
-  facts.contentLength = -1;
-  facts.chunked = false;
-  facts.upgrade = '';
+  clearHeadFacts(facts);
   if (kind === 'request') requestLine(b, start, lineEnd, facts);
   else statusLine(b, start, lineEnd, facts);
   framingHeaders(b, lineEnd + 2, end, facts, kind);
