@@ -18,11 +18,12 @@ const ROLLOUT_TIMEOUT = '240s';
 export interface Pod {
   metadata: { name: string; labels: Record<string, string>; deletionTimestamp?: string };
   spec: { nodeName: string; containers: { name: string }[] };
+  /** A pod not started yet has neither an IP nor container statuses. */
   status: {
-    podIP: string;
+    podIP?: string;
     phase?: string;
     conditions: { type: string; status: string }[];
-    containerStatuses: { name: string; ready: boolean; restartCount: number; image: string }[];
+    containerStatuses?: { name: string; ready: boolean; restartCount: number; image: string }[];
   };
 }
 

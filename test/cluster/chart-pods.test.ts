@@ -49,7 +49,8 @@ describe('the chart on a real node', () => {
         pod.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
         pod.metadata.name,
       );
-      for (const c of pod.status.containerStatuses) {
+      assert.equal(pod.status.containerStatuses?.length, pod.spec.containers.length, pod.metadata.name);
+      for (const c of pod.status.containerStatuses ?? []) {
         assert.equal(c.ready, true, `${pod.metadata.name}/${c.name}`);
         assert.equal(c.restartCount, 0, `${pod.metadata.name}/${c.name} restarted`);
         assert.equal(c.image, image.name);

@@ -134,6 +134,9 @@ describe('live webhooks and `--workload` on a real node', () => {
           // A terminating pod is not one a Service would send to.
           !p.metadata.deletionTimestamp &&
           p.spec.containers.some((c) => c.name === SIDECAR_CONTAINER) &&
+          // A pod not started yet has no statuses (and no IP): `[].every` alone would call it Ready.
+          p.status.podIP !== undefined &&
+          (p.status.containerStatuses ?? []).length === p.spec.containers.length &&
           (p.status.containerStatuses ?? []).every((c) => c.ready),
       );
       return sidecarPod !== undefined;
