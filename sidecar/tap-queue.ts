@@ -3,10 +3,10 @@
  * splice forwards each chunk as soon as it is read; the taps then read every chunk of that turn
  * one after another (setImmediate), with their code and data still in the CPU's caches, instead
  * of each between two socket writes that evict them. Measured on the sidecar-throughput load
- * (A/B of tap processes, alternating rounds): about 5-8% less CPU per request. Timestamps are taken when a
- * chunk is queued, so nothing recorded changes. Bounded: at QUEUE_CHUNKS chunks or QUEUE_BYTES
- * bytes the queue is read at once. A tap reads the queue before anyone looks at its state
- * (ConnectionTap drains it first in finish, idle, off and upstreamFailed).
+ * (A/B of tap processes, alternating rounds): about 5-8% less CPU per request. Timestamps are
+ * taken when a chunk is queued, so nothing recorded changes. Bounded: at QUEUE_CHUNKS chunks or
+ * QUEUE_BYTES bytes the queue is read at once. A tap reads the queue before anyone looks at its
+ * state (ConnectionTap drains it first in finish, idle, off and upstreamFailed).
  */
 
 /** What reads a queued chunk: ConnectionTap. */

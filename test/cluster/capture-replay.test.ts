@@ -180,6 +180,7 @@ describe('capture and replay in the cluster, end to end', () => {
   }
 
   const REPLAY_PODS = ['get', 'pods', '-n', RELEASE_NS, '-l', 'app.kubernetes.io/managed-by=reprise'];
+  const hasRun = (phase: string) => phase === 'Running' || phase === 'Succeeded';
 
   /** Applies a TrafficReplay and waits for its verdict, noting which of its pods ran meanwhile. */
   async function replay(
@@ -211,7 +212,7 @@ describe('capture and replay in the cluster, end to end', () => {
       const lines = seen.split('\n');
       seen = lines.pop()!;
       for (const [component, phase] of lines.map((l) => l.split(' ')))
-        if (component && ['Running', 'Succeeded'].includes(phase)) ran.add(component);
+        if (component && hasRun(phase)) ran.add(component);
     });
     try {
       await kubectlOk(cluster, ['apply', '-f', '-'], JSON.stringify(cr));
@@ -227,8 +228,7 @@ describe('capture and replay in the cluster, end to end', () => {
         items: { metadata: { labels: Record<string, string> }; status: { phase: string } }[];
       };
       for (const p of pods.items)
-        if (['Running', 'Succeeded'].includes(p.status.phase))
-          ran.add(p.metadata.labels['app.kubernetes.io/component']);
+        if (hasRun(p.status.phase)) ran.add(p.metadata.labels['app.kubernetes.io/component']);
       const view = JSON.parse(
         await kubectlOk(cluster, ['get', 'trafficreplay', name, '-n', SHOP_NS, '-o', 'json']),
       ) as ReplayView;

@@ -22,10 +22,14 @@ export interface Pod {
   status: {
     podIP?: string;
     phase?: string;
-    conditions: { type: string; status: string }[];
+    conditions?: { type: string; status: string }[];
     containerStatuses?: { name: string; ready: boolean; restartCount: number; image: string }[];
   };
 }
+
+/** Kubernetes' own verdict on a pod: its Ready condition (every container ready; it has an IP). */
+export const podReady = (pod: Pick<Pod, 'status'>): boolean =>
+  pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 /** The dev server on 127.0.0.1 (it works only there), with `port` for the cluster's relay. */
 export async function startTemporalForPods(): Promise<TestWorkflowEnvironment & { port: number }> {

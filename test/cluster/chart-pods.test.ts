@@ -10,7 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DevCluster } from '../../tools/dev-cluster/index.js';
 import type { RepriseImage } from '../../tools/dev-cluster/image.js';
-import { RELEASE_NS, releasePods, startChartCluster, trafficReplayJson, type Pod } from './chart-fixtures.js';
+import {
+  RELEASE_NS,
+  podReady,
+  releasePods,
+  startChartCluster,
+  trafficReplayJson,
+  type Pod,
+} from './chart-fixtures.js';
 
 const FULLNAME = 'rp-reprise';
 
@@ -45,10 +52,7 @@ describe('the chart on a real node', () => {
     );
     for (const pod of pods) {
       assert.equal(pod.spec.nodeName, cluster.nodeName);
-      assert.ok(
-        pod.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
-        pod.metadata.name,
-      );
+      assert.ok(podReady(pod), pod.metadata.name);
       assert.equal(pod.status.containerStatuses?.length, pod.spec.containers.length, pod.metadata.name);
       for (const c of pod.status.containerStatuses ?? []) {
         assert.equal(c.ready, true, `${pod.metadata.name}/${c.name}`);

@@ -18,7 +18,7 @@ import type { RepriseImage } from '../../tools/dev-cluster/image.js';
 import { CAPTURE, SIDECAR_CONTAINER } from '../../src/kube/api/annotations.js';
 import { exitCodeFor } from '../../cli/commands/replay.js';
 import { assertOneLine, REPLAY_JSON_KEYS, runCli, type CliRun } from '../helpers/cli.js';
-import { RELEASE_NS, startChartCluster, trafficReplayJson, type Pod } from './chart-fixtures.js';
+import { RELEASE_NS, podReady, startChartCluster, trafficReplayJson, type Pod } from './chart-fixtures.js';
 import { waitUntil } from './owned-cluster.js';
 import { appDeployment, appService, deployApp } from './workload-app.js';
 
@@ -134,10 +134,8 @@ describe('live webhooks and `--workload` on a real node', () => {
           // A terminating pod is not one a Service would send to.
           !p.metadata.deletionTimestamp &&
           p.spec.containers.some((c) => c.name === SIDECAR_CONTAINER) &&
-          // A pod not started yet has no statuses (and no IP): `[].every` alone would call it Ready.
-          p.status.podIP !== undefined &&
-          (p.status.containerStatuses ?? []).length === p.spec.containers.length &&
-          (p.status.containerStatuses ?? []).every((c) => c.ready),
+          // Not every(container ready) over the statuses: a pod not started yet has none.
+          podReady(p),
       );
       return sidecarPod !== undefined;
     });
