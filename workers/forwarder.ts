@@ -13,7 +13,8 @@ import { RulesFileError } from '../src/base/rules-file.js';
 import { openStores } from '../src/store/open.js';
 
 const USAGE = `usage: forwarder [--port 4150] [--host 127.0.0.1] [--home DIR] [--dlp FILE | --no-dlp]
-                 [--filters FILE] [--max-batch-bytes 64MiB] [--no-grpc-reflection]`;
+                 [--filters FILE] [--max-batch-bytes 64MiB] [--no-grpc-reflection]
+                 [--ingest-threads N (default: one per usable CPU, at most 4; 0 = none)]`;
 
 class UsageError extends Error {}
 
@@ -21,6 +22,13 @@ function parsePort(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new UsageError(`--port: expected 0-65535, got "${text}"`);
+  return n;
+}
+
+function parseThreads(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 64)
+    throw new UsageError(`--ingest-threads: expected 0-64 (0: decode on the main thread), got "${text}"`);
   return n;
 }
 
@@ -44,6 +52,7 @@ async function main(): Promise<void> {
       filters: { type: 'string' },
       'max-batch-bytes': { type: 'string' },
       'no-grpc-reflection': { type: 'boolean' },
+      'ingest-threads': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -67,6 +76,8 @@ async function main(): Promise<void> {
       ? parseBytes(values['max-batch-bytes'])
       : DEFAULT_MAX_BATCH_BYTES,
     grpcReflection: !values['no-grpc-reflection'],
+    ingestThreads:
+      values['ingest-threads'] === undefined ? undefined : parseThreads(values['ingest-threads']),
   });
   process.stdout.write(JSON.stringify({ event: 'ready', port: forwarder.port, pid: process.pid }) + '\n');
 

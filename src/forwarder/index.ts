@@ -15,10 +15,10 @@ import type { ReplayResultStore } from '../store/results.js';
 import { ForwarderMetrics } from './metrics.js';
 import { PolicyCache } from './policy.js';
 import { Recordings } from './recordings.js';
+import { createLanes, defaultIngestThreads } from './lanes.js';
 import { createHandler } from './server.js';
 import { SidecarDrops } from './sidecar-drops.js';
 import { registerSnapshotApi } from './snapshot-api.js';
-import { TapSessions } from './tap.js';
 import { writerName } from './writer-name.js';
 
 export const DEFAULT_FORWARDER_PORT = 4150;
@@ -44,6 +44,13 @@ export interface ForwarderOptions {
   grpcReflection?: boolean;
   /** This forwarder's name in the parts of shared recordings; default writerName(). */
   writer?: string;
+  /**
+   * Threads that decode, mask and encode tap batches (lanes.ts); 0 = all on the main thread.
+   * Default: one per core (defaultIngestThreads).
+   */
+  ingestThreads?: number;
+  /** Tap batches queued per ingest thread before more are refused (503); default 64. */
+  maxQueuedBatches?: number;
   log?: Logger;
 }
 
@@ -70,17 +77,28 @@ export async function startForwarder(opts: ForwarderOptions): Promise<Forwarder>
     opts.writer ?? writerName(),
   );
   const maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
-  const schemas = new GrpcSchemas({ enabled: opts.grpcReflection ?? true, log });
+  const grpcReflection = opts.grpcReflection ?? true;
+  const schemas = new GrpcSchemas({ enabled: grpcReflection, log });
+  const lanes = createLanes({
+    threads: opts.ingestThreads ?? defaultIngestThreads(),
+    maxQueuedBatches: opts.maxQueuedBatches,
+    dlpKey,
+    grpcReflection,
+    policies,
+    schemas,
+    log,
+  });
   const server = createServer(
     { keepAliveTimeout: 30_000 },
     createHandler({
       recordings,
       metrics,
       policies,
+      lanes,
       sidecarDrops,
       maxBatchBytes,
       log,
-      tap: { recordings, metrics, sidecarDrops, schemas, sessions: new TapSessions(), maxBatchBytes, log },
+      tap: { recordings, metrics, sidecarDrops, lanes, maxBatchBytes, log },
     }),
   );
   registerSnapshotApi(server, { store: opts.store, home: opts.home, results: opts.results });
@@ -97,6 +115,7 @@ export async function startForwarder(opts: ForwarderOptions): Promise<Forwarder>
         const aborted = await recordings.abortAll();
         server.closeAllConnections();
         await stopped;
+        await lanes.close();
         return aborted;
       })()),
   };

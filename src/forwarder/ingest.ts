@@ -1,13 +1,15 @@
 /**
- * One batch: each pair (an NDJSON line, validated, or a pair decoded from tap frames) is routed
- * to the open recordings of its service, filtered, masked and appended, in that order. A bad
- * line is counted and reported, never fatal to the batch.
+ * One batch: each pair (an NDJSON line, validated) is routed to the open recordings of its
+ * service, filtered, masked and appended, in that order; a tap batch arrives from its ingest
+ * lane filtered, masked and encoded, and is stored and counted here. A bad line is counted and
+ * reported, never fatal to the batch.
  */
 import type { Masker } from '../dlp/index.js';
 import type { RRPair } from '../model/traffic.js';
 import type { ForwarderMetrics } from './metrics.js';
 import type { Recording } from './recording.js';
 import type { Recordings } from './recordings.js';
+import { REFUSED, type LaneOutput, type LaneResult } from './lane-ingest.js';
 import { patchLine } from './line-patch.js';
 import { checkPair } from './validate.js';
 
@@ -21,6 +23,8 @@ export interface BatchResult {
 }
 
 const MAX_REPORTED_ERRORS = 10;
+
+type DecodedLane = Extract<LaneResult, { kind: 'decoded' }>;
 
 export interface IngestContext {
   recordings: Recordings;
@@ -83,16 +87,54 @@ export class BatchIngest {
     }
   }
 
-  /** A pair built here (from tap frames): no line to validate; a promise only when it must wait. */
-  add(pair: RRPair): Promise<void> | undefined {
-    this.lineNo++;
-    return this.pair({ pair });
+  /**
+   * A tap batch an ingest lane decoded and encoded (lane-ingest.ts): each recording it was
+   * routed to (held since) stores the lines of its policy, then the batch's items are counted
+   * in order, each pair as one sent on its own would be.
+   */
+  async applyLane(lane: DecodedLane, targets: Recording[], policyOf: number[]): Promise<void> {
+    const stored: boolean[] = [];
+    for (let t = 0; t < targets.length; t++) {
+      const out = lane.outputs[policyOf[t]];
+      targets[t].filtered += out.filtered;
+      stored.push(await this.storeLines(targets[t], out));
+    }
+    const policies = lane.outputs.length;
+    let pair = 0;
+    let refused = 0;
+    for (const item of lane.items) {
+      this.lineNo++;
+      if (item === REFUSED) {
+        this.reject(lane.refused[refused++]);
+        continue;
+      }
+      const o: Outcome = { kept: 0, failed: 0, filtered: 0 };
+      for (let t = 0; t < targets.length; t++) {
+        if (lane.kept[pair * policies + policyOf[t]] === 0) o.filtered++;
+        else if (stored[t]) o.kept++;
+        else {
+          o.failed++;
+          targets[t].forwarderDropped++;
+          this.ctx.metrics.appendErrors++;
+        }
+      }
+      pair++;
+      this.conclude(o);
+    }
   }
 
-  /** Something in the batch that could not be read into a pair (counted and reported). */
-  refuse(reason: string): void {
-    this.lineNo++;
-    this.reject(reason);
+  /** False when the store refused them (logged once for the batch). */
+  private async storeLines(rec: Recording, out: LaneOutput): Promise<boolean> {
+    if (out.lines.byteLength === 0) return true;
+    const lines = Buffer.from(out.lines.buffer, out.lines.byteOffset, out.lines.byteLength);
+    try {
+      const pending = rec.appendLines(lines, out.tally);
+      if (pending) await pending;
+      return true;
+    } catch (err) {
+      this.ctx.onAppendError(err, rec);
+      return false;
+    }
   }
 
   private pair(parsed: Parsed): Promise<void> | undefined {

@@ -17,6 +17,7 @@ export class ForwarderMetrics {
     sidecarDropped: number;
     masked: Record<string, number>;
     unscanned: number;
+    laneBusy: number;
   }): string {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
@@ -58,6 +59,12 @@ export class ForwarderMetrics {
       'counter',
       'HTTP/2 tap frames of connections this forwarder has no state for (skipped).',
       [['', this.tap.unknownFrames]],
+    );
+    metric(
+      'reprise_forwarder_tap_busy_batches_total',
+      'counter',
+      'Tap batches refused with 503 because their ingest lane had a full queue (the sidecar sends them again).',
+      [['', live.laneBusy]],
     );
     metric('reprise_forwarder_recordings_open', 'gauge', 'Recordings open.', [['', live.recordingsOpen]]);
     metric('reprise_forwarder_sidecar_dropped', 'gauge', 'Pairs the sidecars report dropped.', [

@@ -7,6 +7,8 @@ import { createMasker, type DlpRules, type Masker } from '../dlp/index.js';
 import { compileFilter, effectiveFilterRules, type FilterRules, type PairFilter } from '../filters/index.js';
 
 export interface Policy {
+  /** Equal for equal rule sets: what an ingest lane knows the policy by. */
+  key: string;
   filter: PairFilter;
   /** Absent when DLP is off. */
   masker?: Masker;
@@ -27,6 +29,7 @@ export class PolicyCache {
     let p = this.policies.get(key);
     if (!p) {
       p = {
+        key,
         filter: compileFilter(filterRules),
         masker: dlp ? this.masker(dlp) : undefined,
         filterRules,

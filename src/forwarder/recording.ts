@@ -1,5 +1,6 @@
 /** One recording: the writer of a snapshot being captured, what it keeps, and what it lost. */
 import type { RRPair, SnapshotManifest } from '../model/traffic.js';
+import type { TallySummary } from '../store/tally.js';
 import type { ReplicaPartWriter, SnapshotWriter } from '../store/types.js';
 import { HttpError } from './http-error.js';
 import type { Policy } from './policy.js';
@@ -50,12 +51,36 @@ export class Recording {
    * before it reads on (backpressure), which seal() waits for too. `line`: the pair's JSON text.
    */
   append(pair: RRPair, line?: string): Promise<void> | undefined {
-    const pending = this.writer.append(pair, line);
+    return this.track(this.writer.append(pair, line));
+  }
+
+  /** Lines an ingest lane encoded (with what they hold), as append() takes one pair. */
+  appendLines(lines: Buffer, tally: TallySummary): Promise<void> | undefined {
+    return this.track(this.writer.appendLines(lines, tally));
+  }
+
+  /**
+   * Holds seal and abort back until the returned release is called: a batch routed here before
+   * the seal is stored before the snapshot is, though it is still being decoded elsewhere.
+   */
+  hold(): () => void {
+    this.inflight++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release();
+    };
+  }
+
+  private track(pending: Promise<void> | undefined): Promise<void> | undefined {
     if (!pending) return undefined;
     this.inflight++;
-    return pending.finally(() => {
-      if (--this.inflight === 0) for (const w of this.drainWaiters.splice(0)) w();
-    });
+    return pending.finally(() => this.release());
+  }
+
+  private release(): void {
+    if (--this.inflight === 0) for (const w of this.drainWaiters.splice(0)) w();
   }
 
   status(): RecordingStatus {

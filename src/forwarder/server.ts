@@ -10,6 +10,7 @@ import { HttpError } from './http-error.js';
 import { BatchIngest } from './ingest.js';
 import type { ForwarderMetrics } from './metrics.js';
 import { BatchTooLargeError, ndjsonLines } from './ndjson.js';
+import type { IngestLanes } from './lanes.js';
 import type { PolicyCache } from './policy.js';
 import type { Recordings } from './recordings.js';
 import type { SidecarDrops } from './sidecar-drops.js';
@@ -33,6 +34,7 @@ export interface ApiContext {
   recordings: Recordings;
   metrics: ForwarderMetrics;
   policies: PolicyCache;
+  lanes: IngestLanes;
   sidecarDrops: SidecarDrops;
   maxBatchBytes: number;
   log: Logger;
@@ -131,11 +133,14 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext)
   }
   if (path === '/metrics') {
     requireMethod(req, 'GET');
+    const masked = ctx.policies.maskedTotals();
+    for (const [kind, n] of Object.entries(ctx.lanes.maskedTotals())) masked[kind] = (masked[kind] ?? 0) + n;
     const text = ctx.metrics.render({
       recordingsOpen: ctx.recordings.openCount,
       sidecarDropped: ctx.sidecarDrops.total(),
-      masked: ctx.policies.maskedTotals(),
-      unscanned: ctx.policies.unscannedTotal(),
+      masked,
+      unscanned: ctx.policies.unscannedTotal() + ctx.lanes.unscannedTotal(),
+      laneBusy: ctx.lanes.busyRefusals,
     });
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text);
     return;
@@ -178,7 +183,9 @@ export function createHandler(ctx: ApiContext): (req: IncomingMessage, res: Serv
   return (req, res) => {
     route(req, res, ctx).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;
-      if (status >= 500) ctx.log.error({ err, url: req.url, method: req.method }, 'request failed');
+      // 503 is backpressure (a full ingest lane), counted in /metrics; the sender retries.
+      if (status >= 500 && status !== 503)
+        ctx.log.error({ err, url: req.url, method: req.method }, 'request failed');
       if (res.headersSent) {
         res.destroy();
         return;

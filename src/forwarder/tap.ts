@@ -1,54 +1,27 @@
 /**
- * `POST /v1/tap`: a sidecar's batch of tap frames (docs/contracts.md) decoded into pairs
- * (src/protocols/capture), gRPC fields named where the server offers reflection, then routed,
- * filtered, masked and stored like NDJSON pairs. Per sidecar a TapSession keeps batch numbers
- * (a retried batch is acknowledged, not decoded again) and HTTP/2 connection state; sessions
- * are bounded (least recently used forgotten).
+ * `POST /v1/tap`: a sidecar's batch of tap frames (docs/contracts.md), routed to the open
+ * recordings of its service, then decoded into pairs (src/protocols/capture), gRPC fields named,
+ * filtered, masked and encoded on an ingest lane (lanes.ts), and stored and counted here like
+ * NDJSON pairs. Per sidecar a TapSession on its lane keeps batch numbers (a retried batch is
+ * acknowledged, not decoded again) and HTTP/2 connection state.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DEFAULT_MAX_BODY_BYTES } from '../model/traffic.js';
-import { grpcRecord } from '../protocols/grpc/recorded-format.js';
-import { TapFormatError } from '../protocols/capture/frames.js';
-import { TapSession } from '../protocols/capture/session.js';
-import { PairIds } from '../protocols/http1/pair.js';
-import type { GrpcSchemas } from './grpc-schemas.js';
 import { HttpError } from './http-error.js';
 import { BatchIngest } from './ingest.js';
+import type { IngestLanes } from './lanes.js';
 import type { ForwarderMetrics } from './metrics.js';
 import type { Recordings } from './recordings.js';
 import type { SidecarDrops } from './sidecar-drops.js';
-
-/** Sidecars whose sessions are kept. */
-const MAX_SESSIONS = 10_000;
-/** HTTP/2 connections tracked per sidecar. */
-const MAX_CONNECTIONS = 1024;
 
 export interface TapContext {
   recordings: Recordings;
   metrics: ForwarderMetrics;
   sidecarDrops: SidecarDrops;
-  schemas: GrpcSchemas;
-  sessions: TapSessions;
+  lanes: IngestLanes;
   maxBatchBytes: number;
   log: Logger;
-}
-
-export class TapSessions {
-  private readonly sessions = new Map<string, TapSession>();
-  private readonly ids = new PairIds();
-
-  get(sidecarId: string): TapSession {
-    let s = this.sessions.get(sidecarId);
-    if (s) {
-      this.sessions.delete(sidecarId);
-    } else {
-      s = new TapSession(sidecarId, this.ids, { maxConnections: MAX_CONNECTIONS });
-      if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
-    }
-    this.sessions.set(sidecarId, s);
-    return s;
-  }
 }
 
 function header(req: IncomingMessage, name: string, pattern: RegExp, what: string): string {
@@ -92,44 +65,39 @@ export async function ingestTap(req: IncomingMessage, res: ServerResponse, ctx: 
   const dropped = Number(req.headers['x-reprise-sidecar-dropped']);
   if (Number.isSafeInteger(dropped) && dropped >= 0) ctx.sidecarDrops.report(service, sidecarId, dropped);
   const body = await readBody(req, ctx);
-  const session = ctx.sessions.get(sidecarId);
-  let decoded;
+  // Routed now: a recording sealed while the batch is decoded still gets it (held until stored).
+  const targets = ctx.recordings.route(service);
+  const policies = [...new Set(targets.map((t) => t.policy))];
+  const releases = targets.map((t) => t.hold());
   try {
-    decoded = session.stream(seq, body, { service, maxBody });
-  } catch (err) {
-    if (err instanceof TapFormatError) throw new HttpError(400, `tap batch ${seq}: ${err.message}`);
-    throw err;
+    const lane = await ctx.lanes.run({ sidecarId, seq, service, maxBody, body }, policies);
+    if (lane.kind === 'format-error') throw new HttpError(400, `tap batch ${seq}: ${lane.message}`);
+    const m = ctx.metrics.tap;
+    if (lane.kind === 'duplicate') {
+      m.duplicateBatches++;
+      return send(res, { accepted: 0, filtered: 0, rejected: 0, unrouted: 0, duplicate: true });
+    }
+    const batch = new BatchIngest({
+      recordings: ctx.recordings,
+      metrics: ctx.metrics,
+      service,
+      onAppendError: (err, rec) =>
+        ctx.log.error({ err, snapshotId: rec.id }, 'store refused a batch of pairs'),
+    });
+    await batch.applyLane(
+      lane,
+      targets,
+      targets.map((t) => policies.indexOf(t.policy)),
+    );
+    m.lostStreams += lane.lostStreams;
+    m.unknownFrames += lane.unknownFrames;
+    // Streams whose state was lost count as this forwarder's drops for the service's recordings.
+    if (lane.lostStreams)
+      for (const rec of ctx.recordings.route(service)) rec.forwarderDropped += lane.lostStreams;
+    send(res, batch.result);
+  } finally {
+    for (const release of releases) release();
   }
-  const m = ctx.metrics.tap;
-  if (decoded.duplicate) {
-    m.duplicateBatches++;
-    return send(res, { accepted: 0, filtered: 0, rejected: 0, unrouted: 0, duplicate: true });
-  }
-  const batch = new BatchIngest({
-    recordings: ctx.recordings,
-    metrics: ctx.metrics,
-    service,
-    onAppendError: (err, rec) => ctx.log.error({ err, snapshotId: rec.id }, 'store refused a pair'),
-  });
-  // Each pair is stored before the next is built: a batch's pairs never all live at once.
-  // Exchanges that could not be read are refused in their place in the batch.
-  let refused = 0;
-  const refuseRead = () => {
-    while (refused < decoded.rejected.length) batch.refuse(decoded.rejected[refused++]);
-  };
-  for (const { pair, grpc } of decoded.pairs) {
-    refuseRead();
-    if (grpc) pair.grpc = grpcRecord(await ctx.schemas.name(grpc.call, grpc.origin));
-    const pending = batch.add(pair);
-    if (pending) await pending;
-  }
-  refuseRead();
-  m.lostStreams += decoded.lostStreams;
-  m.unknownFrames += decoded.unknownFrames;
-  // Streams whose state was lost count as this forwarder's drops for the service's recordings.
-  if (decoded.lostStreams)
-    for (const rec of ctx.recordings.route(service)) rec.forwarderDropped += decoded.lostStreams;
-  send(res, batch.result);
 }
 
 function send(res: ServerResponse, body: object): void {

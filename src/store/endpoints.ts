@@ -73,6 +73,11 @@ export class EndpointCounter {
     this.untracked += count;
   }
 
+  /** Every tracked row and the untracked count, unranked: for merging into another counter. */
+  rows(): { endpoints: EndpointCount[]; otherEndpoints: number } {
+    return { endpoints: [...this.counts.values()], otherEndpoints: this.untracked };
+  }
+
   summary(): { endpoints: EndpointCount[]; otherEndpoints: number } {
     const rows = [...this.counts.values()].sort(
       (a, b) =>

@@ -8,7 +8,7 @@ import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
 import type { DropCounts, RRPair, SnapshotManifest } from '../model/traffic.js';
 import type { NewSnapshot, SnapshotWriter, WriterStats } from './types.js';
 import { SnapshotExistsError } from './errors.js';
-import { SnapshotTally } from './tally.js';
+import { SnapshotTally, type TallySummary } from './tally.js';
 
 /** Encoded lines are handed to gzip once this many bytes wait: one zlib call per ~64 KiB. */
 const BATCH_BYTES = 64 * 1024;
@@ -68,10 +68,8 @@ export abstract class StreamingSnapshotWriter implements SnapshotWriter {
    * (the forwarder passes an ingested line through untouched), saving a JSON.stringify.
    */
   append(pair: RRPair, line?: string): Promise<void> | undefined {
-    if (this.state !== 'open')
-      return Promise.reject(new Error(`snapshot writer "${this.id}" is ${this.state}; cannot append`));
-    if (this.failure)
-      return Promise.reject(new Error(`snapshot writer "${this.id}" failed: ${this.failure.message}`));
+    const refused = this.refusal();
+    if (refused) return refused;
     const json = line ?? JSON.stringify(pair);
     // The most bytes the line can take: 3 per UTF-16 unit, and the newline.
     const room = json.length * 3 + 1;
@@ -90,6 +88,33 @@ export abstract class StreamingSnapshotWriter implements SnapshotWriter {
     }
     this.tally.add(pair, bytes);
     return ready ? undefined : this.waitDrain();
+  }
+
+  appendLines(lines: Buffer, tally: TallySummary): Promise<void> | undefined {
+    const refused = this.refusal();
+    if (refused) return refused;
+    let ready = true;
+    if (lines.length <= BATCH_BYTES) {
+      // Small batches join the pending lines: gzip still gets ~64 KiB per call.
+      if (this.used + lines.length > BUFFER_BYTES) ready = this.flush();
+      lines.copy(this.buf, this.used);
+      this.used += lines.length;
+      if (this.used >= BATCH_BYTES) ready = this.flush() && ready;
+    } else {
+      ready = this.flush();
+      ready = this.gzip.write(lines) && ready;
+    }
+    this.tally.merge(tally);
+    return ready ? undefined : this.waitDrain();
+  }
+
+  /** Why nothing more can be appended, as a rejected promise; undefined while open. */
+  private refusal(): Promise<never> | undefined {
+    if (this.state !== 'open')
+      return Promise.reject(new Error(`snapshot writer "${this.id}" is ${this.state}; cannot append`));
+    if (this.failure)
+      return Promise.reject(new Error(`snapshot writer "${this.id}" failed: ${this.failure.message}`));
+    return undefined;
   }
 
   stats(): WriterStats {

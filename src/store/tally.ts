@@ -4,10 +4,24 @@ import {
   FORMAT_VERSION,
   SnapshotManifest,
   UNSCANNED_TAG,
+  type EndpointCount,
   type RRPair,
 } from '../model/traffic.js';
 import type { NewSnapshot, WriterStats } from './types.js';
 import { EndpointCounter } from './endpoints.js';
+
+/**
+ * What some pairs add to a tally, without the pairs: how lines encoded elsewhere (a forwarder's
+ * ingest thread) are counted by the writer that stores them.
+ */
+export interface TallySummary {
+  counts: WriterStats;
+  endpoints: EndpointCount[];
+  otherEndpoints: number;
+  /** The earliest and latest `startedAt` among the pairs (absent when none could be read). */
+  first?: string;
+  last?: string;
+}
 
 /** `2024-01-01T00:00:00.000Z`: fixed width, so text order is time order. */
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -57,6 +71,21 @@ export class SnapshotTally {
 
   stats(): WriterStats {
     return { ...this.counts };
+  }
+
+  summary(): TallySummary {
+    const { endpoints, otherEndpoints } = this.endpoints.rows();
+    return { counts: this.stats(), endpoints, otherEndpoints, first: this.first?.iso, last: this.last?.iso };
+  }
+
+  /** Adds what summary() of another tally counted, as if its pairs had been added here. */
+  merge(s: TallySummary): void {
+    const c = this.counts;
+    for (const k of Object.keys(c) as (keyof WriterStats)[]) c[k] += s.counts[k];
+    for (const row of s.endpoints) this.endpoints.addRow(row);
+    this.endpoints.addOther(s.otherEndpoints);
+    if (s.first !== undefined) this.noteTime(s.first);
+    if (s.last !== undefined) this.noteTime(s.last);
   }
 
   /** The manifest of the snapshot these pairs make; `parts` only when not the single default file. */

@@ -1,6 +1,7 @@
 /** The snapshot store interface; the filesystem implementation is the local default. */
 import type { Readable } from 'node:stream';
 import type { DropCounts, RRPair, SnapshotManifest } from '../model/traffic.js';
+import type { TallySummary } from './tally.js';
 
 export interface NewSnapshot {
   /** Snapshot id; generated with newSnapshotId() when absent. */
@@ -30,6 +31,11 @@ export interface SnapshotWriter {
    * already has it, so it is not serialised again.
    */
   append(pair: RRPair, line?: string): Promise<void> | undefined;
+  /**
+   * Whole NDJSON lines encoded elsewhere (a forwarder's ingest thread), with what they hold;
+   * a promise as for append().
+   */
+  appendLines(lines: Buffer, tally: TallySummary): Promise<void> | undefined;
   stats(): WriterStats;
   /** Finishes the stream, writes the manifest and publishes the snapshot atomically. */
   seal(dropped?: Partial<DropCounts>): Promise<SnapshotManifest>;

@@ -19,6 +19,7 @@ import { TestS3Server } from '../../tools/versitygw.js';
 import { postPairs, startForwarderProcess, type ForwarderProcess } from '../helpers/forwarder-processes.js';
 import { pair } from '../store/pairs.js';
 import { runCli } from '../helpers/cli.js';
+import { postTap, tapBatch } from '../helpers/tap-batch.js';
 
 const send = (url: string, pairs: RRPair[]) => postPairs(url, pairs, 'orders');
 
@@ -101,6 +102,31 @@ describe('forwarder replicas sharing one recording (S3 store)', () => {
     );
     // A retried seal returns the same manifest.
     assert.deepEqual(await group.seal('snap-spread', signal), await store.getManifest('snap-spread'));
+  });
+
+  it('tap batches, decoded on the ingest threads of two replicas, are sealed into one snapshot', async () => {
+    const { forwarders, store, group } = await setup(
+      [1, 2].map(() => ({ REPRISE_REPLICA_FLUSH_SECONDS: '3600', REPRISE_REPLICA_FLUSH_BYTES: '4000' })),
+    );
+    await group.open({ snapshotId: 'snap-tap', service: 'shop' }, signal);
+    const sent: string[] = [];
+    for (const [r, f] of forwarders.entries()) {
+      for (const seq of [1, 2, 3]) {
+        const paths = Array.from({ length: 20 }, (_, i) => `/r${r}/b${seq}/${i}`);
+        const answer = await postTap(f.url, seq, tapBatch(paths), `sc-${r}`);
+        assert.equal(answer.body.accepted, 20, `replica ${r} batch ${seq}`);
+        sent.push(...paths);
+      }
+    }
+    const manifest = await group.seal('snap-tap', signal);
+    assert.equal(manifest.counts.pairs, 120);
+    for (const w of manifest.writers!) {
+      assert.equal(w.pairs, 60, w.writer);
+      assert.ok(w.parts.length > 1, `${w.writer} flushed ${w.parts.length} part(s)`);
+    }
+    const read: string[] = [];
+    for await (const p of store.readPairs('snap-tap')) read.push(p.request.path);
+    assert.deepEqual(read.sort(), sent.sort());
   });
 
   it('a forwarder killed mid-capture loses only its unflushed pairs; the manifest names it and counts them', async () => {

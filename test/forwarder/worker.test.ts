@@ -72,6 +72,7 @@ describe('forwarder worker process', () => {
       [['--port', 'x'], /--port/],
       [['--dlp', bad, '--no-dlp'], /exclusive/],
       [['--max-batch-bytes', 'lots'], /--max-batch-bytes/],
+      [['--ingest-threads', 'many'], /--ingest-threads: expected 0-64/],
     ] as const) {
       const w = startWorker(['--home', home, ...args]);
       const [code] = await once(w.child, 'exit');

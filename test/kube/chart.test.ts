@@ -45,6 +45,7 @@ describe('chart without a cluster', () => {
       ['forwarder.persistance.enabled=true', /persistance/],
       ['sidecar.inPort=70000', /sidecar\/inPort/],
       ['store.s3.bucket=Not_A_Bucket', /store\/s3\/bucket/],
+      ['forwarder.ingestThreads=-1', /forwarder\/ingestThreads/],
     ];
     for (const [set, key] of cases) {
       const { code, stderr } = await helm(['template', RELEASE, CHART, '--set', set]);
@@ -199,11 +200,18 @@ describe('chart without a cluster', () => {
   });
 
   test('the forwarder starts with its rendered command line and answers /healthz', async () => {
-    const { objects } = await render();
-    const forwarder = podSpec(find(objects, 'Deployment', `${FULLNAME}-forwarder`)).containers.find(
-      (c) => c.name === 'forwarder',
+    const forwarderOf = async (extra: string[]) =>
+      podSpec(find((await render(extra)).objects, 'Deployment', `${FULLNAME}-forwarder`)).containers.find(
+        (c) => c.name === 'forwarder',
+      );
+    // Unset, the forwarder picks its ingest threads from the CPUs it may use.
+    assert.equal(
+      (await forwarderOf([]))?.args?.some((a) => a.startsWith('--ingest-threads')),
+      false,
     );
+    const forwarder = await forwarderOf(['--set', 'forwarder.ingestThreads=2']);
     assert.ok(forwarder);
+    assert.ok(forwarder.args?.includes('--ingest-threads=2'), String(forwarder.args));
     assert.deepEqual(forwarder.command, ['node', 'dist/workers/forwarder.js']);
     // The chart spells out the forwarder's V8 flags; they must stay those every other launcher uses.
     assert.equal(containerEnv(forwarder).NODE_OPTIONS, workerNodeFlags('forwarder').join(' '));

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import type { RRPair } from '../../src/model/traffic.js';
 import { CorruptSnapshotError, InvalidSnapshotIdError, SnapshotExistsError } from '../../src/store/errors.js';
+import { SnapshotTally } from '../../src/store/tally.js';
 import { SnapshotNotFoundError } from '../../src/store/types.js';
 import { filesystem, s3, type Backend } from './backends.js';
 import { textBody } from '../../tools/fixtures/pairs.js';
@@ -67,6 +68,43 @@ for (const backend of [filesystem, s3] as Backend[]) {
     assert.equal(m.counts.bytes, bytes);
     assert.deepEqual(await collect(store.readPairs('snap-sizes')), written);
   });
+
+  test(
+    name('lines encoded elsewhere with their tally make the snapshot the pairs make appended one by one'),
+    async () => {
+      const { store } = await backend.open();
+      const written = Array.from({ length: 300 }, (_, i) =>
+        pair((i * 7) % 300, i % 3 ? {} : { direction: 'outbound' }, `/v1/items/${'abcd'[i % 4]}`),
+      );
+      const one = await store.createWriter({ id: 'snap-pairs', service: 'orders', source: 'capture' });
+      for (const p of written) await one.append(p);
+      const expected = await one.seal();
+      // In batches of 1, 40 and 259 pairs: small ones join the writer's buffer, a big one goes whole.
+      const lines = await store.createWriter({ id: 'snap-lines', service: 'orders', source: 'capture' });
+      for (const [from, to] of [
+        [0, 1],
+        [1, 41],
+        [41, 300],
+      ]) {
+        const tally = new SnapshotTally();
+        const text = written
+          .slice(from, to)
+          .map((p) => {
+            const line = JSON.stringify(p) + '\n';
+            tally.add(p, Buffer.byteLength(line));
+            return line;
+          })
+          .join('');
+        await lines.appendLines(Buffer.from(text), tally.summary());
+      }
+      assert.deepEqual(lines.stats(), one.stats());
+      const m = await lines.seal();
+      const same = (x: typeof m) => ({ ...x, id: '', createdAt: '', sealedAt: '', parts: undefined });
+      assert.deepEqual(same(m), same(expected));
+      assert.equal(m.endpoints.length, 8);
+      assert.deepEqual(await collect(store.readPairs('snap-lines')), written);
+    },
+  );
 
   test(name('abort removes everything written and is idempotent'), async () => {
     const { store, stored } = await backend.open();

@@ -10,6 +10,7 @@ import type { DropCounts, RRPair, SnapshotManifest } from '../../model/traffic.j
 import { DropCounts as DropCountsSchema } from '../../model/traffic.js';
 import { addSummaries, emptySummary, summaryOf, type PartsSummary } from '../parts-summary.js';
 import type { NewSnapshot, ReplicaPartWriter, WriterStats } from '../types.js';
+import type { TallySummary } from '../tally.js';
 import type { S3Objects } from './objects.js';
 import { putWriterRecord, writerRecordKey, type WriterRecord } from './writer-record.js';
 import { S3SnapshotWriter, snapshotKey } from './writer.js';
@@ -101,11 +102,20 @@ export class S3ReplicaWriter implements ReplicaPartWriter {
   }
 
   append(pair: RRPair, line?: string): Promise<void> | undefined {
+    return this.toSegment((segment) => segment.append(pair, line));
+  }
+
+  appendLines(lines: Buffer, tally: TallySummary): Promise<void> | undefined {
+    return this.toSegment((segment) => segment.appendLines(lines, tally));
+  }
+
+  /** Appends to the current segment, rolling to the next once it holds flushBytes. */
+  private toSegment(append: (segment: Segment) => Promise<void> | undefined): Promise<void> | undefined {
     if (this.failure)
       return Promise.reject(
         new Error(`writer ${this.writer} of "${this.id}" failed: ${this.failure.message}`),
       );
-    const pending = this.segment.append(pair, line);
+    const pending = append(this.segment);
     if (!this.rollQueued && this.segment.stats().bytes >= this.flushBytes) {
       this.rollQueued = true;
       void this.roll().finally(() => (this.rollQueued = false));
