@@ -14,7 +14,7 @@ import { openStores } from '../src/store/open.js';
 
 const USAGE = `usage: forwarder [--port 4150] [--host 127.0.0.1] [--home DIR] [--dlp FILE | --no-dlp]
                  [--filters FILE] [--max-batch-bytes 64MiB] [--no-grpc-reflection]
-                 [--ingest-threads N (default: one per usable CPU, at most 4; 0 = none)]`;
+                 [--ingest-threads N (default: 0 on 1-2 CPUs, else CPUs - 1, at most 4)]`;
 
 class UsageError extends Error {}
 

@@ -2,7 +2,8 @@
  * The capture pipeline behind the sidecar, and how fast a replay starts:
  * - `forwarder-dlp`: forwarder ingest (its own process, real store) with the default DLP vs
  *   DLP off, fed tap batches (raw heads and bodies, decoded by the forwarder) by a sender
- *   process the way sidecars ship them; the NDJSON path (`POST /v1/pairs`) is in the notes.
+ *   process the way sidecars ship them; the NDJSON path (`POST /v1/pairs`), ingest threads and
+ *   Node 24 are in the notes.
  * - `memory-capture-1m`: the capture pipeline's peak RSS for 1,000,000 pairs vs 10,000.
  * - `replay-start-latency`: replayWorkflow start to the first request the app receives.
  */
@@ -25,6 +26,9 @@ import {
   type Started,
 } from '../lib/common.js';
 import { replayStartLatency } from '../lib/replay-start.js';
+import { ensureNode24 } from '../lib/peers.js';
+import { defaultIngestThreads } from '../../src/forwarder/lanes.js';
+import { availableParallelism } from 'node:os';
 
 const SENDER = () => distPath('bench/lib/batch-sender.js');
 /** Sidecars ship 500-pair batches, one in flight each; a few sidecars feed one forwarder. */
@@ -38,14 +42,18 @@ export interface ForwarderProcess extends Started {
   home: string;
 }
 
-/** `env`: more settings of the forwarder process (REPRISE_STORE, ...). */
+/**
+ * `env`: more settings of the forwarder process (REPRISE_STORE, ...); `args`: more flags;
+ * `node`: another Node.js binary than this process's.
+ */
 export async function startForwarder(
   home: string,
   dlp: boolean,
   env: Record<string, string> = {},
+  more: { args?: string[]; node?: string } = {},
 ): Promise<ForwarderProcess> {
-  const args = [distPath('workers/forwarder.js'), '--port', '0', '--home', home];
-  const s = await startReady(process.execPath, dlp ? args : [...args, '--no-dlp'], {
+  const args = [distPath('workers/forwarder.js'), '--port', '0', '--home', home, ...(more.args ?? [])];
+  const s = await startReady(more.node ?? process.execPath, dlp ? args : [...args, '--no-dlp'], {
     env: workerEnv('forwarder', { REPRISE_LOG_LEVEL: 'warn', REPRISE_LOG_JSON: '1', ...env }),
   });
   return { ...s, url: `http://127.0.0.1:${Number(s.ready.port)}`, pid: s.child.pid!, home };
@@ -141,8 +149,8 @@ export async function compareIngest(
 
 const forwarderDlp: Measure = {
   names: ['forwarder-dlp'],
-  // 7 recordings of 40,000 pairs (the NDJSON one included) and two warm-ups.
-  budgetS: 120,
+  // 10 recordings of 40,000 pairs (the NDJSON one and three variants included) and five warm-ups.
+  budgetS: 150,
   async run(ctx) {
     const pairs = ctx.quick ? 20_000 : 40_000;
     const rounds = ctx.quick ? 1 : 3;
@@ -156,12 +164,13 @@ const forwarderDlp: Measure = {
         pairs,
         rounds,
       );
-      // The NDJSON path (pairs built by the producer) for the notes: one recording, after the rounds.
+      // The NDJSON path (pairs built by the producer) and the variants for the notes, after the rounds.
       const ndjson = [await ingest(on, pairs, { ndjson: true })];
       const nd = ndjson[0].pairsPerSec;
       ctx.log(
         `forwarder NDJSON, DLP on: ${Math.round(nd)} pairs/s, ${round(ndjson[0].cpuUsPerPair, 1)} us CPU/pair`,
       );
+      const variants = await ingestVariants(ctx, pairs);
       const withDlp = r.a;
       const without = r.b;
       const value = median(withDlp.map((x) => x.pairsPerSec));
@@ -184,9 +193,12 @@ const forwarderDlp: Measure = {
               'timed from the first batch to the sealed snapshot',
             `NDJSON path (POST /v1/pairs, pairs already built), DLP on: ${Math.round(nd)} pairs/s, ` +
               `${round(median(ndjson.map((x) => x.cpuUsPerPair)), 1)} us CPU/pair`,
-            `aim >= 50,000 pairs/s with DLP: ${value >= 50_000 ? 'met' : 'not met'} (${Math.round(value)})`,
+            `aim >= 50,000 pairs/s with DLP: ${value >= 50_000 ? 'met' : 'not met'} (${Math.round(value)}; ` +
+              `with ${availableParallelism()} ingest threads ${Math.round(variants.threaded)})`,
             `forwarder CPU per pair: ${round(cpuOn, 1)} us with DLP, ${round(cpuOff, 1)} us without ` +
               `(${round(cpuOff / cpuOn)}x; the CPU ratio is steadier than pairs/s on a shared machine)`,
+            `${defaultIngestThreads()} ingest threads (the default on ${availableParallelism()} CPUs); one recording ` +
+              `each after the rounds, DLP on: ${variants.text}`,
           ],
         },
       ];
@@ -196,6 +208,47 @@ const forwarderDlp: Measure = {
     }
   },
 };
+
+/**
+ * The same ingest with every batch on the main thread and on one ingest thread per core, and on
+ * Node 24 (the image's runtime) with those threads: one warm-up and one recording each.
+ */
+async function ingestVariants(
+  ctx: { workDir: string; log: (m: string) => void },
+  pairs: number,
+): Promise<{ text: string; threaded: number }> {
+  const threads = ['--ingest-threads', String(availableParallelism())];
+  const node24 = await ensureNode24(ctx.log);
+  const variants: [string, { args?: string[]; node?: string } | string][] = [
+    ['main thread only (--ingest-threads 0)', { args: ['--ingest-threads', '0'] }],
+    [threads.join(' '), { args: threads }],
+    [
+      `Node 24, ${threads.join(' ')}`,
+      node24.ok ? { node: node24.node, args: threads } : `not run: ${node24.reason}`,
+    ],
+  ];
+  const out: string[] = [];
+  let threaded = NaN;
+  for (const [name, how] of variants) {
+    if (typeof how === 'string') {
+      out.push(`${name} ${how}`);
+      continue;
+    }
+    const fwd = await startForwarder(path.join(ctx.workDir, `variant-${out.length}`), true, {}, how);
+    try {
+      await ingest(fwd, 10_000);
+      const x = await ingest(fwd, pairs);
+      ctx.log(
+        `forwarder ${name}: ${Math.round(x.pairsPerSec)} pairs/s, ${round(x.cpuUsPerPair, 1)} us CPU/pair`,
+      );
+      out.push(`${name} ${Math.round(x.pairsPerSec)} pairs/s (${round(x.cpuUsPerPair, 1)} us CPU/pair)`);
+      if (name === threads.join(' ')) threaded = x.pairsPerSec;
+    } finally {
+      await fwd.stop();
+    }
+  }
+  return { text: out.join('; '), threaded };
+}
 
 /** Sidecar in front of the JSON app, shipping to a forwarder: peak RSS of each after `requests`. */
 async function sidecarRun(

@@ -46,7 +46,7 @@ export interface ForwarderOptions {
   writer?: string;
   /**
    * Threads that decode, mask and encode tap batches (lanes.ts); 0 = all on the main thread.
-   * Default: one per core (defaultIngestThreads).
+   * Default: none on 1-2 usable CPUs, else one per CPU but one, at most 4 (defaultIngestThreads).
    */
   ingestThreads?: number;
   /** Tap batches queued per ingest thread before more are refused (503); default 64. */

@@ -61,6 +61,8 @@ export const REFUSED = 1;
 export class LaneIngest {
   /** Policies by the key the forwarder's main thread knows them by. */
   private readonly byKey = new Map<string, Policy>();
+  /** One buffer per output, kept from batch to batch: a batch's lines are copied out once. */
+  private readonly scratch: Scratch[] = [];
 
   constructor(
     private readonly sessions: TapSessions,
@@ -80,7 +82,7 @@ export class LaneIngest {
       throw err;
     }
     if (decoded.duplicate) return { kind: 'duplicate' };
-    const outs = policies.map(() => new PolicyLines());
+    const outs = policies.map((_, i) => new PolicyLines((this.scratch[i] ??= new Scratch())));
     const items: number[] = [];
     const kept: number[] = [];
     let refused = 0;
@@ -138,31 +140,41 @@ function encodePair(pair: RRPair, policies: Policy[], outs: PolicyLines[], kept:
   }
 }
 
-/** Lines start in a buffer this big and grow by doubling. */
-const FIRST_BYTES = 64 * 1024;
+/** Where lines are encoded; grows by doubling and is reused for the next batch. */
+class Scratch {
+  buf = Buffer.allocUnsafeSlow(64 * 1024);
 
-/** One policy's lines of a batch, in a buffer of their own (moved, not copied, off a lane). */
+  /** Room for `extra` more bytes after `used`, keeping them. */
+  ensure(used: number, extra: number): Buffer {
+    if (used + extra > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, used + extra));
+      this.buf.copy(bigger, 0, 0, used);
+      this.buf = bigger;
+    }
+    return this.buf;
+  }
+}
+
+/** One policy's lines of a batch and their tally; done() copies them out (their own memory, movable off a lane). */
 class PolicyLines {
-  private buf = Buffer.allocUnsafeSlow(FIRST_BYTES);
   private used = 0;
   private readonly tally = new SnapshotTally();
   filtered = 0;
 
+  constructor(private readonly scratch: Scratch) {}
+
   add(pair: RRPair, line: string): void {
     // The most bytes the line can take: 3 per UTF-16 unit, and the newline.
-    const room = line.length * 3 + 1;
-    if (this.used + room > this.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.used + room));
-      this.buf.copy(bigger, 0, 0, this.used);
-      this.buf = bigger;
-    }
-    const bytes = this.buf.write(line, this.used) + 1;
-    this.buf[this.used + bytes - 1] = 0x0a;
+    const buf = this.scratch.ensure(this.used, line.length * 3 + 1);
+    const bytes = buf.write(line, this.used) + 1;
+    buf[this.used + bytes - 1] = 0x0a;
     this.used += bytes;
     this.tally.add(pair, bytes);
   }
 
   done(): LaneOutput {
-    return { lines: this.buf.subarray(0, this.used), tally: this.tally.summary(), filtered: this.filtered };
+    const lines = new Uint8Array(this.used);
+    lines.set(this.scratch.buf.subarray(0, this.used));
+    return { lines, tally: this.tally.summary(), filtered: this.filtered };
   }
 }

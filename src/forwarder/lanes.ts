@@ -25,10 +25,15 @@ const MAX_SIDECARS = 10_000;
 export const MAX_DEFAULT_INGEST_THREADS = 4;
 
 /**
- * One ingest thread per CPU the process may use (its container's CPU limit counts), at most
- * MAX_DEFAULT_INGEST_THREADS: the main thread's share (HTTP, storing lines) is small.
+ * Without being asked: none on 1-2 usable CPUs (its container's CPU limit counts), else one per
+ * CPU but one (left to the main thread, GC and gzip), at most MAX_DEFAULT_INGEST_THREADS. On 2
+ * cores the threads took 1.7x the pairs/s of the main thread alone when the forwarder had the
+ * cores to itself, but cost 20% more CPU per pair and more memory beside the app and its sidecar
+ * (bench/README.md): a forwarder with 2 CPUs of its own is given --ingest-threads 2.
  */
-export const defaultIngestThreads = (): number => Math.min(usableCpus(), MAX_DEFAULT_INGEST_THREADS);
+export function defaultIngestThreads(cpus = usableCpus()): number {
+  return cpus <= 2 ? 0 : Math.min(cpus - 1, MAX_DEFAULT_INGEST_THREADS);
+}
 
 export interface LaneOptions {
   /** 0: everything on the main thread. */

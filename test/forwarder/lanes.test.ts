@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { defaultIngestThreads } from '../../src/forwarder/lanes.js';
 import { postTap, tapBatch, type TapAnswer } from '../helpers/tap-batch.js';
 import { collect, startHarness, type Harness } from './harness.js';
 
@@ -79,6 +80,15 @@ for (const ingestThreads of [0, 2])
       }
     });
   });
+
+describe('default ingest threads', () => {
+  it('none on 1-2 CPUs (they contend with the main thread), else one per CPU but one, at most 4', () => {
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 64].map((cpus) => defaultIngestThreads(cpus)),
+      [0, 0, 2, 3, 4, 4, 4],
+    );
+  });
+});
 
 describe('a full ingest lane', () => {
   let h: Harness;
