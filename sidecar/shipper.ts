@@ -7,8 +7,6 @@
  * not fit is dropped whole and counted; a batch the forwarder refuses (4xx) is dropped and
  * counted. Nothing here ever waits on the proxy's path.
  */
-import http from 'node:http';
-import https from 'node:https';
 import type { Logger } from 'pino';
 import { newId } from '../src/base/new-id.js';
 import { type H2Open, TAP_CONTENT_TYPE } from '../src/protocols/capture/frames.js';
@@ -28,6 +26,7 @@ import {
   writeOpen,
 } from '../src/protocols/capture/writer.js';
 import type { Counters } from './stats.js';
+import { TapPoster } from './tap-poster.js';
 
 export interface ShipperOptions {
   /** Base URL of the forwarder; undefined = count the exchanges, then discard them. */
@@ -93,12 +92,10 @@ export class Shipper implements TapOut {
   private timer: NodeJS.Timeout | undefined;
   private timerDue = 0;
   private inflight: Promise<boolean> | undefined;
-  private current: http.ClientRequest | undefined;
   private failures = 0;
   private retryAt = 0;
   private closed = false;
-  private readonly url: URL | undefined;
-  private readonly agent: http.Agent | undefined;
+  private readonly poster: TapPoster | undefined;
   private readonly h2 = new Set<ShippedConnection>();
 
   constructor(
@@ -106,16 +103,12 @@ export class Shipper implements TapOut {
     private readonly counters: Counters,
     private readonly log: Logger,
   ) {
-    if (opts.forwarder) {
-      this.url = new URL(`${opts.forwarder.replace(/\/+$/, '')}/v1/tap`);
-      const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
-      this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    }
+    if (opts.forwarder) this.poster = new TapPoster(new URL(`${opts.forwarder.replace(/\/+$/, '')}/v1/tap`));
   }
 
   /** False when nothing is shipped (no forwarder): taps only count. */
   get shipping(): boolean {
-    return this.url !== undefined;
+    return this.poster !== undefined;
   }
 
   get bufferedPairs(): number {
@@ -129,7 +122,7 @@ export class Shipper implements TapOut {
   /** An HTTP/1.1 exchange, whole; dropped and counted when it does not fit. */
   exchange(x: ExchangeParts): void {
     this.counters.pairs++;
-    if (!this.url) return;
+    if (!this.poster) return;
     if (!this.fits(exchangeSize(x), 1)) {
       this.counters.dropped++;
       return;
@@ -140,7 +133,7 @@ export class Shipper implements TapOut {
 
   /** Starts shipping an HTTP/2 connection; false (nothing written) when it does not fit. */
   h2Open(open: H2Open, conn: ShippedConnection): boolean {
-    if (!this.url || !this.fitsH2(openSize(open) + CLOSE_RESERVE)) return false;
+    if (!this.poster || !this.fitsH2(openSize(open) + CLOSE_RESERVE)) return false;
     writeOpen(this.writer, open);
     this.reserved += CLOSE_RESERVE;
     this.h2.add(conn);
@@ -200,12 +193,12 @@ export class Shipper implements TapOut {
     clearTimeout(this.timer);
     this.timer = undefined;
     const expire = setTimeout(
-      () => this.current?.destroy(new Error('drain timeout')),
+      () => this.poster?.destroy(new Error('drain timeout')),
       Math.max(0, deadline - Date.now()),
     );
     try {
       if (this.inflight) await this.inflight;
-      while (this.url && this.bufferedBytes > 0 && Date.now() < deadline) {
+      while (this.poster && this.bufferedBytes > 0 && Date.now() < deadline) {
         if (!(await this.send(deadline - Date.now()))) {
           const wait = Math.min(this.retryAt, deadline) - Date.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -218,7 +211,7 @@ export class Shipper implements TapOut {
     this.sealed.length = 0;
     this.sealedBytes = this.sealedPairs = this.openPairs = this.sealedH2Pairs = this.openH2Pairs = 0;
     this.writer.take();
-    this.agent?.destroy();
+    this.poster?.destroy();
   }
 
   /** An HTTP/1.1 exchange: --buffer-pairs counts these only (a backlog of HTTP/2 streams does not crowd them out). */
@@ -327,37 +320,17 @@ export class Shipper implements TapOut {
   }
 
   private post(batch: Batch, timeoutMs: number): Promise<number> {
-    const url = this.url!;
-    return new Promise((resolve, reject) => {
-      const req = (url.protocol === 'https:' ? https : http).request(url, {
-        method: 'POST',
-        agent: this.agent,
-        timeout: timeoutMs,
-        headers: {
-          'content-type': TAP_CONTENT_TYPE,
-          'content-length': batch.body.length,
-          'x-reprise-service': this.opts.service,
-          'x-reprise-sidecar': this.sidecarId,
-          'x-reprise-seq': String(batch.seq),
-          'x-reprise-max-body': String(this.opts.maxBody),
-          'x-reprise-sidecar-dropped': String(this.counters.dropped),
-        },
-      });
-      this.current = req;
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', (err) => {
-        this.current = undefined;
-        reject(err);
-      });
-      req.on('response', (res) => {
-        res.resume();
-        res.on('end', () => {
-          this.current = undefined;
-          resolve(res.statusCode ?? 0);
-        });
-        res.on('error', reject);
-      });
-      req.end(batch.body);
-    });
+    return this.poster!.post(
+      {
+        'content-type': TAP_CONTENT_TYPE,
+        'x-reprise-service': this.opts.service,
+        'x-reprise-sidecar': this.sidecarId,
+        'x-reprise-seq': batch.seq,
+        'x-reprise-max-body': this.opts.maxBody,
+        'x-reprise-sidecar-dropped': this.counters.dropped,
+      },
+      batch.body,
+      timeoutMs,
+    );
   }
 }
