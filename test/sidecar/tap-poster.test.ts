@@ -2,12 +2,21 @@
  * The shipper's own HTTP/1.1 client (sidecar/tap-poster.ts) against raw TCP servers on loopback
  * that answer the way HTTP/1.1 allows: it keeps one connection alive, opens another after
  * `connection: close`, skips a chunked body, reads an answer without a length until close,
- * passes over an interim 100, times out on silence, and sends no header it cannot frame.
+ * passes over an interim 100, times out on silence, and sends no header it cannot frame; over
+ * TLS (an https forwarder URL) it checks the forwarder's certificate against the trusted CAs.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { TapPoster } from '../../sidecar/tap-poster.js';
+import { LeafCertificates } from '../../sidecar/tls-interception.js';
+import { loadCa } from '../../src/tls/ca.js';
 
 interface Received {
   head: string;
@@ -150,5 +159,35 @@ describe('the tap poster', () => {
     const s = await serve((_, socket) => socket.write('SSH-2.0-OpenSSH\r\n\r\n'));
     const poster = new TapPoster(s.url);
     await assert.rejects(poster.post({}, Buffer.from('a'), 2000), /something else than HTTP\/1\.x/);
+  });
+
+  it('posts over TLS to an https URL, trusting only the CAs Node trusts', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'reprise-poster-tls-'));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    const ca = await loadCa(dir);
+    const leaf = await (await LeafCertificates.create(ca)).issue('localhost');
+    const names: (string | false | null)[] = [];
+    const server = tls.createServer({ key: leaf.key, cert: leaf.cert }, (socket) => {
+      names.push((socket as tls.TLSSocket).servername);
+      socket.on('data', () => socket.write('HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n'));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => server.close(r)));
+    const url = `https://localhost:${(server.address() as net.AddressInfo).port}/v1/tap`;
+    // A process of its own: NODE_EXTRA_CA_CERTS is read once, at start-up.
+    const script =
+      `import { TapPoster } from ${JSON.stringify(new URL('../../sidecar/tap-poster.js', import.meta.url).href)};` +
+      `const p = new TapPoster(new URL(process.argv[1]));` +
+      `try { console.log(await p.post({}, Buffer.from('x'), 3000)); } catch (e) { console.log(e.code ?? e.message); }` +
+      `p.destroy();`;
+    const run = async (env: NodeJS.ProcessEnv) =>
+      (
+        await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, url], { env })
+      ).stdout.trim();
+    assert.equal(await run({ ...process.env, NODE_EXTRA_CA_CERTS: ca.certPath }), '202');
+    assert.deepEqual(names, ['localhost']);
+    const { NODE_EXTRA_CA_CERTS: _, ...untrusting } = process.env;
+    assert.match(await run(untrusting), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/);
   });
 });
