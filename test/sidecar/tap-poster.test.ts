@@ -52,6 +52,19 @@ async function rawServer(answer: (r: Received, socket: net.Socket) => void) {
   return { url, received, close: () => new Promise((r) => server.close(r)) };
 }
 
+type Served = Awaited<ReturnType<typeof rawServer>>;
+
+/** Two batches on one poster: the answers' statuses, and the connection each batch came on. */
+async function postTwice(s: Served): Promise<{ statuses: number[]; connections: number[] }> {
+  const poster = new TapPoster(s.url);
+  const statuses = [
+    await poster.post({}, Buffer.from('a'), 2000),
+    await poster.post({}, Buffer.from('b'), 2000),
+  ];
+  poster.destroy();
+  return { statuses, connections: s.received.map((r) => r.connection) };
+}
+
 describe('the tap poster', () => {
   const closers: (() => Promise<unknown>)[] = [];
   after(() => Promise.all(closers.map((c) => c())));
@@ -84,14 +97,7 @@ describe('the tap poster', () => {
     const s = await serve((_, socket) =>
       socket.write('HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n'),
     );
-    const poster = new TapPoster(s.url);
-    assert.equal(await poster.post({}, Buffer.from('a'), 2000), 204);
-    assert.equal(await poster.post({}, Buffer.from('b'), 2000), 204);
-    poster.destroy();
-    assert.deepEqual(
-      s.received.map((r) => r.connection),
-      [1, 2],
-    );
+    assert.deepEqual(await postTwice(s), { statuses: [204, 204], connections: [1, 2] });
   });
 
   it('skips a chunked body (trailers included) and an interim 100, and reuses the connection', async () => {
@@ -104,27 +110,14 @@ describe('the tap poster', () => {
       socket.write('lo\r\n1');
       socket.write('0\r\n0123456789abcdef\r\n0\r\nx-trailer: yes\r\n\r\n');
     });
-    const poster = new TapPoster(s.url);
-    assert.equal(await poster.post({}, Buffer.from('a'), 2000), 202);
-    assert.equal(await poster.post({}, Buffer.from('b'), 2000), 202);
-    poster.destroy();
-    assert.deepEqual(
-      s.received.map((r) => r.connection),
-      [1, 1],
-    );
+    assert.deepEqual(await postTwice(s), { statuses: [202, 202], connections: [1, 1] });
   });
 
   it('reads an answer without a length until the connection closes', async () => {
     const s = await serve((_, socket) =>
       socket.end('HTTP/1.0 503 Service Unavailable\r\n\r\nbusy, come back'),
     );
-    const poster = new TapPoster(s.url);
-    assert.equal(await poster.post({}, Buffer.from('a'), 2000), 503);
-    assert.equal(await poster.post({}, Buffer.from('b'), 2000), 503);
-    assert.deepEqual(
-      s.received.map((r) => r.connection),
-      [1, 2],
-    );
+    assert.deepEqual(await postTwice(s), { statuses: [503, 503], connections: [1, 2] });
   });
 
   it('gives up on a silent forwarder after the timeout, and the next request gets a new connection', async () => {
