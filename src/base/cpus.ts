@@ -24,5 +24,5 @@ export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number | undefined {
 export function usableCpus(root?: string): number {
   const quota = cgroupCpuQuota(root);
   const cores = availableParallelism();
-  return quota === undefined || !(quota > 0) ? cores : Math.max(1, Math.min(cores, Math.ceil(quota)));
+  return quota !== undefined && quota > 0 ? Math.min(cores, Math.ceil(quota)) : cores;
 }

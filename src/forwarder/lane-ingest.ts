@@ -54,7 +54,7 @@ export type LaneResult =
       unknownFrames: number;
     };
 
-export const PAIR = 0;
+const PAIR = 0;
 export const REFUSED = 1;
 
 /** The tap batch a lane takes over, and the policies (by key) it is given them by. */

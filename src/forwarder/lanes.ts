@@ -13,7 +13,7 @@ import { usableCpus } from '../base/cpus.js';
 import { HttpError } from './http-error.js';
 import type { GrpcSchemas } from './grpc-schemas.js';
 import { LaneIngest, type LaneBatch, type LanePolicy, type LaneResult } from './lane-ingest.js';
-import type { Policy, PolicyCache } from './policy.js';
+import { addCounts, type Policy, type PolicyCache } from './policy.js';
 import { TapSessions } from './tap-sessions.js';
 
 /** Batches waiting on one lane (the one being decoded included) before it refuses more. */
@@ -143,9 +143,10 @@ class ThreadLane {
   }
 
   totals(): { masked: Record<string, number>; unscanned: number } {
-    const masked = { ...this.retired.masked };
-    for (const [k, n] of Object.entries(this.masked)) masked[k] = (masked[k] ?? 0) + n;
-    return { masked, unscanned: this.retired.unscanned + this.unscanned };
+    return {
+      masked: addCounts({ ...this.retired.masked }, this.masked),
+      unscanned: this.retired.unscanned + this.unscanned,
+    };
   }
 
   async close(): Promise<void> {
@@ -172,8 +173,7 @@ class ThreadLane {
     worker.on('exit', (code) => {
       if (this.closing) return;
       this.opts.log.error({ code, lane: this.index }, 'ingest thread exited; starting it again');
-      for (const [k, n] of Object.entries(this.masked))
-        this.retired.masked[k] = (this.retired.masked[k] ?? 0) + n;
+      addCounts(this.retired.masked, this.masked);
       this.retired.unscanned += this.unscanned;
       this.masked = {};
       this.unscanned = 0;
@@ -228,8 +228,7 @@ class ThreadLanes implements IngestLanes {
 
   maskedTotals(): Record<string, number> {
     const totals: Record<string, number> = {};
-    for (const lane of this.lanes)
-      for (const [k, n] of Object.entries(lane.totals().masked)) totals[k] = (totals[k] ?? 0) + n;
+    for (const lane of this.lanes) addCounts(totals, lane.totals().masked);
     return totals;
   }
 

@@ -57,9 +57,16 @@ export class PolicyCache {
   /** Values masked so far by every masker, per kind. */
   maskedTotals(): Record<string, number> {
     const totals: Record<string, number> = {};
-    for (const m of this.maskers.values()) {
-      for (const [kind, n] of Object.entries(m.stats())) totals[kind] = (totals[kind] ?? 0) + n;
-    }
+    for (const m of this.maskers.values()) addCounts(totals, m.stats());
     return totals;
   }
+}
+
+/** Adds `more`'s counts into `into`, kind by kind (masked values from several maskers or threads). */
+export function addCounts(
+  into: Record<string, number>,
+  more: Record<string, number>,
+): Record<string, number> {
+  for (const [kind, n] of Object.entries(more)) into[kind] = (into[kind] ?? 0) + n;
+  return into;
 }

@@ -60,17 +60,12 @@ export class Recording {
   }
 
   /**
-   * Holds seal and abort back until the returned release is called: a batch routed here before
+   * Holds seal and abort back until the returned release is called (once): a batch routed here before
    * the seal is stored before the snapshot is, though it is still being decoded elsewhere.
    */
   hold(): () => void {
     this.inflight++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.release();
-    };
+    return () => this.release();
   }
 
   private track(pending: Promise<void> | undefined): Promise<void> | undefined {

@@ -11,7 +11,7 @@ import { BatchIngest } from './ingest.js';
 import type { ForwarderMetrics } from './metrics.js';
 import { BatchTooLargeError, ndjsonLines } from './ndjson.js';
 import type { IngestLanes } from './lanes.js';
-import type { PolicyCache } from './policy.js';
+import { addCounts, type PolicyCache } from './policy.js';
 import type { Recordings } from './recordings.js';
 import type { SidecarDrops } from './sidecar-drops.js';
 import { ingestTap, type TapContext } from './tap.js';
@@ -133,8 +133,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext)
   }
   if (path === '/metrics') {
     requireMethod(req, 'GET');
-    const masked = ctx.policies.maskedTotals();
-    for (const [kind, n] of Object.entries(ctx.lanes.maskedTotals())) masked[kind] = (masked[kind] ?? 0) + n;
+    const masked = addCounts(ctx.policies.maskedTotals(), ctx.lanes.maskedTotals());
     const text = ctx.metrics.render({
       recordingsOpen: ctx.recordings.openCount,
       sidecarDropped: ctx.sidecarDrops.total(),
