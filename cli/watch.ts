@@ -33,27 +33,68 @@ export function failureMessage(err: unknown): string {
   return e?.message ?? String(err);
 }
 
+/** How often the progress query is sent, and how long one may take (its retries included). */
+export const PROGRESS_EVERY_MS = 500;
+const PROGRESS_DEADLINE_MS = 5_000;
+
 export async function watchWorkflow<R, P>(handle: WorkflowHandle, opts: WatchOptions<P>): Promise<R> {
   const live = new LiveLine(opts.totalMs);
+  // Every call still on its way when the result arrives is awaited before returning: the client
+  // retries a failed call on a timer, and a retry that fires after the caller closed the
+  // connection throws outside any await ("Channel has been shut down") and ends the command.
+  let signalling: Promise<void> | undefined;
   const stopWatching = onStopSignals(() => {
     notice(`${opts.stopNotice} (Ctrl-C again to quit without waiting)`);
-    handle
+    signalling = handle
       .signal(opts.stopSignal)
       .catch((err: Error) => notice(`could not signal ${opts.stopSignal}: ${err.message}`));
   });
-  const timer = setInterval(async () => {
-    const p = await handle.query<P>('progress').catch(() => undefined);
-    if (!p) return;
+  const poller = pollProgress(handle, (p: P) => {
     opts.onProgress?.(p);
     live.update(opts.render(p));
-  }, 500);
+  });
   try {
     return (await handle.result()) as R;
   } catch (err) {
     throw new CliError(`${opts.what} failed: ${failureMessage(err)} (${opts.link})`, 1, opts.workerLog);
   } finally {
-    clearInterval(timer);
     stopWatching();
+    await poller.stop();
+    await signalling;
     live.done();
   }
+}
+
+/**
+ * Queries `progress` one at a time (a slow server never piles them up), each bounded by a
+ * deadline; `stop` resolves once no query is in flight.
+ */
+function pollProgress<P>(handle: WorkflowHandle, onProgress: (p: P) => void): { stop(): Promise<void> } {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, PROGRESS_EVERY_MS);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  const loop = (async () => {
+    while (!stopped) {
+      await pause();
+      if (stopped) break;
+      const p = await handle.client.connection
+        .withDeadline(Date.now() + PROGRESS_DEADLINE_MS, () => handle.query<P>('progress'))
+        .catch(() => undefined);
+      if (p !== undefined && !stopped) onProgress(p);
+    }
+  })();
+  return {
+    stop: () => {
+      stopped = true;
+      wake?.();
+      return loop;
+    },
+  };
 }
