@@ -149,7 +149,7 @@ export async function compareIngest(
 
 const forwarderDlp: Measure = {
   names: ['forwarder-dlp'],
-  // 10 recordings of 40,000 pairs (the NDJSON one and three variants included) and five warm-ups.
+  // 11 recordings of 40,000 pairs (the NDJSON one and four variants included) and six warm-ups.
   budgetS: 150,
   async run(ctx) {
     const pairs = ctx.quick ? 20_000 : 40_000;
@@ -210,8 +210,8 @@ const forwarderDlp: Measure = {
 };
 
 /**
- * The same ingest with every batch on the main thread and on one ingest thread per core, and on
- * Node 24 (the image's runtime) with those threads: one warm-up and one recording each.
+ * The same ingest with every batch on the main thread and on one ingest thread per core, on Node
+ * 20 and on Node 24 (the image's runtime): one warm-up and one recording each.
  */
 async function ingestVariants(
   ctx: { workDir: string; log: (m: string) => void },
@@ -219,14 +219,17 @@ async function ingestVariants(
 ): Promise<{ text: string; threaded: number }> {
   const threads = ['--ingest-threads', String(availableParallelism())];
   const node24 = await ensureNode24(ctx.log);
+  const inline = ['--ingest-threads', '0'];
+  // The image's runtime: by default (no threads on 1-2 CPUs), and with a thread per core.
+  const onNode24 = (args: string[]) =>
+    node24.ok ? { node: node24.node, args } : `not run: ${node24.reason}`;
   const variants: [string, { args?: string[]; node?: string } | string][] = [
-    ['main thread only (--ingest-threads 0)', { args: ['--ingest-threads', '0'] }],
+    ['main thread only (--ingest-threads 0)', { args: inline }],
     [threads.join(' '), { args: threads }],
-    [
-      `Node 24, ${threads.join(' ')}`,
-      node24.ok ? { node: node24.node, args: threads } : `not run: ${node24.reason}`,
-    ],
+    [`Node 24, ${inline.join(' ')}`, onNode24(inline)],
+    [`Node 24, ${threads.join(' ')}`, onNode24(threads)],
   ];
+
   const out: string[] = [];
   let threaded = NaN;
   for (const [name, how] of variants) {
