@@ -44,7 +44,7 @@ test('a watch queries progress one call at a time and returns with none in fligh
   const handle = await client.workflow.start(captureWorkflow, {
     taskQueue: TASK_QUEUE,
     workflowId: workflowId('watched'),
-    args: [{ service: 'watched', target: { appPort: 8080 }, duration: '4s' }],
+    args: [{ service: 'watched', target: { appPort: 8080 }, duration: '6s' }],
   });
   const seen = slowQueries(handle, 3 * PROGRESS_EVERY_MS);
   const progress: CaptureProgress[] = [];
@@ -58,7 +58,7 @@ test('a watch queries progress one call at a time and returns with none in fligh
   });
   assert.equal(seen.inFlight, 0, 'a progress query was still in flight when the watch returned');
   assert.equal(seen.most, 1, `${seen.most} progress queries were in flight at once`);
-  assert.ok(seen.sent >= 2, `only ${seen.sent} progress queries in a 4 s capture`);
+  assert.ok(seen.sent >= 2, `only ${seen.sent} progress queries in a 6 s capture`);
   assert.ok(progress.length >= 1 && progress.every((p) => typeof p.phase === 'string'));
   assert.ok(result.pairs > 0);
   await connection.close();
