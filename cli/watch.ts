@@ -3,6 +3,7 @@
  * turns the first Ctrl-C / SIGTERM into a signal (stop a capture, cancel a replay), and
  * returns the result or a CliError with the innermost cause.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { CliError } from './errors.js';
 import { notice } from './output.js';
@@ -70,30 +71,20 @@ export async function watchWorkflow<R, P>(handle: WorkflowHandle, opts: WatchOpt
  * deadline; `stop` resolves once no query is in flight.
  */
 function pollProgress<P>(handle: WorkflowHandle, onProgress: (p: P) => void): { stop(): Promise<void> } {
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const pause = () =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, PROGRESS_EVERY_MS);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  const stopped = new AbortController();
   const loop = (async () => {
-    while (!stopped) {
-      await pause();
-      if (stopped) break;
+    for (;;) {
+      await delay(PROGRESS_EVERY_MS, undefined, { signal: stopped.signal }).catch(() => undefined);
+      if (stopped.signal.aborted) return;
       const p = await handle.client.connection
         .withDeadline(Date.now() + PROGRESS_DEADLINE_MS, () => handle.query<P>('progress'))
         .catch(() => undefined);
-      if (p !== undefined && !stopped) onProgress(p);
+      if (p !== undefined && !stopped.signal.aborted) onProgress(p);
     }
   })();
   return {
     stop: () => {
-      stopped = true;
-      wake?.();
+      stopped.abort();
       return loop;
     },
   };

@@ -229,7 +229,6 @@ async function ingestVariants(
     [`Node 24, ${inline.join(' ')}`, onNode24(inline)],
     [`Node 24, ${threads.join(' ')}`, onNode24(threads)],
   ];
-
   const out: string[] = [];
   let threaded = NaN;
   for (const [name, how] of variants) {
