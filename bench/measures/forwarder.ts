@@ -197,6 +197,12 @@ const forwarderDlp: Measure = {
               `with ${availableParallelism()} ingest threads ${Math.round(variants.threaded)})`,
             `forwarder CPU per pair: ${round(cpuOn, 1)} us with DLP, ${round(cpuOff, 1)} us without ` +
               `(${round(cpuOff / cpuOn)}x; the CPU ratio is steadier than pairs/s on a shared machine)`,
+            // What the aim asks of these cores, whatever the threads: it is a CPU budget.
+            `the aim's CPU budget on ${availableParallelism()} CPUs: ${round((availableParallelism() * 1e6) / 50_000, 1)} us ` +
+              'per pair for the forwarder, its gzip and the senders together; at the CPU per pair above, ' +
+              `all ${availableParallelism()} CPUs given to the forwarder alone would take ` +
+              `${Math.round((availableParallelism() * 1e6) / cpuOn)} pairs/s with DLP, ` +
+              `${Math.round((availableParallelism() * 1e6) / cpuOff)} without`,
             `${defaultIngestThreads()} ingest threads (the default on ${availableParallelism()} CPUs); one recording ` +
               `each after the rounds, DLP on: ${variants.text}`,
           ],
