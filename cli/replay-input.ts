@@ -26,7 +26,8 @@ export interface ReplayFlags {
 
 /**
  * Which flag sets which field, so a validation error names what the user typed: the flag when
- * it was given (SNAPSHOT always is), the config file otherwise.
+ * it was given (SNAPSHOT always is) or when there is no config file (a field missing from the
+ * flags is set with its flag), the config file otherwise.
  */
 const FLAG_FOR_FIELD: Record<string, [string, keyof ReplayFlags | undefined]> = {
   'target.url': ['--target', 'target'],
@@ -43,7 +44,7 @@ const FLAG_FOR_FIELD: Record<string, [string, keyof ReplayFlags | undefined]> = 
 
 function nameSource(field: string, flags: ReplayFlags): string {
   const [flag, key] = FLAG_FOR_FIELD[field] ?? [];
-  if (flag && (key === undefined || flags[key] !== undefined)) return `${flag} (${field})`;
+  if (flag && (key === undefined || flags[key] !== undefined || !flags.config)) return `${flag} (${field})`;
   return flags.config ? `${field} (in ${flags.config})` : field;
 }
 

@@ -133,6 +133,12 @@ const cases: [() => string[], number, () => RegExp][] = [
     () => /^reprise: invalid replay: --target \(target\.url\): expected an http:\/\/ or https:\/\/ URL/,
   ],
   [
+    // --app starts the service; where it listens is still the user's to say.
+    () => ['replay', snapshotId, '--app', 'python3 app.py'],
+    2,
+    () => /^reprise: invalid replay: --target \(target\.url\): required unless mode is responder-only/,
+  ],
+  [
     () => ['replay', snapshotId, '--target', 'http://127.0.0.1:9', '--config', file('broken.yaml')],
     2,
     () => /^reprise: --config .*broken\.yaml: not valid JSON or YAML: .*line 1/,
