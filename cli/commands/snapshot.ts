@@ -111,7 +111,11 @@ export function snapshotCommand(): Command {
     .command('import')
     .description('import a HAR 1.2 file (browser DevTools, mitmproxy, ...) as a snapshot')
     .argument('<file>', 'HAR file')
-    .option('--service <name>', 'service the traffic belongs to', serviceFlag)
+    .option(
+      '--service <name>',
+      "service the traffic belongs to (default: the one a Reprise export names, else 'app')",
+      serviceFlag,
+    )
     .option('--json', 'print {snapshotId, pairs}')
     .action(async (file: string, opts: { service?: string; json?: boolean }) => {
       let text: string;
@@ -126,13 +130,11 @@ export function snapshotCommand(): Command {
       } catch (err) {
         throw new CliError(`${file}: not valid JSON (${(err as Error).message}); expected a HAR 1.2 file`);
       }
-      const manifest = await importHar(store(), har, { service: opts.service ?? 'app' }).catch(
-        (err: unknown) => {
-          throw err instanceof HarFormatError
-            ? new CliError(`${file}: ${err.message}; expected a HAR 1.2 file`)
-            : err;
-        },
-      );
+      const manifest = await importHar(store(), har, { service: opts.service }).catch((err: unknown) => {
+        throw err instanceof HarFormatError
+          ? new CliError(`${file}: ${err.message}; expected a HAR 1.2 file`)
+          : err;
+      });
       if (opts.json) printJson({ snapshotId: manifest.id, pairs: manifest.counts.pairs });
       else
         printLine(

@@ -8,6 +8,7 @@ import { splitAuthority, splitUrl } from './url.js';
 
 export interface EntryOptions {
   service: string;
+  /** For entries that do not say (`_direction`, written by Reprise's export). */
   direction: Direction;
   /** Cap on a stored body; longer bodies are cut and marked truncated. */
   maxBodyBytes: number;
@@ -33,7 +34,7 @@ export function entryToPair(entry: HarEntry, id: string, at: string, opts: Entry
 
   const pair: RRPair = {
     id,
-    direction: opts.direction,
+    direction: entry._direction ?? opts.direction,
     service: opts.service,
     protocol: isH2(entry.request.httpVersion) || isH2(entry.response?.httpVersion) ? 'h2' : 'http/1.1',
     startedAt: new Date(entry.startedDateTime).toISOString(),

@@ -21,13 +21,21 @@ function creator(): Creator {
 const logComment = (m: SnapshotManifest) =>
   `reprise snapshot ${m.id} of service ${m.service} (${m.counts.pairs} pairs, ${m.window.start} .. ${m.window.end})`;
 
+/** The log without its entries; `_service` (not in HAR 1.2) is the service an import files them under. */
+const logHead = (m: SnapshotManifest) => ({
+  version: '1.2',
+  creator: creator(),
+  comment: logComment(m),
+  _service: m.service,
+  pages: [],
+});
+
 /**
  * Writes the snapshot as a HAR document to `out`, one entry per line, waiting for the
  * stream to drain. Does not end `out` (it may be stdout). Returns the number of entries.
  */
 export async function writeHar(store: SnapshotStore, id: string, out: Writable): Promise<number> {
-  const manifest = await store.getManifest(id);
-  const head = { version: '1.2', creator: creator(), comment: logComment(manifest), pages: [] };
+  const head = logHead(await store.getManifest(id));
   // The head object serialised without its closing brace, then the entries array.
   await write(out, `{"log":${JSON.stringify(head).slice(0, -1)},"entries":[`);
   let n = 0;
@@ -41,10 +49,10 @@ export async function writeHar(store: SnapshotStore, id: string, out: Writable):
 
 /** The whole HAR document in memory: for small snapshots and tests. */
 export async function exportHar(store: SnapshotStore, id: string): Promise<Har> {
-  const manifest = await store.getManifest(id);
+  const head = logHead(await store.getManifest(id));
   const entries = [];
   for await (const pair of store.readPairs(id)) entries.push(pairToEntry(pair));
-  return { log: { version: '1.2', creator: creator(), comment: logComment(manifest), pages: [], entries } };
+  return { log: { ...head, entries } };
 }
 
 /** Resolves when `out` can take more; rejects if it fails or closes first (a closed pipe). */

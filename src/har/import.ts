@@ -13,9 +13,16 @@ import { HarEntry, HarLog } from './schema.js';
 import { entryToPair, type EntryOptions } from './entry-to-pair.js';
 import { isHttpUrl } from './url.js';
 
+/** The service of imported entries when neither the caller nor the document names one. */
+export const DEFAULT_HAR_SERVICE = 'app';
+
 export interface HarImportOptions {
-  service: string;
-  /** Inbound (default): the HAR recorded calls made to the service. */
+  /** Default: the document's `_service` (Reprise's export writes it), else `app`. */
+  service?: string;
+  /**
+   * Entries that do not say (`_direction`, which Reprise's export writes) are inbound by default:
+   * the HAR recorded calls made to the service.
+   */
   direction?: Direction;
   /** Snapshot id; generated when absent. */
   id?: string;
@@ -24,6 +31,7 @@ export interface HarImportOptions {
 
 export interface HarDocument {
   creator: { name: string; version: string };
+  service: string;
   /** Entries that are not HTTP(S) requests (data:, blob:, extension URLs): left out. */
   skipped: number;
   /** One pair per HTTP entry, made lazily so they can be written as they come. */
@@ -41,8 +49,9 @@ export function readHar(har: unknown, opts: HarImportOptions): HarDocument {
     throw new HarFormatError(formatIssuePath(first.path), first.message);
   }
   const { log } = doc.data;
+  const service = opts.service ?? log._service ?? DEFAULT_HAR_SERVICE;
   const entryOpts: EntryOptions = {
-    service: opts.service,
+    service,
     direction: opts.direction ?? 'inbound',
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
   };
@@ -62,7 +71,12 @@ export function readHar(har: unknown, opts: HarImportOptions): HarDocument {
       if (pair) yield pair;
     }
   }
-  return { creator: { name: log.creator?.name ?? '', version: log.creator?.version ?? '' }, skipped, pairs };
+  return {
+    creator: { name: log.creator?.name ?? '', version: log.creator?.version ?? '' },
+    service,
+    skipped,
+    pairs,
+  };
 }
 
 /** All pairs of a HAR document, in memory: for small documents and tests. */
@@ -82,7 +96,7 @@ export async function importHar(
     harCreatorVersion: doc.creator.version,
   };
   if (doc.skipped) meta.harSkippedEntries = String(doc.skipped);
-  const writer = await store.createWriter({ id: opts.id, service: opts.service, source: 'har-import', meta });
+  const writer = await store.createWriter({ id: opts.id, service: doc.service, source: 'har-import', meta });
   try {
     for (const pair of doc.pairs(writer.id)) await writer.append(pair);
   } catch (err) {

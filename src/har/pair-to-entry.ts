@@ -41,6 +41,8 @@ export function pairToEntry(pair: RRPair): Entry {
     cache: {},
     // Only the total is recorded; it is all `wait` (HAR requires send/wait/receive >= 0).
     timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: pair.durationMs, receive: 0 },
+    // Not in HAR 1.2: which side of the service the call was on, so an import gets it back.
+    _direction: pair.direction,
   };
   if (pair.error) entry.comment = `${pair.error.code}: ${pair.error.message}`;
   return entry;

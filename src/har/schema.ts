@@ -4,6 +4,7 @@
  * only what a pair cannot do without is required.
  */
 import { z } from 'zod';
+import { SERVICE_NAME_PATTERN } from '../base/ids.js';
 
 /** Header and query values: some exporters write numbers or null. */
 const Value = z
@@ -68,6 +69,8 @@ export const HarEntry = z.object({
     })
     .nullish(),
   timings: z.record(z.string(), z.unknown()).nullish(),
+  /** Written by Reprise's export: the side of the service the call was on. */
+  _direction: z.enum(['inbound', 'outbound'], { error: 'expected "inbound" or "outbound"' }).nullish(),
 });
 export type HarEntry = z.infer<typeof HarEntry>;
 
@@ -76,6 +79,13 @@ export const HarLog = z.object(
     log: z.object(
       {
         creator: z.object({ name: Value, version: Value }).nullish(),
+        /** Written by Reprise's export: the snapshot's service. */
+        _service: z
+          .string()
+          .regex(SERVICE_NAME_PATTERN, {
+            error: "expected a service name of letters, digits, '.', '_' or '-'",
+          })
+          .nullish(),
         entries: z.array(z.unknown(), { error: 'expected an array of entries' }),
       },
       { error: 'expected the HAR log object' },

@@ -304,14 +304,25 @@ test('writeHar streams a valid document to a slow writable without ending it', a
   assert.equal((first.request.postData as Json)._encoding, 'base64');
   assert.equal(first.response.statusText, 'OK');
 
-  // The exported HAR imports back to the same requests.
-  const again = await importHar(store, har, { service: 'orders' });
+  // The exported HAR imports back to the same requests, each on its side of the same service.
+  assert.equal((har as Json).log._service, 'orders');
+  assert.deepEqual(
+    har.log.entries.slice(0, 2).map((e: Json) => e._direction),
+    ['inbound', 'outbound'],
+  );
+  const again = await importHar(store, har, {});
+  assert.equal(again.service, 'orders');
+  assert.deepEqual([again.counts.inbound, again.counts.outbound], [1000, 1000]);
   const back = await pairsOf(store, again.id);
   const orig = await pairsOf(store, m.id);
   assert.deepEqual(
-    back.map((p) => p.request),
-    orig.map((p) => p.request),
+    back.map((p) => [p.direction, p.service, p.request]),
+    orig.map((p) => [p.direction, p.service, p.request]),
   );
+  // A service given to the import wins over the document's; the sides stay as recorded.
+  const renamed = await importHar(store, har, { service: 'orders-copy', direction: 'outbound' });
+  assert.equal(renamed.service, 'orders-copy');
+  assert.deepEqual([renamed.counts.inbound, renamed.counts.outbound], [1000, 1000]);
 });
 
 test('bad HAR input fails with the JSON path at fault and leaves nothing in the store', async () => {
@@ -344,6 +355,11 @@ test('bad HAR input fails with the JSON path at fault and leaves nothing in the 
     { log: { entries: [{ ...good, response: { status: 42 } }] } },
     /^log\.entries\[0\]\.response\.status: expected 0 or an HTTP status/,
   ]);
+  cases.push([
+    { log: { entries: [good, { ...good, _direction: 'sideways' }] } },
+    /^log\.entries\[1\]\._direction: expected "inbound" or "outbound"$/,
+  ]);
+  cases.push([{ log: { _service: '../x', entries: [good] } }, /^log\._service: expected a service name/]);
   for (const [har, message] of cases) {
     await assert.rejects(importHar(store, har, { service: 's' }), (err: Error) => {
       assert.ok(err instanceof HarFormatError, String(err));
