@@ -113,6 +113,12 @@ export async function main(argv: string[]): Promise<number> {
   program.hook('preAction', (_root, action) => {
     running = action;
   });
+  // A reader that stops early (`reprise snapshot export ID --har | head`) closes the pipe: it has
+  // what it wanted, so the command ends quietly instead of failing with "write EPIPE".
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   // An error thrown outside the command's await chain (an event handler) still ends as one line.
   process.once('uncaughtException', (err) => {
     process.exit(reportFailure(err, { debug: flags.debug, log, command: running && commandPath(running) }));

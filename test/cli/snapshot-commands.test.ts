@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { repriseBin, runCli } from '../helpers/cli.js';
 
 const har = {
   log: {
@@ -126,4 +128,23 @@ test('a HAR that is not JSON is refused with the file named', async () => {
   assert.equal(res.code, 1);
   assert.match(res.stderr, /bad\.har: not valid JSON/);
   assert.equal(res.stdout, '');
+});
+
+test('a reader that closes the pipe early ends an export quietly (exit 0, nothing on stderr)', async () => {
+  const env = await home();
+  const file = path.join(env.REPRISE_HOME, 'in.har');
+  await writeFile(file, JSON.stringify(har));
+  const imported = await runCli(['snapshot', 'import', file, '--json'], env);
+  const { snapshotId } = JSON.parse(imported.stdout);
+  // As `| head -c 0` does: the read end is closed before the command writes anything.
+  const child = spawn(process.execPath, [repriseBin, 'snapshot', 'export', snapshotId, '--har'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+  const [code] = await once(child, 'close');
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
 });
