@@ -83,7 +83,7 @@ export function createReplayActivities(
       inActivity((ctx) => runtime.startApp(req, ctx)),
     stopApp: (req: ReplayRef) => inActivity((ctx) => runtime.stopApp(req, ctx)),
     waitForTarget: (req: ReplayRef & { url: string; readyPath: string; timeoutMs: number }) =>
-      inActivity((ctx) => waitForTarget(req, ctx)),
+      inActivity((ctx) => waitForTarget(req, ctx, runtime)),
     runGenerator: (req: GeneratorRequest) => inActivity((ctx) => runtime.runGenerator(req, ctx)),
     /** The generator's progress; with `replicas`, the sum over all of them. */
     async replayProgress(req: ReplayRef & { replicas?: number }): Promise<GeneratorProgress> {
@@ -166,11 +166,17 @@ async function keepReport(results: ReplayResultStore, replayId: string, files: s
   }
 }
 
-/** Polls the target until it answers any HTTP status (or HTTP/2 SETTINGS), within the timeout. */
+/**
+ * Polls the target until it answers any HTTP status (or HTTP/2 SETTINGS), within the timeout.
+ * An app Reprise started that exits with a failure ends the wait at once; one that exits 0 may
+ * have started the service in the background (a launcher script), so the wait goes on.
+ */
 async function waitForTarget(
-  { url, readyPath, timeoutMs }: { url: string; readyPath: string; timeoutMs: number },
+  req: ReplayRef & { url: string; readyPath: string; timeoutMs: number },
   ctx: RuntimeContext,
+  runtime: ReplayRuntime,
 ) {
+  const { url, readyPath, timeoutMs } = req;
   const deadline = Date.now() + timeoutMs;
   const probe = new URL(readyPath, url);
   let last = '';
@@ -182,6 +188,14 @@ async function waitForTarget(
     } catch (err) {
       last = (err as Error).message;
       if (await answersH2c(probe.origin, 2000)) return; // an HTTP/2-only (gRPC) app
+      const ended = await runtime.appEnded?.(req);
+      if (ended?.how && ended.how !== 'code 0') {
+        const said = ended.lastLine ? `its last line: ${JSON.stringify(ended.lastLine)}` : 'it wrote nothing';
+        throw ApplicationFailure.nonRetryable(
+          `target.app: the app exited with ${ended.how} before it answered on ${probe.href}; ${said}`,
+          'AppExited',
+        );
+      }
     }
     if (ctx.signal.aborted) throw new RuntimeError('cancelled while waiting for the app', 'Cancelled', true);
     ctx.heartbeat();

@@ -136,6 +136,11 @@ export interface ReplayRuntime {
   ): Promise<{ targetUrl?: string }>;
   stopApp(req: ReplayRef, ctx: RuntimeContext): Promise<void>;
   /**
+   * The app startApp started has ended on its own: how (`code 3`) when known, and the last line
+   * it wrote. Undefined while it runs, or when this runtime starts no app.
+   */
+  appEnded?(req: ReplayRef): Promise<{ how?: string; lastLine?: string } | undefined>;
+  /**
    * Runs the load to completion (heartbeating), or until the activity is cancelled. With a
    * `shard`, one of several generators (load.replicas): its own process or pod, sending its
    * share from `startAt` (epoch ms), its results stored as that replica's.

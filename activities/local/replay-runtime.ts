@@ -171,6 +171,18 @@ export class LocalReplayRuntime implements ReplayRuntime {
     return {};
   }
 
+  async appEnded(req: ReplayRef): Promise<{ how?: string; lastLine?: string } | undefined> {
+    const ended = await this.supervisor.ended(req.replayId, 'app');
+    if (!ended) return undefined;
+    const tail = await logTail(this.supervisor.logFile(req.replayId, 'app'), 20);
+    const lastLine = tail
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop();
+    return { ...ended, lastLine };
+  }
+
   stopApp(req: ReplayRef, ctx: RuntimeContext): Promise<void> {
     return this.supervisor.stop(req.replayId, 'app', STOP_GRACE_MS, ctx);
   }

@@ -43,6 +43,8 @@ export interface ProcessSpec {
 }
 
 const READY_TIMEOUT_MS = 20_000;
+/** How many ended processes' exit statuses are remembered (the oldest forgotten first). */
+const MAX_EXITS_KEPT = 1_000;
 
 /** Run folder names come from workflow ids, which may hold any character. */
 export function folderName(runId: string): string {
@@ -68,6 +70,8 @@ export class Supervisor {
   private readonly log = childLog('supervisor');
   /** Runs this supervisor started processes for; stopEverything() ends them. */
   private readonly runs = new Set<string>();
+  /** How processes started without a ready line ended, by pid: `code 3`, `signal SIGKILL`. */
+  private readonly exits = new Map<number, string>();
 
   /** `standbys`: warm processes a worker script may be taken from instead of started (standby.ts). */
   constructor(private readonly opts: { home: string; readyTimeoutMs?: number; standbys?: Standbys }) {}
@@ -92,6 +96,16 @@ export class Supervisor {
 
   isRunning(record: ProcessRecord): Promise<boolean> {
     return isAlive(record.pid);
+  }
+
+  /**
+   * Process `name` of the run was started and is gone: how it ended when this supervisor saw it
+   * (`code 3`; undefined after a worker restart). Undefined when it runs or was never started.
+   */
+  async ended(runId: string, name: string): Promise<{ how?: string } | undefined> {
+    const record = await readRecord(this.recordFile(runId, name));
+    if (!record || (await ownedAndAlive(record))) return undefined;
+    return { how: this.exits.get(record.pid) };
   }
 
   /** Reuses the live, healthy process started for the same spec; otherwise starts one. */
@@ -185,8 +199,13 @@ export class Supervisor {
         cwd: spec.cwd,
       });
       child.unref();
-      if (!child.pid) throw new RuntimeError(`${spec.name}: could not start ${command}`, 'SpawnFailed');
-      return await recordStarted(child.pid, script, files);
+      const pid = child.pid;
+      if (!pid) throw new RuntimeError(`${spec.name}: could not start ${command}`, 'SpawnFailed');
+      child.once('exit', (code, signal) => {
+        if (this.exits.size >= MAX_EXITS_KEPT) this.exits.delete(this.exits.keys().next().value!);
+        this.exits.set(pid, signal ? `signal ${signal}` : `code ${code}`);
+      });
+      return await recordStarted(pid, script, files);
     } finally {
       closeSync(fd);
     }

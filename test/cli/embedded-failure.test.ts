@@ -2,7 +2,9 @@
  * A replay that fails inside the embedded Temporal (the app it starts never answers): the
  * terminal gets sentences and one failure line with the workflow id and the log file's path;
  * the Temporal SDK's failure logs and their stack traces go to that file, not to stderr.
- * Under `reprise up`, the line names the run's Web UI page and `reprise up`'s log file.
+ * Under `reprise up`, the line names the run's Web UI page and `reprise up`'s log file. An app
+ * that exits with a failure ends the wait at once, its exit code and last line named; one that
+ * exits 0 (a launcher that may have started the service in the background) is waited for.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,12 +18,15 @@ import { plainUserEnv, repriseBin, runCli } from '../helpers/cli.js';
 import { writeItemsSnapshot } from '../helpers/replay-fixtures.js';
 import { recordTemporalRuns } from '../helpers/temporal-recorder.js';
 
-/** A replay whose app exits at once, so the workflow's waitForTarget fails after 1 s. */
-async function failingReplay(home: string, snapshotId: string, env: NodeJS.ProcessEnv) {
+/** The app of a failing replay: it exits at once with code 3 after one line on stderr. */
+const CRASHING_APP = `node -e "console.error('boom: no config'); process.exit(3)"`;
+
+/** A replay whose app never answers; waitForTarget gives up after 1 s (or when the app fails). */
+async function failingReplay(home: string, snapshotId: string, env: NodeJS.ProcessEnv, app: string) {
   const config = path.join(home, 'quick.yaml');
   await writeFile(config, 'target:\n  app:\n    readyTimeout: 1s\n');
   const target = `http://127.0.0.1:${await freePort()}`;
-  const args = ['replay', snapshotId, '--target', target, '--app', `node -e "process.exit(3)"`];
+  const args = ['replay', snapshotId, '--target', target, '--app', app];
   const run = await runCli([...args, '--config', config, '--json'], plainUserEnv(home, env));
   return { run, target };
 }
@@ -36,7 +41,7 @@ test('a failing replay prints one line and the log path; the SDK detail is in th
   const home = await mkdtemp(path.join(tmpdir(), 'reprise-cli-embedded-fail-'));
   const snapshotId = await writeItemsSnapshot(home, 3);
   const recorder = await recordTemporalRuns();
-  const { run, target } = await failingReplay(home, snapshotId, { PATH: recorder.PATH });
+  const { run, target } = await failingReplay(home, snapshotId, { PATH: recorder.PATH }, CRASHING_APP);
   assert.equal(run.code, 1, run.stderr);
   // The result is still printed, for scripts.
   const result = JSON.parse(run.stdout);
@@ -60,7 +65,8 @@ test('a failing replay prints one line and the log path; the SDK detail is in th
   assert.match(
     failures[0],
     new RegExp(
-      `^reprise: replay ended in Error: target\\.app: the service did not answer on ${target}/ .*\\(workflow ${result.workflowId}\\)$`,
+      `^reprise: replay ended in Error: target\\.app: the app exited with code 3 before it answered on ${target}/; ` +
+        `its last line: "boom: no config" \\(workflow ${result.workflowId}\\)$`,
     ),
   );
   const logFile = /^reprise: details in (.+)$/m.exec(run.stderr)?.[1];
@@ -105,7 +111,13 @@ test("under `reprise up` the failure names the run's Web UI page and up's log fi
     const upLog = /logging to (\S+); Ctrl-C/.exec(upErr)?.[1];
     assert.ok(upLog, upErr);
 
-    const { run } = await failingReplay(home, snapshotId, { PATH: recorder.PATH });
+    // Exit 0: it may have started the service in the background, so the wait runs to its end.
+    const { run, target } = await failingReplay(
+      home,
+      snapshotId,
+      { PATH: recorder.PATH },
+      'node -e "process.exit(0)"',
+    );
     assert.equal(run.code, 1, run.stderr);
     const { workflowId } = JSON.parse(run.stdout);
     assert.doesNotMatch(run.stderr, /embedded/);
@@ -113,7 +125,11 @@ test("under `reprise up` the failure names the run's Web UI page and up's log fi
     const page = `http://127.0.0.1:${uiPort}/namespaces/default/workflows/${workflowId}`;
     assert.match(
       run.stderr,
-      new RegExp(`^reprise: replay ended in Error: .*\\(workflow ${workflowId}, ${page}\\)$`, 'm'),
+      new RegExp(
+        `^reprise: replay ended in Error: target\\.app: the service did not answer on ${target}/ within 1000 ms.*` +
+          `\\(workflow ${workflowId}, ${page}\\)$`,
+        'm',
+      ),
     );
     assert.match(run.stderr, new RegExp(`^reprise: details in ${upLog}$`, 'm'));
     const sdk = (await jsonLines(upLog)).find(
