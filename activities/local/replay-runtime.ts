@@ -46,6 +46,9 @@ export interface LocalReplayOptions {
   standby?: boolean;
 }
 
+/** The most of an ended app's last line a failure message quotes (the report keeps its log). */
+const MAX_LAST_LINE_CHARS = 240;
+
 export class LocalReplayRuntime implements ReplayRuntime {
   private readonly supervisor: Supervisor;
   private readonly standbys: Standbys | undefined;
@@ -179,7 +182,8 @@ export class LocalReplayRuntime implements ReplayRuntime {
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean)
-      .pop();
+      .pop()
+      ?.slice(0, MAX_LAST_LINE_CHARS);
     return { ...ended, lastLine };
   }
 
